@@ -1,0 +1,213 @@
+"""start_response, write() and the response body, as PEP 3333 and Gunicorn define them.
+
+Everything the app hands over is validated here, before a byte reaches the
+I/O thread: a bad status or header is an app error (500), never an injected
+header on the wire. Headers leave with the first non-empty body chunk.
+"""
+
+import html
+import os
+import re
+
+from .channel import OUT_BODY, OUT_CLOSE, OUT_END, OUT_START
+
+TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+STATUS_RE = re.compile(r"[1-9][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f]*")
+# Control characters (CR, LF and NUL among them) and anything beyond latin-1.
+BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+))
+
+
+class AppError(Exception):
+    """The app broke the WSGI contract; reported like any app exception."""
+
+
+def validate_status(status):
+    if not isinstance(status, str):
+        raise AppError("status must be a str, not %s: %r" % (type(status).__name__, status))
+    if not STATUS_RE.fullmatch(status):
+        raise AppError("invalid status %r: expected '<3-digit code> <reason>'" % status)
+    return status
+
+
+def validate_headers(headers):
+    """Returns (flat [name, value, ...], content length or None)."""
+    if not isinstance(headers, list):
+        raise AppError("response headers must be a list, not %s" % type(headers).__name__)
+    flat = []
+    length = None
+    for item in headers:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise AppError("response header must be a (name, value) tuple: %r" % (item,))
+        name, value = item
+        if not isinstance(name, str) or not TOKEN_RE.fullmatch(name):
+            raise AppError("invalid header name %r" % (name,))
+        if not isinstance(value, str):
+            raise AppError("header %s: value must be a str, not %s" % (name, type(value).__name__))
+        if BAD_VALUE_RE.search(value):
+            raise AppError("header %s: invalid character in value %r" % (name, value))
+        lname = name.lower()
+        if lname in HOP_BY_HOP:
+            raise AppError("hop-by-hop header %r is not allowed from a WSGI app (PEP 3333)" % name)
+        value = value.strip(" \t")
+        if lname == "content-length":
+            if not value.isdigit() or not value.isascii():
+                raise AppError("invalid Content-Length %r" % value)
+            length = int(value)
+        flat.append(name)
+        flat.append(value)
+    return flat, length
+
+
+class Response:
+    def __init__(self, channel, method):
+        self._ch = channel
+        self._head = method == "HEAD"
+        self.status = None
+        self.flat_headers = None
+        self.length = None
+        self.headers_sent = False
+        self._flushes_at_start = 0
+        self.sent = 0
+        self.close_after = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info:
+            try:
+                if self.headers_on_wire():
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AppError("start_response() called a second time without exc_info")
+        if self.headers_sent:
+            # exc_info replaced the headers before any left: forget the framed ones.
+            self._ch.discard()
+            self.headers_sent = False
+            self.sent = 0
+        self.status = validate_status(status)
+        self.flat_headers, self.length = validate_headers(headers)
+        return self.write
+
+    def write(self, data):
+        """The write() callable: unbuffered, as PEP 3333 asks."""
+        self.send(data)
+        self._ch.flush()
+
+    def send(self, data):
+        if self.status is None:
+            raise AppError("response body sent before start_response()")
+        if not isinstance(data, bytes):
+            raise AppError("response body items must be bytes, not %s" % type(data).__name__)
+        if not data:
+            return
+        if self.length is not None:
+            room = self.length - self.sent
+            if len(data) > room:
+                # Never more than declared: the rest is dropped, as Gunicorn does.
+                data = data[:room]
+                if not data:
+                    return
+        if not self.headers_sent:
+            self._start()
+        self.sent += len(data)
+        if not self._head:
+            self._ch.frame(OUT_BODY, data)
+
+    def send_file(self, path, offset, count):
+        """Streams a host file from the I/O thread: Python never copies it."""
+        if self.length is not None:
+            count = min(count, self.length - self.sent)
+        if count <= 0:
+            return
+        if not self.headers_sent:
+            self._start()
+        self.sent += count
+        if not self._head:
+            self._ch.file_frame(path, offset, count)
+
+    def _start(self):
+        flags = "c" if self.close_after else ""
+        fields = [flags, self.status] + self.flat_headers
+        self._ch.frame(OUT_START, "\0".join(fields).encode("latin-1"))
+        self.headers_sent = True
+        self._flushes_at_start = self._ch.flushes
+
+    def headers_on_wire(self):
+        """Whether the status line already left; until then an error can still be a 500."""
+        return self.headers_sent and self._ch.flushes > self._flushes_at_start
+
+    def finish(self):
+        """Ends the response; fewer bytes than Content-Length means a broken one."""
+        if self.status is None:
+            raise AppError("the app returned without calling start_response()")
+        if not self.headers_sent:
+            self._start()
+        short = self.length is not None and self.sent < self.length and not self._head
+        self._ch.frame(OUT_CLOSE if short else OUT_END)
+        self._ch.flush()
+        return short
+
+    def abort(self):
+        """After headers went out, the only honest signal left is closing the connection."""
+        self._ch.frame(OUT_CLOSE)
+        self._ch.flush()
+
+
+def send_error(channel, status_int, reason, mesg=""):
+    """Gunicorn's util.write_error: a small HTML page, then close the connection."""
+    body = (
+        "<html>\n  <head>\n    <title>%(reason)s</title>\n  </head>\n"
+        "  <body>\n    <h1><p>%(reason)s</p></h1>\n    %(mesg)s\n  </body>\n</html>\n"
+    ) % {"reason": reason, "mesg": html.escape(mesg)}
+    data = body.encode("latin-1")
+    fields = ["c", "%d %s" % (status_int, reason), "Content-Type", "text/html",
+              "Content-Length", str(len(data))]
+    channel.discard()
+    channel.frame(OUT_START, "\0".join(fields).encode("latin-1"))
+    channel.frame(OUT_BODY, data)
+    channel.frame(OUT_END)
+    channel.flush()
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: host files are streamed by the I/O thread; others iterate."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __getitem__(self, key):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise IndexError
+
+    def __iter__(self):
+        while True:
+            data = self.filelike.read(self.blksize)
+            if not data:
+                return
+            yield data
+
+
+def host_file_span(wrapper, host_roots):
+    """(path, offset, count) when the wrapped file is a host file, else None."""
+    f = wrapper.filelike
+    name = getattr(f, "name", None)
+    if not isinstance(name, str) or "b" not in getattr(f, "mode", "b"):
+        return None
+    try:
+        path = os.path.realpath(name)
+        if not any(path.startswith(root) for root in host_roots):
+            return None
+        offset = f.tell()
+        size = os.fstat(f.fileno()).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
+    return path, offset, max(size - offset, 0)

@@ -1,0 +1,275 @@
+// The I/O thread's half of the WSGI bridge: it owns the Python thread, hands
+// it one request at a time (head, then body frames as they arrive) and turns
+// the frames Python sends back into a node:http response, honouring the
+// client's pace (backpressure) in both directions.
+
+import { once } from 'node:events';
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PythonThreadData, PythonThreadMessage } from './python-thread.js';
+import {
+  Ctl, FRAME_HEADER, InFrame, MAX_IN_FRAME, OutFrame, createChannelBuffer, decodeFile, decodeStart,
+  encodeHead, frameHeader, openChannel, type Channel, type FileSpan, type RequestHead,
+} from './protocol.js';
+import type { Ring } from './ring.js';
+
+/** One request on its way through Python. */
+export interface Exchange {
+  head: RequestHead;
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize'>;
+
+export class BootFailure extends Error {
+  constructor(readonly exitCode: number) {
+    super(`the app failed to boot (exit code ${exitCode})`);
+  }
+}
+
+/** Largest request head the Python side accepts in one frame. */
+const INBOX_BYTES = 1 << 20;
+/** Pause reading an upload when this much is waiting for room in the ring. */
+const UPLOAD_HIGH_WATER = 1 << 20;
+const PYTHON_THREAD = fileURLToPath(new URL('./python-thread.js', import.meta.url));
+
+/** Writes frames into the in ring without ever blocking the event loop. */
+class FrameWriter {
+  private pending: Uint8Array[] = [];
+  pendingBytes = 0;
+  private waiting = false;
+  onDrain: (() => void) | null = null;
+
+  constructor(private readonly ring: Ring) {}
+
+  push(type: number, payload?: Uint8Array): void {
+    this.queue(frameHeader(type, payload?.length ?? 0));
+    if (payload && payload.length > 0) this.queue(payload);
+    this.flush();
+  }
+
+  private queue(buf: Uint8Array): void {
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+  }
+
+  private flush(): void {
+    while (this.pending.length > 0) {
+      const buf = this.pending[0]!;
+      const n = this.ring.write(buf);
+      this.pendingBytes -= n;
+      if (n < buf.length) {
+        this.pending[0] = buf.subarray(n);
+        if (!this.waiting) {
+          this.waiting = true;
+          void this.ring.spaceAvailable().then(() => {
+            this.waiting = false;
+            this.flush();
+          });
+        }
+        return;
+      }
+      this.pending.shift();
+    }
+    this.onDrain?.();
+  }
+}
+
+export class PythonBridge {
+  private readonly channel: Channel;
+  private readonly writer: FrameWriter;
+  private readonly queue: Exchange[] = [];
+  private current: Exchange | null = null;
+  private idleWaiters: (() => void)[] = [];
+
+  private constructor(readonly thread: Worker, sab: SharedArrayBuffer) {
+    this.channel = openChannel(sab);
+    this.writer = new FrameWriter(this.channel.inRing);
+    void this.pumpResponses();
+  }
+
+  /** Starts the Python thread and resolves once the app is loaded. */
+  static async start(opts: BridgeOptions): Promise<PythonBridge> {
+    const sab = createChannelBuffer();
+    const data: PythonThreadData = { ...opts, sab, inboxSize: INBOX_BYTES };
+    const thread = new Worker(PYTHON_THREAD, { workerData: data });
+    const booted = await new Promise<PythonThreadMessage>((resolve, reject) => {
+      thread.once('message', resolve);
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the Python thread exited (${code}) during boot`)));
+    });
+    if (booted.kind === 'boot-failed') {
+      await thread.terminate();
+      throw new BootFailure(booted.exitCode);
+    }
+    thread.removeAllListeners();
+    return new PythonBridge(thread, sab);
+  }
+
+  get busy(): boolean {
+    return this.current !== null || this.queue.length > 0;
+  }
+
+  handle(ex: Exchange): void {
+    this.queue.push(ex);
+    if (!this.current) this.next();
+  }
+
+  /** Resolves when no request is queued or in Python. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Asks the Python thread to leave its loop and waits for it to end. */
+  async stop(): Promise<void> {
+    this.writer.push(InFrame.Stop);
+    await once(this.thread, 'exit');
+  }
+
+  private next(): void {
+    this.current = null;
+    let ex: Exchange | undefined;
+    while ((ex = this.queue.shift())) {
+      if (!ex.res.destroyed) break;
+    }
+    if (!ex) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+      return;
+    }
+    this.current = ex;
+    this.writer.onDrain = null;
+    Atomics.store(this.channel.ctl, Ctl.ClientGone, 0);
+    this.writer.push(InFrame.Head, encodeHead(ex.head));
+    if (ex.head.hasBody) this.forwardBody(ex);
+    ex.res.once('close', () => {
+      if (this.current === ex && !ex.res.writableFinished) Atomics.store(this.channel.ctl, Ctl.ClientGone, 1);
+    });
+  }
+
+  private forwardBody(ex: Exchange): void {
+    const { req } = ex;
+    const w = this.writer;
+    w.onDrain = () => req.resume();
+    req.on('data', (chunk: Buffer) => {
+      for (let off = 0; off < chunk.length; off += MAX_IN_FRAME) {
+        w.push(InFrame.Body, chunk.subarray(off, off + MAX_IN_FRAME));
+      }
+      if (w.pendingBytes > UPLOAD_HIGH_WATER) req.pause();
+    });
+    req.once('end', () => w.push(InFrame.Eof));
+    req.once('close', () => {
+      if (!req.complete) w.push(InFrame.Abort);
+    });
+  }
+
+  /** Reads Python's frames forever and plays them onto the current response. */
+  private async pumpResponses(): Promise<void> {
+    const ring = this.channel.outRing;
+    const header = Buffer.alloc(FRAME_HEADER);
+    let headerFill = 0;
+    let type = 0;
+    let remaining = 0;
+    let assembled: Buffer[] = [];
+    for (;;) {
+      if (ring.used() === 0) await ring.dataAvailable();
+      // A fresh buffer each time: node may hold on to what res.write() was given.
+      const buf = Buffer.allocUnsafe(ring.used());
+      const n = ring.read(buf);
+      let off = 0;
+      while (off < n) {
+        if (headerFill < FRAME_HEADER) {
+          const take = Math.min(FRAME_HEADER - headerFill, n - off);
+          buf.copy(header, headerFill, off, off + take);
+          headerFill += take;
+          off += take;
+          if (headerFill < FRAME_HEADER) break;
+          type = header[0]!;
+          remaining = header.readUInt32LE(4);
+          assembled = [];
+        }
+        const take = Math.min(remaining, n - off);
+        const piece = buf.subarray(off, off + take);
+        off += take;
+        remaining -= take;
+        if (type === OutFrame.Body) {
+          if (take > 0) await this.writeBody(piece);
+        } else if (take > 0) {
+          assembled.push(piece);
+        }
+        if (remaining === 0) {
+          headerFill = 0;
+          if (type !== OutFrame.Body) await this.onFrame(type, Buffer.concat(assembled));
+        }
+      }
+    }
+  }
+
+  private async writeBody(piece: Buffer): Promise<void> {
+    const res = this.current?.res;
+    if (!res || res.destroyed) return;
+    if (!res.write(piece)) await drained(res);
+  }
+
+  private async onFrame(type: number, payload: Buffer): Promise<void> {
+    const ex = this.current;
+    const res = ex?.res;
+    switch (type) {
+      case OutFrame.Start: {
+        if (!res || res.destroyed) return;
+        const start = decodeStart(payload);
+        if (start.close) start.headers.push('Connection', 'close');
+        try {
+          res.writeHead(start.statusCode, start.reason, start.headers);
+        } catch {
+          res.destroy();
+        }
+        return;
+      }
+      case OutFrame.File:
+        if (res && !res.destroyed) await streamFile(res, decodeFile(payload));
+        return;
+      case OutFrame.End:
+        if (res && !res.destroyed) res.end();
+        break;
+      case OutFrame.Close:
+        // Headers are out, the body is not what was promised: close, don't finish.
+        res?.socket?.destroySoon();
+        break;
+      default:
+        return;
+    }
+    this.next();
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+async function streamFile(res: ServerResponse, span: FileSpan): Promise<void> {
+  if (span.count === 0) return;
+  const end = span.count < 0 ? undefined : span.offset + span.count - 1;
+  const stream = fs.createReadStream(span.path, { start: span.offset, end, highWaterMark: 1 << 16 });
+  try {
+    for await (const chunk of stream) {
+      if (res.destroyed) break;
+      if (!res.write(chunk as Buffer)) await drained(res);
+    }
+  } catch {
+    res.destroy();
+  } finally {
+    stream.destroy();
+  }
+}

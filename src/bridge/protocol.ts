@@ -1,0 +1,144 @@
+// The wire between the I/O thread and the Python thread: one SharedArrayBuffer
+// holding a control block and two byte rings. Everything that crosses is a
+// frame: an 8-byte header (type u8, 3 spare bytes, payload length u32 LE)
+// followed by the payload. python/nicorn/channel.py mirrors these numbers.
+
+import { Ring } from './ring.js';
+
+/** I/O thread -> Python thread. */
+export const InFrame = {
+  /** One request head: NUL-separated latin-1 fields, see encodeHead(). */
+  Head: 1,
+  Body: 2,
+  /** End of the request body. */
+  Eof: 3,
+  /** The client went away before the body was complete. */
+  Abort: 4,
+  /** Leave the serving loop (worker shutdown). */
+  Stop: 5,
+} as const;
+
+/** Python thread -> I/O thread. */
+export const OutFrame = {
+  /** Status and headers: "flags\0status\0name\0value\0...", latin-1. */
+  Start: 1,
+  Body: 2,
+  /** Stream a host file: u64 offset, i64 count (-1: to EOF), utf-8 path. */
+  File: 3,
+  /** The response is complete; the connection may be reused. */
+  End: 4,
+  /** The response is broken: close the connection after what was sent. */
+  Close: 5,
+} as const;
+
+export const FRAME_HEADER = 8;
+
+/** Control block slots (Int32). */
+export const Ctl = {
+  InWrite: 0,
+  InRead: 1,
+  OutWrite: 2,
+  OutRead: 3,
+  /** Set by the I/O thread when the current request's client is gone. */
+  ClientGone: 4,
+  /** Pyodide's interrupt buffer (2 = SIGINT): lets the arbiter stop stuck Python. */
+  Interrupt: 5,
+  /** Seconds (since worker start) at which Python began the current request; 0 when idle. */
+  BusySince: 6,
+} as const;
+
+const CTL_BYTES = 64;
+export const IN_RING_BYTES = 1 << 20;
+export const OUT_RING_BYTES = 1 << 20;
+/** Largest body frame the I/O thread writes; the Python side's inbox holds one. */
+export const MAX_IN_FRAME = 1 << 16;
+
+export interface Channel {
+  readonly sab: SharedArrayBuffer;
+  readonly ctl: Int32Array;
+  readonly inRing: Ring;
+  readonly outRing: Ring;
+}
+
+export function createChannelBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CTL_BYTES + IN_RING_BYTES + OUT_RING_BYTES);
+}
+
+export function openChannel(sab: SharedArrayBuffer): Channel {
+  const ctl = new Int32Array(sab, 0, CTL_BYTES / 4);
+  const inRing = new Ring(ctl, Ctl.InWrite, Ctl.InRead, new Uint8Array(sab, CTL_BYTES, IN_RING_BYTES));
+  const outRing = new Ring(ctl, Ctl.OutWrite, Ctl.OutRead, new Uint8Array(sab, CTL_BYTES + IN_RING_BYTES, OUT_RING_BYTES));
+  return { sab, ctl, inRing, outRing };
+}
+
+export function frameHeader(type: number, length: number): Uint8Array {
+  const h = new Uint8Array(FRAME_HEADER);
+  h[0] = type;
+  new DataView(h.buffer).setUint32(4, length, true);
+  return h;
+}
+
+/** What the I/O thread knows about one request when it hands it to Python. */
+export interface RequestHead {
+  method: string;
+  /** The request target exactly as sent (RAW_URI). */
+  target: string;
+  /** "1.0" or "1.1". */
+  httpVersion: string;
+  /** Whether body frames (then Eof) follow the head. */
+  hasBody: boolean;
+  scheme: 'http' | 'https';
+  remoteAddress: string;
+  remotePort: number;
+  /** The listener's own address; both empty on a unix socket (Python then uses Host). */
+  serverName: string;
+  serverPort: string;
+  /** Header names and values as received, alternating. */
+  rawHeaders: readonly string[];
+}
+
+/** The head record: one string, fields NUL-separated, then header pairs. */
+export function encodeHead(h: RequestHead): Buffer {
+  const fields = [
+    h.method, h.target, h.httpVersion, h.hasBody ? '1' : '0', h.scheme,
+    h.remoteAddress, String(h.remotePort), h.serverName, h.serverPort, ...h.rawHeaders,
+  ];
+  return Buffer.from(fields.join('\0'), 'latin1');
+}
+
+export interface ResponseStart {
+  statusCode: number;
+  reason: string;
+  /** Close the connection after this response (the Python side decided). */
+  close: boolean;
+  /** Names and values, alternating, in the app's order. */
+  headers: string[];
+}
+
+export function decodeStart(payload: Buffer): ResponseStart {
+  const parts = payload.toString('latin1').split('\0');
+  const flags = parts[0] ?? '';
+  const status = parts[1] ?? '500 Internal Server Error';
+  const sp = status.indexOf(' ');
+  return {
+    close: flags.includes('c'),
+    statusCode: Number(sp < 0 ? status : status.slice(0, sp)),
+    reason: sp < 0 ? '' : status.slice(sp + 1),
+    headers: parts.slice(2),
+  };
+}
+
+export interface FileSpan {
+  path: string;
+  offset: number;
+  /** -1 means to the end of the file. */
+  count: number;
+}
+
+export function decodeFile(payload: Buffer): FileSpan {
+  return {
+    offset: Number(payload.readBigUInt64LE(0)),
+    count: Number(payload.readBigInt64LE(8)),
+    path: payload.subarray(16).toString('utf8'),
+  };
+}

@@ -1,0 +1,109 @@
+// The Python thread: a worker_threads Worker that holds Pyodide and the app.
+//
+// WSGI is synchronous, so this thread blocks (Atomics.wait) whenever Python
+// waits for a request, for body bytes, or for room to write the response.
+// Python calls the three functions of `io` below with integers only: frames
+// are copied between the shared rings and buffers in Pyodide's own memory.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { PyodideInterface } from 'pyodide';
+import { bootPyodide, type HostLayout } from '../runtime/boot.js';
+import { Ctl, FRAME_HEADER, openChannel } from './protocol.js';
+
+export interface PythonThreadData {
+  sab: SharedArrayBuffer;
+  layout: HostLayout;
+  app: string;
+  workers: number;
+  loglevel: string;
+  pid: number;
+  inboxSize: number;
+}
+
+/** Messages this thread posts to the I/O thread. */
+export type PythonThreadMessage =
+  | { kind: 'ready' }
+  | { kind: 'boot-failed'; exitCode: number }
+  | { kind: 'stopped' };
+
+interface EmscriptenModule {
+  HEAPU8: Uint8Array;
+}
+
+const WAIT_SLICE_MS = 1000;
+
+function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
+  const { ctl, inRing, outRing } = openChannel(sab);
+  // Emscripten swaps HEAPU8 when the heap grows, so it is looked up per call.
+  const mod = (py as unknown as { _module: EmscriptenModule })._module;
+  const header = new Uint8Array(FRAME_HEADER);
+  const headerView = new DataView(header.buffer);
+  let inboxAddr = 0;
+  let inboxSize = 0;
+
+  const readExact = (dst: Uint8Array): void => {
+    let off = 0;
+    while (off < dst.length) {
+      const n = inRing.read(off === 0 ? dst : dst.subarray(off));
+      if (n === 0) inRing.waitForData(WAIT_SLICE_MS);
+      off += n;
+    }
+  };
+
+  return {
+    setInbox(addr: number, size: number): void {
+      inboxAddr = addr;
+      inboxSize = size;
+    },
+    /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type. */
+    recv(): number {
+      readExact(header);
+      const type = header[0] ?? 0;
+      const len = headerView.getUint32(4, true);
+      if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
+      if (len > 0) readExact(mod.HEAPU8.subarray(inboxAddr, inboxAddr + len));
+      return len * 16 + type;
+    },
+    /** Copies `n` bytes at `addr` into the out ring, waiting for room; returns 1 if the client left. */
+    send(addr: number, n: number): number {
+      let off = 0;
+      while (off < n) {
+        const w = outRing.write(mod.HEAPU8.subarray(addr + off, addr + n));
+        if (w === 0) outRing.waitForSpace(WAIT_SLICE_MS);
+        off += w;
+      }
+      return Atomics.load(ctl, Ctl.ClientGone);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const data = workerData as PythonThreadData;
+  const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
+  const py = await bootPyodide(data.layout);
+  const { ctl } = openChannel(data.sab);
+  py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
+  const worker = py.pyimport('nicorn.worker');
+  const opts = py.toPy({
+    app: data.app,
+    workers: data.workers,
+    loglevel: data.loglevel,
+    pid: data.pid,
+    cwd: data.layout.cwd,
+    pythonpath: data.layout.pythonPath,
+    site_dirs: data.layout.siteDirs,
+    host_roots: data.layout.mounts,
+    inbox_size: data.inboxSize,
+  });
+  const code = worker.boot(makeIo(py, data.sab), opts) as number;
+  opts.destroy();
+  if (code !== 0) {
+    post({ kind: 'boot-failed', exitCode: code });
+    return;
+  }
+  post({ kind: 'ready' });
+  worker.serve();
+  post({ kind: 'stopped' });
+}
+
+await main();

@@ -1,0 +1,89 @@
+// Boots one Pyodide interpreter with the host's directories mounted at their
+// real paths, so the app's __file__, tracebacks and relative reads look the
+// same as under Gunicorn.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPyodide, type PyodideInterface } from 'pyodide';
+
+/** Where python/nicorn lives: beside dist/ in the package. */
+export const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
+
+export interface HostLayout {
+  /** The working directory (--chdir), absolute. */
+  cwd: string;
+  /** --pythonpath entries, absolute, in the order given. */
+  pythonPath: string[];
+  /** site-packages of an active ($VIRTUAL_ENV) or local (.venv) virtualenv. */
+  siteDirs: string[];
+  /** Every host directory the interpreter sees, outermost only. */
+  mounts: string[];
+}
+
+function venvSiteDirs(cwd: string): string[] {
+  const venvs = [process.env.VIRTUAL_ENV, path.join(cwd, '.venv'), path.join(cwd, 'venv')];
+  const out: string[] = [];
+  for (const venv of venvs) {
+    if (!venv || !fs.existsSync(path.join(venv, 'pyvenv.cfg'))) continue;
+    const lib = path.join(venv, 'lib');
+    for (const entry of fs.readdirSync(lib, { withFileTypes: true })) {
+      const sp = path.join(lib, entry.name, 'site-packages');
+      if (entry.isDirectory() && entry.name.startsWith('python') && fs.existsSync(sp)) out.push(sp);
+    }
+    break;
+  }
+  return out;
+}
+
+/** Keeps only the outermost directories: a mount already shows its subtree. */
+export function outermost(dirs: string[]): string[] {
+  const sorted = [...new Set(dirs.map((d) => path.resolve(d)))].sort((a, b) => a.length - b.length);
+  const kept: string[] = [];
+  for (const d of sorted) {
+    if (!kept.some((k) => k === '/' || d === k || d.startsWith(k + path.sep))) kept.push(d);
+  }
+  return kept;
+}
+
+export function hostLayout(chdir: string, pythonPath: string[]): HostLayout {
+  const cwd = path.resolve(chdir);
+  const pp = pythonPath.map((p) => path.resolve(cwd, p));
+  const siteDirs = venvSiteDirs(cwd);
+  const existing = [cwd, ...pp, ...siteDirs, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
+  return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
+}
+
+export interface Output {
+  write(data: Uint8Array): number;
+}
+
+const fdWriter = (fd: number): Output => ({
+  write(data: Uint8Array): number {
+    try {
+      return fs.writeSync(fd, data);
+    } catch {
+      return data.length;
+    }
+  },
+});
+
+export async function bootPyodide(layout: HostLayout): Promise<PyodideInterface> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const py = await loadPyodide({
+    env,
+    stdout: (s) => fdWriter(1).write(Buffer.from(s + '\n')),
+    stderr: (s) => fdWriter(2).write(Buffer.from(s + '\n')),
+  });
+  py.setStdout(fdWriter(1));
+  py.setStderr(fdWriter(2));
+  const { FS } = py;
+  for (const dir of layout.mounts) {
+    FS.mkdirTree(dir);
+    FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
+  }
+  py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
+  return py;
+}
