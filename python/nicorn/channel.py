@@ -60,10 +60,14 @@ class Channel:
             self.flush()
             end = 8 + n
             if end > _OUTBOX_SIZE:
+                # Header and payload go together even if the client left meanwhile,
+                # or the frame stream would lose its alignment.
                 _HEADER.pack_into(self._outbox, 0, kind, n)
-                self._outlen = 8
-                self.flush()
-                self._push(_address_of_bytes(bytes(data)), n)
+                self.flushes += 1
+                gone = self._send(self._outaddr, 8)
+                gone = self._send(_address_of_bytes(bytes(data)), n) or gone
+                if gone:
+                    raise ClientGone()
                 return
         start = self._outlen
         _HEADER.pack_into(self._outbox, start, kind, n)
@@ -79,6 +83,14 @@ class Channel:
             n, self._outlen = self._outlen, 0
             self.flushes += 1
             self._push(self._outaddr, n)
+
+    def end_frame(self, kind):
+        """Queues End or Close and hands everything over. Never raises ClientGone:
+        exactly one end frame per request keeps the I/O thread in step."""
+        self.frame(kind)
+        n, self._outlen = self._outlen, 0
+        self.flushes += 1
+        self._send(self._outaddr, n)
 
     def discard(self):
         self._outlen = 0

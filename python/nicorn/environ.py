@@ -46,11 +46,7 @@ def base_environ(multiprocess, file_wrapper):
 def split_target(target):
     """(path, query) of a request target, as Gunicorn's split_request_uri."""
     if target.startswith("/") and not target.startswith("//"):
-        path, _, query = target.partition("?")
-        if "#" in query:
-            query = query.partition("#")[0]
-        elif "?" not in target and "#" in path:
-            path = path.partition("#")[0]
+        path, _, query = target.partition("#")[0].partition("?")
         return path, query
     if target.startswith("//"):
         # urlsplit would take "//x" as a network location; RFC 9112 says path.

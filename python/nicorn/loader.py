@@ -108,13 +108,23 @@ def native_extension_hint(exc):
     return None
 
 
+def _package_dirs(dotted):
+    """Directories of a package, also when its failed import removed it from sys.modules."""
+    mod = sys.modules.get(dotted)
+    if mod is not None:
+        return list(getattr(mod, "__path__", []) or [])
+    parent, _, leaf = dotted.rpartition(".")
+    dirs = []
+    for base in (_package_dirs(parent) if parent else sys.path):
+        candidate = os.path.join(base or ".", leaf)
+        if os.path.isfile(os.path.join(candidate, "__init__.py")):
+            dirs.append(candidate)
+    return dirs
+
+
 def _find_native(dotted):
     parent, _, leaf = dotted.rpartition(".")
-    if parent:
-        mod = sys.modules.get(parent)
-        dirs = list(getattr(mod, "__path__", []) or [])
-    else:
-        dirs = list(sys.path)
+    dirs = _package_dirs(parent) if parent else list(sys.path)
     for d in dirs:
         try:
             names = os.listdir(d or ".")

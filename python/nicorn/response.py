@@ -12,7 +12,7 @@ import re
 from .channel import OUT_BODY, OUT_CLOSE, OUT_END, OUT_START
 
 TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-STATUS_RE = re.compile(r"[1-9][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f]*")
+STATUS_RE = re.compile(r"[1-9][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*")
 # Control characters (CR, LF and NUL among them) and anything beyond latin-1.
 BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 HOP_BY_HOP = frozenset((
@@ -147,14 +147,7 @@ class Response:
         if not self.headers_sent:
             self._start()
         short = self.length is not None and self.sent < self.length and not self._head
-        self._ch.frame(OUT_CLOSE if short else OUT_END)
-        self._ch.flush()
-        return short
-
-    def abort(self):
-        """After headers went out, the only honest signal left is closing the connection."""
-        self._ch.frame(OUT_CLOSE)
-        self._ch.flush()
+        self._ch.end_frame(OUT_CLOSE if short else OUT_END)
 
 
 def send_error(channel, status_int, reason, mesg=""):
@@ -169,8 +162,7 @@ def send_error(channel, status_int, reason, mesg=""):
     channel.discard()
     channel.frame(OUT_START, "\0".join(fields).encode("latin-1"))
     channel.frame(OUT_BODY, data)
-    channel.frame(OUT_END)
-    channel.flush()
+    channel.end_frame(OUT_END)
 
 
 class FileWrapper:

@@ -12,7 +12,7 @@ import sys
 
 from . import environ as environ_mod
 from .body import Body, ClientDisconnected, EmptyBody
-from .channel import IN_HEAD, IN_STOP, Channel, ClientGone
+from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone
 from .loader import AppImportError, import_app, native_extension_hint
 from .log import error_logger
 from .response import FileWrapper, Response, host_file_span, send_error
@@ -107,13 +107,16 @@ def handle(ch, fields):
         resp.finish()
     except (ClientGone, ClientDisconnected):
         log.debug("Ignoring connection reset by the client for %s", fields[1])
+        # Every request ends with a frame that tells the I/O thread it is over.
+        ch.discard()
+        ch.end_frame(OUT_CLOSE)
     except Exception:
         if resp is not None and resp.headers_on_wire():
             log.exception("Error handling request")
-            _quietly(resp.abort)
+            ch.end_frame(OUT_CLOSE)
         else:
             log.exception("Error handling request %s", fields[1])
-            _quietly(send_error, ch, 500, "Internal Server Error")
+            send_error(ch, 500, "Internal Server Error")
     finally:
         close = getattr(respiter, "close", None)
         if close is not None:
@@ -122,9 +125,3 @@ def handle(ch, fields):
             except Exception:
                 log.exception("Error closing the response iterable of %s", fields[1])
 
-
-def _quietly(fn, *args):
-    try:
-        fn(*args)
-    except ClientGone:
-        pass

@@ -49,7 +49,11 @@ export async function bindOne(spec: string): Promise<Listener> {
     throw new BindError(`${reason}: ('${address}', ${port})`);
   }
   const out: { address?: string; port?: number } = {};
-  handle.getsockname(out);
+  // libuv defers EADDRINUSE from bind() to listen(); getsockname() fails on such a handle.
+  if (handle.getsockname(out) !== 0 || out.port === undefined) {
+    handle.close();
+    throw new BindError(`Connection in use: ('${address}', ${port})`);
+  }
   const shown = family === 6 ? `[${out.address}]` : out.address;
   return { spec, url: `http://${shown}:${out.port}`, handle };
 }

@@ -19,6 +19,12 @@ export interface SettingSpec<T> {
   desc: string;
 }
 
+function atLeastOne(raw: unknown): number {
+  const n = posInt(raw);
+  if (n < 1) throw new SettingError(`${JSON.stringify(raw)} must be at least 1`);
+  return n;
+}
+
 const spec = <T>(s: SettingSpec<T>): SettingSpec<T> => s;
 
 export const WORKER_CLASSES = ['sync'] as const;
@@ -37,12 +43,8 @@ export const registry = {
     section: 'Worker Processes',
     flags: ['-w', '--workers'],
     meta: 'INT',
-    validate: (raw) => {
-      const n = posInt(raw);
-      if (n < 1) throw new SettingError('must be at least 1');
-      return n;
-    },
-    default: () => (process.env.WEB_CONCURRENCY ? posInt(process.env.WEB_CONCURRENCY) : 1),
+    validate: atLeastOne,
+    default: () => (process.env.WEB_CONCURRENCY ? atLeastOne(process.env.WEB_CONCURRENCY) : 1),
     desc: 'The number of worker processes for handling requests ($WEB_CONCURRENCY, else 1).',
   }),
   worker_class: spec({

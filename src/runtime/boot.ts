@@ -8,8 +8,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 
-/** Where python/nicorn lives: beside dist/ in the package. */
-export const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
+/** Where python/nicorn lives: the package's python/ folder, found upward from this bundle. */
+export const PYTHON_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'python/nicorn/__init__.py');
+
+function findUp(from: string, rel: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel.split('/')[0]!);
+    if (dir === path.dirname(dir)) throw new Error(`cannot find ${rel} above ${from}`);
+  }
+}
+
+const PYODIDE_DIR = path.dirname(fileURLToPath(import.meta.resolve('pyodide'))) + path.sep;
 
 export interface HostLayout {
   /** The working directory (--chdir), absolute. */
@@ -73,6 +82,8 @@ export async function bootPyodide(layout: HostLayout): Promise<PyodideInterface>
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   const py = await loadPyodide({
+    // Pyodide would otherwise find itself from a stack trace, which source maps rewrite.
+    indexURL: PYODIDE_DIR,
     env,
     stdout: (s) => fdWriter(1).write(Buffer.from(s + '\n')),
     stderr: (s) => fdWriter(2).write(Buffer.from(s + '\n')),

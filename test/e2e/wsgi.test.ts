@@ -1,0 +1,326 @@
+// PEP 3333 end to end: one nicorn-py serving fixtures/wsgi/conformance.py,
+// probed with real clients over a real socket.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { get, parseResponse, raw } from '../helpers/http.js';
+import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
+
+const wsgi = suite<{ srv: Server }>('WSGI bridge');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-wsgi-'));
+
+wsgi.before(async (ctx) => {
+  ctx.srv = await startServer(['--chdir', path.join(FIXTURES, 'wsgi'), 'conformance']);
+});
+
+wsgi.after(async (ctx) => {
+  await ctx.srv?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const fetchJson = async (srv: Server, p: string, init?: RequestInit) =>
+  (await (await fetch(srv.url + p, init)).json()) as Record<string, unknown>;
+
+wsgi('a plain app answers over a real socket', async ({ srv }) => {
+  const res = await fetch(`${srv.url}/hello`);
+  assert.is(res.status, 200);
+  assert.is(await res.text(), 'Hello, World!\n');
+  assert.is(res.headers.get('content-length'), '14');
+});
+
+wsgi('environ carries PEP 3333 and Gunicorn keys', async ({ srv }) => {
+  const env = await fetchJson(srv, '/environ/caf%C3%A9%20x?a=1&b=%20', {
+    headers: { 'X-Multi': 'one', 'User-Agent': 'uvu' },
+  });
+  assert.is(env.REQUEST_METHOD, 'GET');
+  assert.is(env.SCRIPT_NAME, '');
+  assert.is(env.PATH_INFO, '/environ/caf\u00c3\u00a9 x', 'percent-decoded, bytes as latin-1');
+  assert.is(env.QUERY_STRING, 'a=1&b=%20');
+  assert.is(env.RAW_URI, '/environ/caf%C3%A9%20x?a=1&b=%20');
+  assert.is(env.SERVER_NAME, '127.0.0.1');
+  assert.is(env.SERVER_PORT, String(srv.port));
+  assert.is(env.SERVER_PROTOCOL, 'HTTP/1.1');
+  assert.match(String(env.SERVER_SOFTWARE), /^nicorn-py\//);
+  assert.is(env.REMOTE_ADDR, '127.0.0.1');
+  assert.match(String(env.REMOTE_PORT), /^\d+$/);
+  assert.is(env.HTTP_X_MULTI, 'one');
+  assert.is(env.HTTP_USER_AGENT, 'uvu');
+  assert.equal(env['wsgi.version'], [1, 0]);
+  assert.is(env['wsgi.url_scheme'], 'http');
+  assert.is(env['wsgi.multithread'], false);
+  assert.is(env['wsgi.multiprocess'], false);
+  assert.is(env['wsgi.run_once'], false);
+  assert.is(env['wsgi.input_terminated'], true);
+  assert.is(env['has_wsgi.input.read'], true);
+  assert.is(env.file_wrapper_callable, true);
+  assert.ok('wsgi.errors' in env);
+  assert.not.ok('CONTENT_TYPE' in env, 'CONTENT_TYPE only when sent');
+  assert.not.ok('CONTENT_LENGTH' in env, 'CONTENT_LENGTH only when sent');
+});
+
+wsgi('repeated headers are joined with a comma; underscores are dropped', async ({ srv }) => {
+  const r = await raw(srv.port, get('/environ', 'X-Dup: a\r\nX-Dup: b\r\nX_Under: evil\r\nContent-Type: text/x\r\nContent-Length: 0\r\n'));
+  const env = JSON.parse(parseResponse(r.bytes).body.toString()) as Record<string, unknown>;
+  assert.is(env.HTTP_X_DUP, 'a,b');
+  assert.not.ok('HTTP_X_UNDER' in env);
+  assert.is(env.CONTENT_TYPE, 'text/x');
+  assert.is(env.CONTENT_LENGTH, '0');
+  assert.not.ok('HTTP_CONTENT_TYPE' in env);
+});
+
+wsgi('each chunk a generator yields is flushed as it is produced', async ({ srv }) => {
+  const t0 = Date.now();
+  const res = await fetch(`${srv.url}/stream?n=4&delay=0.4`);
+  const reader = res.body!.getReader();
+  const arrivals: number[] = [];
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+    arrivals.push(Date.now() - t0);
+  }
+  assert.is(text, 'chunk 0\nchunk 1\nchunk 2\nchunk 3\n');
+  assert.ok(arrivals.length >= 4, `chunks arrived separately: ${arrivals}`);
+  assert.ok(arrivals[0]! < 1000, `first chunk before the generator finished: ${arrivals}`);
+  for (let i = 1; i < 4; i++) {
+    const gap = arrivals[i]! - arrivals[i - 1]!;
+    assert.ok(gap > 250 && gap < 1500, `gap ${i} was ${gap} ms: ${arrivals}`);
+  }
+});
+
+wsgi('a 50 MB upload is streamed into wsgi.input intact', async ({ srv }) => {
+  const data = crypto.randomBytes(50 * 1024 * 1024);
+  const res = await fetchJson(srv, '/upload?mode=read', { method: 'POST', body: data });
+  assert.is(res.length, data.length);
+  assert.is(res.sha256, crypto.createHash('sha256').update(data).digest('hex'));
+  assert.is(res.content_length, String(data.length));
+  assert.ok((res.pieces as number) > 1, 'read(n) returned several pieces');
+});
+
+wsgi('a chunked request body is decoded; CONTENT_LENGTH stays unset', async ({ srv }) => {
+  const body = 'line one\nline two is longer\nlast';
+  const chunked = body.match(/.{1,7}/gs)!.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n';
+  const r = await raw(srv.port, `POST /upload?mode=readall HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`);
+  const res = JSON.parse(parseResponse(r.bytes).body.toString()) as Record<string, unknown>;
+  assert.is(res.length, body.length);
+  assert.is(res.content_length, null);
+  assert.is(res.transfer_encoding, 'chunked');
+});
+
+wsgi('readline(n), readlines() and iteration split the body on newlines', async ({ srv }) => {
+  const body = 'short\nthis line is longer than ten\n\nend';
+  const post = (mode: string) => fetchJson(srv, `/upload?mode=${mode}`, { method: 'POST', body });
+  const rl = await post('readline');
+  assert.equal(rl.lines, ['short\n', 'this line ', 'is longer ', 'than ten\n', '\n', 'end']);
+  const rls = await post('readlines');
+  assert.equal(rls.lines, ['short\n', 'this line is longer than ten\n', '\n', 'end']);
+  const it = await post('iter');
+  assert.equal(it.lines, rls.lines);
+  assert.is(it.length, body.length);
+});
+
+wsgi('an exception before start_response is a 500 without traceback on the wire', async ({ srv }) => {
+  const r = await raw(srv.port, get('/fail-before'));
+  const res = parseResponse(r.bytes);
+  assert.is(res.status, 500);
+  assert.match(res.body.toString(), /Internal Server Error/);
+  assert.not.match(r.text, /Traceback|deliberate/);
+  assert.is(res.headers.get('connection')?.[0], 'close');
+  assert.ok(await eventually(() => /Error handling request \/fail-before\nTraceback[\s\S]*ValueError: deliberate error before start_response/.test(srv.log())));
+});
+
+wsgi('an exception after headers closes the connection mid-body and is logged', async ({ srv }) => {
+  const r = await raw(srv.port, get('/fail-after'));
+  assert.ok(r.closedByServer);
+  assert.match(r.text, /^HTTP\/1\.1 200 OK/);
+  assert.match(r.text, /first chunk/);
+  assert.not.match(r.text, /\r\n0\r\n\r\n$/, 'the chunked body is not terminated');
+  assert.ok(await eventually(() => /RuntimeError: deliberate error after headers were sent/.test(srv.log())));
+});
+
+const contractBreaks: [string, RegExp][] = [
+  ['/bad-status?s=200', /invalid status '200'/],
+  ['/bad-status?s=abc', /invalid status 'abc'/],
+  ['/bad-header-name', /invalid header name 'Bad Name'/],
+  ['/header-injection', /header X-Test: invalid character in value/],
+  ['/nul-in-header', /header X-Test: invalid character in value/],
+  ['/hop?h=Connection', /hop-by-hop header 'Connection'/],
+  ['/hop?h=Transfer-Encoding', /hop-by-hop header 'Transfer-Encoding'/],
+  ['/hop?h=Keep-Alive', /hop-by-hop header 'Keep-Alive'/],
+  ['/twice', /start_response\(\) called a second time without exc_info/],
+  ['/nonbytes', /response body items must be bytes, not str/],
+  ['/no-start-response', /response body sent before start_response\(\)/],
+];
+
+for (const [route, reason] of contractBreaks) {
+  wsgi(`breaking the WSGI contract (${route}) is a 500 with the reason logged`, async ({ srv }) => {
+    const r = await raw(srv.port, get(route));
+    const res = parseResponse(r.bytes);
+    assert.is(res.status, 500);
+    assert.not.match(r.text, /evil|should not be sent/);
+    assert.ok(await eventually(() => reason.test(srv.log())), `log mentions ${reason}`);
+  });
+}
+
+wsgi('a CRLF in a header value never reaches the wire', async ({ srv }) => {
+  const r = await raw(srv.port, get('/header-injection'));
+  assert.not.match(r.text, /Set-Cookie/i);
+});
+
+wsgi('exc_info before any body replaces status and headers', async ({ srv }) => {
+  const res = await fetch(`${srv.url}/exc-info-before`);
+  assert.is(res.status, 503);
+  assert.is(await res.text(), 'replaced by exc_info');
+});
+
+wsgi('exc_info after the headers left re-raises: the connection is closed', async ({ srv }) => {
+  const r = await raw(srv.port, get('/exc-info-after'));
+  assert.ok(r.closedByServer);
+  assert.match(r.text, /partial/);
+  assert.not.match(r.text, /never/);
+});
+
+wsgi('never more bytes than Content-Length; the connection stays usable', async ({ srv }) => {
+  const r = await raw(srv.port, get('/cl-over') + get('/hello'));
+  const first = r.text.indexOf('\r\n\r\n') + 4;
+  assert.is(r.text.slice(first, first + 5), '01234');
+  assert.not.match(r.text, /56789/);
+  assert.match(r.text.slice(first + 5), /^HTTP\/1\.1 200 OK[\s\S]*Hello, World!/);
+});
+
+wsgi('fewer bytes than Content-Length close the connection', async ({ srv }) => {
+  const r = await raw(srv.port, get('/cl-under') + get('/hello'));
+  assert.ok(r.closedByServer);
+  assert.match(r.text, /Content-Length: 10\r\n[\s\S]*\r\n\r\n01234$/);
+});
+
+wsgi('the write() callable and the iterable both reach the client', async ({ srv }) => {
+  assert.is(await (await fetch(`${srv.url}/write`)).text(), 'from write(); from the iterable');
+});
+
+wsgi('HTTP/1.1 without a length is chunked; empty chunks are skipped', async ({ srv }) => {
+  const r = await raw(srv.port, get('/empty-chunks', 'Connection: close\r\n'));
+  const res = parseResponse(r.bytes);
+  assert.is(res.headers.get('transfer-encoding')?.[0], 'chunked');
+  assert.is(res.body.toString(), 'x');
+});
+
+wsgi('HTTP/1.0 without a length is delimited by closing the connection', async ({ srv }) => {
+  const r = await raw(srv.port, 'GET /empty-chunks HTTP/1.0\r\n\r\n');
+  assert.ok(r.closedByServer);
+  assert.not.match(r.text, /transfer-encoding/i);
+  assert.match(r.text, /\r\n\r\nx$/);
+});
+
+wsgi('HEAD sends headers and no body', async ({ srv }) => {
+  const r = await raw(srv.port, 'HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n' + get('/hello'));
+  const heads = r.text.split('HTTP/1.1 200 OK');
+  assert.is(heads.length, 3, 'two responses on one connection');
+  assert.match(heads[1]!, /Content-Length: 14/);
+  assert.not.match(heads[1]!, /Hello, World!/);
+  assert.match(heads[2]!, /Hello, World!/);
+});
+
+wsgi('a 204 has no body', async ({ srv }) => {
+  const res = await fetch(`${srv.url}/no-body`);
+  assert.is(res.status, 204);
+  assert.is(await res.text(), '');
+});
+
+wsgi('keep-alive and pipelining: responses come back in order on one connection', async ({ srv }) => {
+  const r = await raw(srv.port, get('/environ/one') + get('/hello') + get('/environ/three', 'Connection: close\r\n'));
+  const order = [...r.text.matchAll(/"PATH_INFO": "([^"]+)"|Hello, World!/g)].map((m) => m[1] ?? 'hello');
+  assert.equal(order, ['/environ/one', 'hello', '/environ/three']);
+  assert.ok(r.closedByServer, 'Connection: close is honoured');
+});
+
+wsgi('an idle keep-alive connection is closed after --keep-alive seconds', async ({ srv }) => {
+  const t0 = Date.now();
+  const r = await raw(srv.port, get('/hello'), 5000);
+  assert.ok(r.closedByServer);
+  const held = Date.now() - t0;
+  assert.ok(held > 1500 && held < 4500, `held ${held} ms with the default keep-alive of 2 s`);
+});
+
+wsgi('wsgi.file_wrapper streams a host file from the given offset', async ({ srv }) => {
+  const file = path.join(tmp, 'blob.bin');
+  const data = crypto.randomBytes(3 * 1024 * 1024 + 17);
+  fs.writeFileSync(file, data);
+  const whole = Buffer.from(await (await fetch(`${srv.url}/file?path=${encodeURIComponent(file)}`)).arrayBuffer());
+  assert.ok(whole.equals(data), 'whole file');
+  const part = Buffer.from(await (await fetch(`${srv.url}/file?path=${encodeURIComponent(file)}&offset=1000&length=5000`)).arrayBuffer());
+  assert.ok(part.equals(data.subarray(1000, 6000)), 'offset and Content-Length honoured');
+});
+
+wsgi('wsgi.file_wrapper over a non-host file falls back to iteration', async ({ srv }) => {
+  const text = await (await fetch(`${srv.url}/file-bytesio`)).text();
+  assert.is(text, 'in-memory file '.repeat(100));
+});
+
+wsgi("the app's close() is called when the client goes away mid-stream", async ({ srv }) => {
+  const marker = path.join(tmp, 'closed.marker');
+  await new Promise<void>((resolve) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => sock.write(get(`/endless?marker=${encodeURIComponent(marker)}`)));
+    let got = 0;
+    sock.on('data', (d) => {
+      got += d.length;
+      if (got > 256 * 1024) {
+        sock.destroy();
+        resolve();
+      }
+    });
+  });
+  assert.ok(await eventually(() => fs.existsSync(marker), 5000), 'close() ran');
+  assert.is(await (await fetch(`${srv.url}/hello`)).text(), 'Hello, World!\n', 'the worker serves on');
+});
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0);
+}
+
+wsgi('streaming 1 GB to a slow reader keeps the worker memory bounded', async ({ srv }) => {
+  const worker = srv.workerPids().at(-1)!;
+  const before = rssKb(worker);
+  let peak = before;
+  const total = 1024 * 1024 * 1024;
+  const received = await new Promise<number>((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => sock.write(get('/big?mb=1024', 'Connection: close\r\n')));
+    let got = 0;
+    let sincePause = 0;
+    sock.on('data', (d) => {
+      got += d.length;
+      sincePause += d.length;
+      if (sincePause > 48 * 1024 * 1024) {
+        // Read slower than Python writes: pause, and look at the worker meanwhile.
+        sincePause = 0;
+        sock.pause();
+        peak = Math.max(peak, rssKb(worker));
+        setTimeout(() => {
+          peak = Math.max(peak, rssKb(worker));
+          sock.resume();
+        }, 150);
+      }
+    });
+    sock.on('end', () => resolve(got));
+    sock.on('error', reject);
+  });
+  assert.ok(received > total, `received ${received} bytes`);
+  const growthMb = (peak - before) / 1024;
+  assert.ok(growthMb < 64, `worker RSS grew by ${growthMb.toFixed(1)} MB while streaming 1 GB`);
+});
+
+wsgi('the worker survives every failure above', async ({ srv }) => {
+  await sleep(10);
+  const res = await fetch(`${srv.url}/hello`);
+  assert.is(await res.text(), 'Hello, World!\n');
+  assert.is(srv.workerPids().length, 1, 'no worker was replaced');
+});
+
+wsgi.run();

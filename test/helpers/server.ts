@@ -1,0 +1,146 @@
+// Starts the real nicorn-py CLI on an ephemeral port and cleans up every
+// process it started, by pid.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+export const ROOT = path.resolve('.');
+export const CLI = path.join(ROOT, 'bin/nicorn-py');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+export const PACKAGES = path.join(FIXTURES, '.packages/site-packages');
+
+export interface Server {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+  /** Everything the arbiter and its workers wrote to stderr so far. */
+  log(): string;
+  /** Pids from "Booting worker with pid: N" lines. */
+  workerPids(): number[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const live = new Set<number>();
+
+function killAll(): void {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on('exit', killAll);
+
+function track(proc: ChildProcess, stderr: () => string): void {
+  live.add(proc.pid!);
+  proc.once('exit', () => {
+    live.delete(proc.pid!);
+    // Workers die with the arbiter; make sure of it by pid.
+    for (const pid of workerPidsIn(stderr())) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+function workerPidsIn(log: string): number[] {
+  return [...log.matchAll(/Booting worker with pid: (\d+)/g)].map((m) => Number(m[1]));
+}
+
+/** Runs the CLI to completion (for error paths); kills it after `timeoutMs`. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout!.on('data', (d) => (stdout += d));
+    proc.stderr!.on('data', (d) => (stderr += d));
+    track(proc, () => stderr);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Starts `nicorn-py ARGS -b 127.0.0.1:0` and resolves once a worker accepts. */
+export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Server> {
+  const proc = spawn(process.execPath, [CLI, '-b', '127.0.0.1:0', ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  proc.stdout!.on('data', (d) => (stderr += d));
+  track(proc, () => stderr);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  let port = 0;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`nicorn-py exited early (${proc.exitCode}):\n${stderr}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`nicorn-py did not start within 60 s:\n${stderr}`);
+    }
+    port ||= Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1] ?? 0);
+    if (port && (await canConnect(port))) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    pid: proc.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    log: () => stderr,
+    workerPids: () => workerPidsIn(stderr),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true or `ms` pass. */
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
