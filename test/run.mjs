@@ -7,7 +7,8 @@ import { build } from 'esbuild';
 
 const [only = '', pattern = ''] = process.argv.slice(2);
 const root = path.resolve('test');
-const out = path.resolve('.test-build');
+// One folder per run, so concurrent runs don't delete each other's bundles.
+const out = path.resolve('.test-build', String(process.pid));
 const entries = fs
   .readdirSync(root, { recursive: true })
   .map(String)
@@ -32,4 +33,5 @@ await build({
 });
 const uvu = path.resolve('node_modules/uvu/bin.js');
 const run = spawnSync(process.execPath, ['--enable-source-maps', uvu, out, '\\.test\\.js$'], { stdio: 'inherit' });
+fs.rmSync(out, { recursive: true, force: true });
 process.exit(run.status ?? 1);
