@@ -1,6 +1,6 @@
 // Bundles every test/**/*.test.ts with esbuild (so suites import src/ as
 // TypeScript) and runs them with uvu. Usage: node test/run.mjs [unit|e2e] [pattern]
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -32,6 +32,20 @@ await build({
   logLevel: 'warning',
 });
 const uvu = path.resolve('node_modules/uvu/bin.js');
-const run = spawnSync(process.execPath, ['--enable-source-maps', uvu, out, '\\.test\\.js$'], { stdio: 'inherit' });
+const child = spawn(process.execPath, ['--enable-source-maps', uvu, out, '\\.test\\.js$'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let output = '';
+child.stdout.on('data', (d) => {
+  output += d;
+  process.stdout.write(d);
+});
+const status = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 fs.rmSync(out, { recursive: true, force: true });
-process.exit(run.status ?? 1);
+// uvu's own summary, restated as the plain closing line CI reads.
+const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+console.log(`${passed} passed, ${total - passed - skipped} failed, ${skipped} skipped`);
+process.exit(status);
