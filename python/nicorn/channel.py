@@ -18,6 +18,15 @@ _FILE = struct.Struct("<Qq")
 _OUTBOX_SIZE = 1 << 16
 
 
+class WorkerAbort(BaseException):
+    """SIGABRT (Gunicorn's timeout signal) reached the worker."""
+
+
+def interrupted(signum):
+    """The exception Gunicorn's worker raises for INT/QUIT (and ABRT)."""
+    return WorkerAbort() if signum == 6 else KeyboardInterrupt()
+
+
 class ClientGone(Exception):
     """The client closed the connection; the response can be abandoned."""
 
@@ -47,6 +56,9 @@ class Channel:
     def recv(self):
         """Blocks for the next frame; returns (type, payload length)."""
         r = self._recv()
+        if r < 0:
+            # The I/O thread raised our interrupt flag (-signal) while we were waiting.
+            raise interrupted(-r)
         return r & 15, r >> 4
 
     def payload(self, n):

@@ -74,6 +74,16 @@ class Response:
         self.sent = 0
         self.close_after = False
 
+    @property
+    def status_code(self):
+        return int(self.status[:3]) if self.status else None
+
+    @property
+    def headers(self):
+        """(name, value) pairs, as Gunicorn's Response.headers for post_request hooks."""
+        flat = self.flat_headers or []
+        return list(zip(flat[0::2], flat[1::2]))
+
     def start_response(self, status, headers, exc_info=None):
         if exc_info:
             try:

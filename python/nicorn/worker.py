@@ -4,15 +4,15 @@ src/bridge/python-thread.ts calls boot() once and then serve(), which blocks
 in this thread until the I/O thread sends Stop.
 """
 
-import asyncio
-import os
-import random
-import site
+import json
+import signal
 import sys
 
+from . import config as config_mod
 from . import environ as environ_mod
+from . import hooks
 from .body import Body, ClientDisconnected, EmptyBody
-from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone
+from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone, WorkerAbort
 from .loader import AppImportError, import_app, native_extension_hint
 from .log import error_logger
 from .response import FileWrapper, Response, host_file_span, send_error
@@ -28,37 +28,40 @@ class _Worker:
     base = None
     log = None
     host_roots = ()
+    server = None
+    worker = None
+    request_hooks = False
 
 
 _w = _Worker()
 
 
-def _prepare_process(pid, cwd, pythonpath, site_dirs):
-    # Pyodide reports a fixed pid; logs, hooks and apps need the real one.
-    os.getpid = lambda: pid
-    random.seed(os.urandom(64))
-    # Pyodide marks its browser-style event loop as running; a WSGI worker has
-    # none, and libraries (Django's async_unsafe) decide on that.
-    asyncio.events._set_running_loop(None)
-    os.chdir(cwd)
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    for path in pythonpath:
-        path = os.path.abspath(path)
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    for d in site_dirs:
-        site.addsitedir(d)
+def _load_hooks(opts):
+    """Runs the config file here too: worker-side hooks live in this interpreter."""
+    source = opts.get("config")
+    if source:
+        namespace = config_mod.execute(source.get("path"), source.get("module"))
+        names = set(opts["hook_arities"])
+        hooks.install({k: v for k, v in namespace.items() if k in names and callable(v)})
+    cfg = hooks.Config(json.loads(opts["settings"]))
+    _w.worker = hooks.Worker(opts["age"], opts["ppid"], cfg, _w.log, pid=opts["pid"])
+    _w.server = hooks.Server(opts["ppid"], cfg, _w.log, opts["workers"])
+    _w.request_hooks = hooks.defined("pre_request") or hooks.defined("post_request")
 
 
 def boot(io, opts):
     """Loads the app; returns 0, or the exit code Gunicorn uses for the failure."""
     opts = opts.to_py() if hasattr(opts, "to_py") else opts
     _w.log = log = error_logger(opts["loglevel"])
-    _prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
+    config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     _w.host_roots = tuple(r.rstrip("/") + "/" for r in opts["host_roots"])
     try:
+        _load_hooks(opts)
+        hooks.call("post_fork", _w.server, _w.worker)
         _w.app = import_app(opts["app"])
+        _w.worker.wsgi = _w.app
+        hooks.call("post_worker_init", _w.worker)
+        _w.worker.booted = True
     except AppImportError as e:
         log.debug("Exception while loading the application", exc_info=True)
         print("%s" % e, file=sys.stderr, flush=True)
@@ -74,24 +77,70 @@ def boot(io, opts):
     return 0
 
 
+def _on_abort(signum, frame):
+    raise WorkerAbort()
+
+
 def serve():
+    """The request loop; returns the worker's exit code when told to stop or
+    interrupted: INT/QUIT run worker_int, ABRT runs worker_abort (exit 1)."""
     ch, recv = _w.channel, _w.channel.recv
-    while True:
-        kind, n = recv()
-        if kind == IN_HEAD:
-            handle(ch, ch.payload(n).decode("latin-1").split("\0"))
-        elif kind == IN_STOP:
-            return
-        # Anything else is the unread rest of an earlier request's body.
+    # Pyodide delivers the I/O thread's interrupt flag as this signal number.
+    signal.signal(signal.SIGABRT, _on_abort)
+    code = 0
+    try:
+        while True:
+            kind, n = recv()
+            if kind == IN_HEAD:
+                fields = ch.payload(n).decode("latin-1").split("\0")
+                if _w.request_hooks:
+                    handle_with_hooks(ch, fields)
+                else:
+                    handle(ch, fields)
+                _w.worker.nr += 1
+            elif kind == IN_STOP:
+                break
+            # Anything else is the unread rest of an earlier request's body.
+    except KeyboardInterrupt:
+        _w.worker.alive = False
+        _run_hook("worker_int", _w.worker)
+    except WorkerAbort:
+        _w.worker.alive = False
+        _run_hook("worker_abort", _w.worker)
+        code = 1
+    finally:
+        _w.worker.alive = False
+        _run_hook("worker_exit", _w.server, _w.worker)
+    return code
 
 
-def handle(ch, fields):
+def _run_hook(name, *args):
+    try:
+        hooks.call(name, *args)
+    except Exception:
+        _w.log.exception("Exception in %s hook", name)
+
+
+def handle_with_hooks(ch, fields):
+    req = hooks.Request(fields)
+    state = {}
+    handle(ch, fields, req, state)
+    try:
+        hooks.call("post_request", _w.worker, req, state.get("environ"), state.get("resp"))
+    except Exception:
+        _w.log.exception("Exception in post_request hook")
+
+
+def handle(ch, fields, req=None, state=None):
     log = _w.log
     resp = respiter = None
     body = Body(ch) if fields[3] == "1" else EmptyBody()
     try:
         environ = environ_mod.build(fields, _w.base, body)
         resp = Response(ch, fields[0])
+        if req is not None:
+            state["environ"], state["resp"] = environ, resp
+            hooks.call("pre_request", _w.worker, req)
         respiter = _w.app(environ, resp.start_response)
         span = host_file_span(respiter, _w.host_roots) if isinstance(respiter, FileWrapper) else None
         if span:

@@ -1,8 +1,10 @@
 // The arbiter: binds the listeners, forks the workers, replaces the ones that
-// die, and turns signals into Gunicorn's lifecycle. It never handles requests.
+// die, runs the arbiter-side server hooks and turns signals into Gunicorn's
+// lifecycle. It never handles requests.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { ErrorLog } from '../log/error-log.js';
 import { VERSION } from '../version.js';
@@ -14,31 +16,128 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Gunicorn's exit codes for a worker that could not start. */
 const WORKER_BOOT_ERROR = 3;
 const APP_LOAD_ERROR = 4;
+/** Gunicorn's master exits with -1 after an unhandled error in its main loop. */
+const MAIN_LOOP_ERROR = 255;
 const GRACEFUL_TIMEOUT_MS = 30_000;
 
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Spawn number, Gunicorn's worker.age. */
+  age: number;
+}
+
 export class Arbiter {
-  private readonly workers = new Map<number, ChildProcess>();
+  private readonly workers = new Map<number, WorkerProcess>();
+  private numWorkers: number;
+  private age = 0;
   private stopping = false;
   private exitCode = 0;
+  private reason: string | null = null;
   private done!: (code: number) => void;
   readonly finished = new Promise<number>((resolve) => (this.done = resolve));
 
+  private listeners: Listener[] = [];
+
   constructor(
     private readonly settings: Settings,
-    private readonly listeners: Listener[],
     private readonly log: ErrorLog,
-  ) {}
+    private readonly config: ConfigInterpreter | null,
+  ) {
+    this.numWorkers = settings.workers;
+  }
 
-  start(): void {
-    for (let i = 0; i < this.settings.workers; i++) this.spawn();
+  /** Gunicorn's Arbiter.start, then the workers: resolves with the exit code. */
+  async run(): Promise<number> {
+    const { settings, log } = this;
+    this.config?.init(settings, settings.loglevel);
+    // Gunicorn's Arbiter.setup sets num_workers, which announces it (old value None).
+    if (!this.hook('nworkers_changed', { args: [settings.workers, null] }, 1)) return this.finished;
+    log.info(`Starting nicorn-py ${VERSION}`);
+    if (!this.hook('on_starting', {}, 1)) return this.finished;
+    try {
+      for (const spec of settings.bind) this.listeners.push(await bindOne(spec));
+    } catch (e) {
+      if (!(e instanceof BindError)) throw e;
+      log.error(e.message);
+      log.error("Can't bind the listening sockets; shutting down.");
+      for (const l of this.listeners) l.handle.close();
+      return 1;
+    }
+    for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`);
+    log.info(`Using worker: ${settings.worker_class}`);
+    if (!this.hook('when_ready', {}, 1)) return this.finished;
+    this.start();
+    return this.finished;
+  }
+
+  private state(extra: Partial<ArbiterState> = {}): ArbiterState {
+    return {
+      pid: process.pid,
+      num_workers: this.numWorkers,
+      workers: [...this.workers.values()].map((w) => ({ pid: w.pid, age: w.age })),
+      listeners: this.listeners.map((l) => l.url),
+      ...extra,
+    };
+  }
+
+  /**
+   * Runs an arbiter-side hook. One that raises stops the arbiter as in Gunicorn:
+   * during start-up (exit 1), or as an unhandled error in its main loop (exit -1).
+   */
+  private hook(name: string, extra: Partial<ArbiterState> = {}, exitCode = MAIN_LOOP_ERROR): boolean {
+    const tb = this.config?.callHook(name, this.state(extra));
+    if (!tb) return true;
+    const what = exitCode === MAIN_LOOP_ERROR ? 'Unhandled exception in main loop' : `Exception in ${name} hook`;
+    this.log.error(`${what}:\n${tb.trimEnd()}`);
+    this.halt(null, exitCode);
+    return false;
+  }
+
+  private setNumWorkers(n: number): void {
+    const old = this.numWorkers;
+    this.numWorkers = n;
+    this.hook('nworkers_changed', { args: [n, old] });
+  }
+
+  private start(): void {
     process.on('SIGTERM', () => this.stop(true, 0));
     process.on('SIGINT', () => this.stop(false, 0));
     process.on('SIGQUIT', () => this.stop(false, 0));
+    process.on('SIGHUP', () => this.reload());
+    process.on('SIGTTIN', () => {
+      if (!this.stopping) this.setNumWorkers(this.numWorkers + 1);
+      this.manageWorkers();
+    });
+    process.on('SIGTTOU', () => {
+      if (!this.stopping && this.numWorkers > 1) this.setNumWorkers(this.numWorkers - 1);
+      this.manageWorkers();
+    });
+    this.manageWorkers();
+  }
+
+  /** Spawns or retires workers until there are num_workers of them. */
+  private manageWorkers(): void {
+    if (this.stopping) return;
+    const live = [...this.workers.values()].filter((w) => !w.child.killed);
+    for (let i = live.length; i < this.numWorkers && !this.stopping; i++) this.spawn();
+    // Retire the oldest first, as Gunicorn does.
+    const extra = live.sort((a, b) => a.age - b.age).slice(0, Math.max(0, live.length - this.numWorkers));
+    for (const w of extra) w.child.kill('SIGTERM');
   }
 
   private spawn(): void {
+    const age = ++this.age;
+    if (!this.hook('pre_fork', { worker: { pid: null, age, alive: true } })) return;
     const child = fork(WORKER_ENTRY, [], { stdio: 'inherit', serialization: 'advanced' });
-    const init: ArbiterMessage = { kind: 'init', settings: this.settings, listeners: this.listeners.length };
+    const init: ArbiterMessage = {
+      kind: 'init',
+      settings: this.settings,
+      listeners: this.listeners.length,
+      age,
+      config: this.config?.source ?? null,
+      hooks: [...(this.config?.hooks ?? [])],
+    };
     child.send(init);
     this.listeners.forEach((l, index) => {
       const msg: ArbiterMessage = { kind: 'listener', index };
@@ -47,26 +146,37 @@ export class Arbiter {
     child.on('message', (m: WorkerMessage) => {
       if (m.kind === 'ready') this.log.debug(`Worker ${child.pid} is serving`);
     });
-    child.once('exit', (code, signal) => this.reap(child, code, signal));
-    this.workers.set(child.pid ?? -1, child);
+    const w: WorkerProcess = { child, pid: child.pid ?? -1, age };
+    child.once('exit', (code, signal) => this.reap(w, code, signal));
+    this.workers.set(w.pid, w);
   }
 
-  private reap(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    const pid = child.pid ?? -1;
-    this.workers.delete(pid);
+  private reap(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.workers.delete(w.pid);
     if (signal) {
       const extra = signal === 'SIGKILL' ? ' Perhaps out of memory?' : '';
-      if (!this.stopping) this.log.error(`Worker (pid:${pid}) was sent ${signal}!${extra}`);
+      if (!this.stopping && signal !== 'SIGTERM') this.log.error(`Worker (pid:${w.pid}) was sent ${signal}!${extra}`);
     } else if (code) {
-      this.log.error(`Worker (pid:${pid}) exited with code ${code}`);
+      this.log.error(`Worker (pid:${w.pid}) exited with code ${code}`);
     }
+    if (!this.hook('child_exit', { worker: { pid: w.pid, age: w.age, alive: false } })) return;
     if (code === WORKER_BOOT_ERROR) return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
     if (code === APP_LOAD_ERROR) return this.halt('App failed to load.', APP_LOAD_ERROR);
     if (this.stopping) {
       if (this.workers.size === 0) this.finish();
       return;
     }
-    this.spawn();
+    this.manageWorkers();
+  }
+
+  /** HUP: new workers come up, then the old ones leave gracefully. */
+  private reload(): void {
+    if (this.stopping) return;
+    this.log.info('Hang up: Master');
+    if (!this.hook('on_reload')) return;
+    const old = [...this.workers.values()];
+    for (let i = 0; i < this.numWorkers; i++) this.spawn();
+    for (const w of old) w.child.kill('SIGTERM');
   }
 
   /** Graceful (TERM): workers finish in-flight requests; quick (INT, QUIT): they leave now. */
@@ -75,42 +185,27 @@ export class Arbiter {
     this.stopping = true;
     this.exitCode = exitCode;
     if (this.workers.size === 0) return this.finish();
-    for (const w of this.workers.values()) w.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
+    for (const w of this.workers.values()) w.child.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
     setTimeout(() => {
-      for (const w of this.workers.values()) w.kill('SIGKILL');
+      for (const w of this.workers.values()) w.child.kill('SIGKILL');
     }, graceful ? GRACEFUL_TIMEOUT_MS : 1000).unref();
   }
 
-  private halt(reason: string, code: number): void {
-    this.reason = reason;
+  private halt(reason: string | null, code: number): void {
+    this.reason ??= reason;
     this.stop(false, code);
   }
-
-  private reason: string | null = null;
 
   private finish(): void {
     this.log.info('Shutting down: Master');
     if (this.reason) this.log.info(`Reason: ${this.reason}`);
     for (const l of this.listeners) l.handle.close();
+    const tb = this.config?.callHook('on_exit', this.state());
+    if (tb) this.log.error(`Exception in on_exit hook:\n${tb.trimEnd()}`);
     this.done(this.exitCode);
   }
 }
 
-export async function runArbiter(settings: Settings): Promise<number> {
-  const log = new ErrorLog(settings.loglevel);
-  log.info(`Starting nicorn-py ${VERSION}`);
-  const listeners: Listener[] = [];
-  try {
-    for (const spec of settings.bind) listeners.push(await bindOne(spec));
-  } catch (e) {
-    if (!(e instanceof BindError)) throw e;
-    log.error(e.message);
-    log.error("Can't bind the listening sockets; shutting down.");
-    return 1;
-  }
-  for (const l of listeners) log.info(`Listening at: ${l.url} (${process.pid})`);
-  log.info(`Using worker: ${settings.worker_class}`);
-  const arbiter = new Arbiter(settings, listeners, log);
-  arbiter.start();
-  return arbiter.finished;
+export function runArbiter(settings: Settings, config: ConfigInterpreter | null = null): Promise<number> {
+  return new Arbiter(settings, new ErrorLog(settings.loglevel), config).run();
 }

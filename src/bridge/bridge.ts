@@ -124,6 +124,23 @@ export class PythonBridge {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Interrupts Python wherever it is, as a signal interrupts Gunicorn's worker:
+   * 2 (INT/QUIT) raises KeyboardInterrupt, 6 (ABRT) runs worker_abort.
+   * Resolves with the exit code the Python thread reports.
+   */
+  interrupt(signal: 2 | 6): Promise<number> {
+    const stopped = new Promise<number>((resolve) => {
+      this.thread.on('message', (m: PythonThreadMessage) => {
+        if (m.kind === 'stopped') resolve(m.exitCode);
+      });
+      this.thread.once('exit', () => resolve(signal === 6 ? 1 : 0));
+    });
+    Atomics.store(this.channel.ctl, Ctl.Interrupt, signal);
+    Atomics.notify(this.channel.ctl, Ctl.InWrite);
+    return stopped;
+  }
+
   /** Asks the Python thread to leave its loop and waits for it to end. */
   async stop(): Promise<void> {
     this.writer.push(InFrame.Stop);

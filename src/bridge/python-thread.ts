@@ -7,6 +7,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
+import type { ConfigSource } from '../config/interpreter.js';
 import { bootPyodide, type HostLayout } from '../runtime/boot.js';
 import { Ctl, FRAME_HEADER, openChannel } from './protocol.js';
 
@@ -17,6 +18,14 @@ export interface PythonThreadData {
   workers: number;
   loglevel: string;
   pid: number;
+  /** The arbiter's pid and this worker's age (its spawn number), for hooks. */
+  ppid: number;
+  age: number;
+  /** Every setting, JSON, for server.cfg / worker.cfg in hooks. */
+  settingsJson: string;
+  /** The config file, run again here because worker-side hooks live in it. */
+  config: ConfigSource | null;
+  hookNames: string[];
   inboxSize: number;
 }
 
@@ -24,7 +33,7 @@ export interface PythonThreadData {
 export type PythonThreadMessage =
   | { kind: 'ready' }
   | { kind: 'boot-failed'; exitCode: number }
-  | { kind: 'stopped' };
+  | { kind: 'stopped'; exitCode: number };
 
 interface EmscriptenModule {
   HEAPU8: Uint8Array;
@@ -41,13 +50,20 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   let inboxAddr = 0;
   let inboxSize = 0;
 
-  const readExact = (dst: Uint8Array): void => {
+  /** 0, or the signal number that interrupted the wait before the first byte
+   *  (a frame is never left half-read). */
+  const readExact = (dst: Uint8Array): number => {
     let off = 0;
     while (off < dst.length) {
       const n = inRing.read(off === 0 ? dst : dst.subarray(off));
-      if (n === 0) inRing.waitForData(WAIT_SLICE_MS);
+      if (n === 0) {
+        const signal = off === 0 ? Atomics.exchange(ctl, Ctl.Interrupt, 0) : 0;
+        if (signal !== 0) return signal;
+        inRing.waitForData(WAIT_SLICE_MS);
+      }
       off += n;
     }
+    return 0;
   };
 
   return {
@@ -55,9 +71,11 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
       inboxAddr = addr;
       inboxSize = size;
     },
-    /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type. */
+    /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type,
+     *  or -signal when interrupted while waiting. */
     recv(): number {
-      readExact(header);
+      const signal = readExact(header);
+      if (signal !== 0) return -signal;
       const type = header[0] ?? 0;
       const len = headerView.getUint32(4, true);
       if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
@@ -89,6 +107,11 @@ async function main(): Promise<void> {
     workers: data.workers,
     loglevel: data.loglevel,
     pid: data.pid,
+    ppid: data.ppid,
+    age: data.age,
+    settings: data.settingsJson,
+    config: data.config,
+    hook_arities: data.hookNames,
     cwd: data.layout.cwd,
     pythonpath: data.layout.pythonPath,
     site_dirs: data.layout.siteDirs,
@@ -102,8 +125,10 @@ async function main(): Promise<void> {
     return;
   }
   post({ kind: 'ready' });
-  worker.serve();
-  post({ kind: 'stopped' });
+  const exitCode = worker.serve() as number;
+  post({ kind: 'stopped', exitCode });
+  // A clean end of the Python thread; anything still pending on it dies with it.
+  process.exit(0);
 }
 
 await main();

@@ -56,11 +56,12 @@ export function outermost(dirs: string[]): string[] {
   return kept;
 }
 
-export function hostLayout(chdir: string, pythonPath: string[]): HostLayout {
+/** `extra`: further host directories to show (a config file's folder). */
+export function hostLayout(chdir: string, pythonPath: string[], extra: string[] = []): HostLayout {
   const cwd = path.resolve(chdir);
   const pp = pythonPath.map((p) => path.resolve(cwd, p));
   const siteDirs = venvSiteDirs(cwd);
-  const existing = [cwd, ...pp, ...siteDirs, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
+  const existing = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
   return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
 }
 
@@ -78,9 +79,11 @@ const fdWriter = (fd: number): Output => ({
   },
 });
 
-export async function bootPyodide(layout: HostLayout): Promise<PyodideInterface> {
+/** `extraEnv`: variables on top of this process's environment (raw_env). */
+export async function bootPyodide(layout: HostLayout, extraEnv: Record<string, string> = {}): Promise<PyodideInterface> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, extraEnv);
   const py = await loadPyodide({
     // Pyodide would otherwise find itself from a stack trace, which source maps rewrite.
     indexURL: PYODIDE_DIR,

@@ -3,33 +3,30 @@
 // itself until it is told to stop.
 
 import type http from 'node:http';
+import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
-import type { Settings } from '../config/registry.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/boot.js';
 import { createFrontDoor } from './front-door.js';
 import type { ArbiterMessage, WorkerMessage } from './messages.js';
 
+type InitMessage = Extract<ArbiterMessage, { kind: 'init' }>;
+
 interface Init {
-  settings: Settings;
+  init: InitMessage;
   handles: unknown[];
 }
 
 function receiveInit(): Promise<Init> {
   return new Promise((resolve) => {
-    let settings: Settings | null = null;
-    let expected = 0;
+    let init: InitMessage | null = null;
     const handles: unknown[] = [];
     const onMessage = (m: ArbiterMessage, handle: unknown) => {
-      if (m.kind === 'init') {
-        settings = m.settings;
-        expected = m.listeners;
-      } else if (m.kind === 'listener') {
-        handles[m.index] = handle;
-      }
-      if (settings && handles.filter(Boolean).length === expected) {
+      if (m.kind === 'init') init = m;
+      else if (m.kind === 'listener') handles[m.index] = handle;
+      if (init && handles.filter(Boolean).length === init.listeners) {
         process.off('message', onMessage);
-        resolve({ settings, handles });
+        resolve({ init, handles });
       }
     };
     process.on('message', onMessage);
@@ -37,7 +34,8 @@ function receiveInit(): Promise<Init> {
 }
 
 async function main(): Promise<void> {
-  const { settings, handles } = await receiveInit();
+  const { init, handles } = await receiveInit();
+  const { settings } = init;
   const log = new ErrorLog(settings.loglevel);
   log.info(`Booting worker with pid: ${process.pid}`);
   const exit = (code: number) => {
@@ -53,11 +51,16 @@ async function main(): Promise<void> {
   let bridge: PythonBridge;
   try {
     bridge = await PythonBridge.start({
-      layout: hostLayout(settings.chdir, settings.pythonpath),
+      layout: hostLayout(settings.chdir, settings.pythonpath, init.config?.path ? [path.dirname(init.config.path)] : []),
       app: settings.wsgi_app,
       workers: settings.workers,
       loglevel: settings.loglevel,
       pid: process.pid,
+      ppid: process.ppid,
+      age: init.age,
+      settingsJson: JSON.stringify(settings),
+      config: init.config,
+      hookNames: init.hooks,
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
@@ -84,8 +87,18 @@ async function main(): Promise<void> {
     await bridge.stop();
     exit(0);
   };
-  process.removeAllListeners('SIGTERM');
+  // INT/QUIT (worker_int) and ABRT (worker_abort) interrupt Python; it gets a moment.
+  const interrupt = (signal: 2 | 6) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => exit(signal === 6 ? 1 : 0), 2000).unref();
+    void bridge.interrupt(signal).then(exit);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
   process.on('SIGTERM', () => void gracefulStop());
+  process.on('SIGINT', () => interrupt(2));
+  process.on('SIGQUIT', () => interrupt(2));
+  process.on('SIGABRT', () => interrupt(6));
   process.send?.({ kind: 'ready' } satisfies WorkerMessage);
 }
 

@@ -1,9 +1,20 @@
 // What the arbiter and a worker process say to each other over IPC.
 
+import type { ConfigSource } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 
 export type ArbiterMessage =
-  | { kind: 'init'; settings: Settings; listeners: number }
+  | {
+      kind: 'init';
+      settings: Settings;
+      /** How many listener messages follow. */
+      listeners: number;
+      /** Gunicorn's worker.age: this worker's spawn number. */
+      age: number;
+      /** The config file, for the worker-side hooks it defines. */
+      config: ConfigSource | null;
+      hooks: string[];
+    }
   /** Carries one bound listener handle, in --bind order. */
   | { kind: 'listener'; index: number };
 

@@ -1,0 +1,113 @@
+"""Executes a Gunicorn config file (gunicorn.conf.py or python:module) as Python.
+
+Both the arbiter's config interpreter and every worker's Python thread run
+it: the arbiter to read settings and run its hooks, each worker for the
+hooks Gunicorn runs in the worker process.
+"""
+
+import asyncio
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import random
+import site
+import sys
+import traceback
+
+
+class ConfigFileError(Exception):
+    pass
+
+
+def _arity(fn):
+    params = inspect.signature(fn).parameters.values()
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def execute(path, module):
+    """Runs the file or module and returns its namespace, as Gunicorn's
+    load_config_from_module_name_or_filename does."""
+    try:
+        if module:
+            return vars(importlib.import_module(module))
+        spec = importlib.util.spec_from_file_location("__config__", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["__config__"] = mod
+        spec.loader.exec_module(mod)
+        return vars(mod)
+    except Exception:
+        raise ConfigFileError(
+            "Failed to read config file: %s\n%s" % (module or path, traceback.format_exc().rstrip())
+        )
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_jsonable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _jsonable(v) for k, v in value.items())
+    return False
+
+
+def read_settings(namespace, names, hook_arities):
+    """(values, hooks) of the names that are settings; other names are ignored, as in Gunicorn."""
+    values = {}
+    hooks = []
+    for name, value in namespace.items():
+        if name not in names:
+            continue
+        if name in hook_arities:
+            if not callable(value):
+                raise ConfigFileError("Invalid value for %s: %r (Value is not callable)" % (name, value))
+            arity = hook_arities[name]
+            try:
+                actual = _arity(value)
+            except (TypeError, ValueError):
+                actual = arity
+            if actual != arity:
+                raise ConfigFileError(
+                    "Invalid value for %s: %s (Value must have an arity of: %d)" % (name, value.__name__, arity)
+                )
+            hooks.append(name)
+        elif _jsonable(value):
+            values[name] = list(value) if isinstance(value, tuple) else value
+        else:
+            raise ConfigFileError("Invalid value for %s: %r" % (name, value))
+    return values, hooks
+
+
+def load(path, module, names, hook_arities):
+    """Config-interpreter entry: JSON {values, hooks} or {error}."""
+    names = set(names.to_py() if hasattr(names, "to_py") else names)
+    arities = hook_arities.to_py() if hasattr(hook_arities, "to_py") else hook_arities
+    try:
+        namespace = execute(path, module)
+        values, hooks = read_settings(namespace, names, arities)
+    except ConfigFileError as e:
+        return json.dumps({"error": str(e)})
+    from . import hooks as hooks_mod
+    hooks_mod.install({name: namespace[name] for name in hooks})
+    return json.dumps({"values": values, "hooks": hooks})
+
+
+def prepare_process(pid, cwd, pythonpath, site_dirs):
+    """What a config file and the app expect of the process they run in."""
+    # Pyodide reports a fixed pid; logs, hooks and apps need the real one.
+    os.getpid = lambda: pid
+    random.seed(os.urandom(64))
+    # Pyodide marks its browser-style event loop as running; Gunicorn's
+    # processes have none, and libraries (Django's async_unsafe) decide on that.
+    asyncio.events._set_running_loop(None)
+    os.chdir(cwd)
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    for path in pythonpath:
+        path = os.path.abspath(path)
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    for d in site_dirs:
+        site.addsitedir(d)

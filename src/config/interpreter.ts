@@ -1,0 +1,89 @@
+// The arbiter's config interpreter: a Pyodide that executes gunicorn.conf.py
+// (only when there is one) and later runs the arbiter-side server hooks in the
+// arbiter's own process, as Gunicorn runs them in its master.
+
+import type { PyodideInterface } from 'pyodide';
+import { bootPyodide, hostLayout } from '../runtime/boot.js';
+
+/** Where the config file comes from: a path, or `python:pkg.module`. */
+export interface ConfigSource {
+  path: string | null;
+  module: string | null;
+}
+
+/** What an arbiter-side hook sees of the arbiter (its `server` argument). */
+export interface ArbiterState {
+  pid: number;
+  num_workers: number;
+  workers: { pid: number; age: number }[];
+  listeners: string[];
+  /** The `worker` argument, for pre_fork and child_exit. */
+  worker?: { pid: number | null; age: number; alive: boolean };
+  /** Further positional arguments (nworkers_changed's new and old value). */
+  args?: unknown[];
+}
+
+export interface LoadedConfig {
+  values: Record<string, unknown>;
+  hooks: string[];
+}
+
+export class ConfigFileError extends Error {}
+
+export class ConfigInterpreter {
+  private constructor(
+    private readonly py: PyodideInterface,
+    readonly source: ConfigSource | null,
+    readonly hooks: ReadonlySet<string>,
+  ) {}
+
+  /** Boots Pyodide with the app's directories; runs the config file when there is one. */
+  static async boot(opts: {
+    source: ConfigSource | null;
+    chdir: string;
+    pythonpath: string[];
+    env: Record<string, string>;
+    settingNames: string[];
+    hookArities: Record<string, number>;
+  }): Promise<{ interpreter: ConfigInterpreter; loaded: LoadedConfig }> {
+    const extra = opts.source?.path ? [opts.source.path.replace(/\/[^/]*$/, '') || '/'] : [];
+    const layout = hostLayout(opts.chdir, opts.pythonpath, extra);
+    const py = await bootPyodide(layout, opts.env);
+    // JS arrays arrive as iterable JsProxy objects, which is all prepare_process needs.
+    py.pyimport('nicorn.config').prepare_process(process.pid, layout.cwd, layout.pythonPath, layout.siteDirs);
+    let loaded: LoadedConfig = { values: {}, hooks: [] };
+    if (opts.source) {
+      const config = py.pyimport('nicorn.config');
+      const names = py.toPy(opts.settingNames);
+      const arities = py.toPy(opts.hookArities);
+      const out = JSON.parse(config.load(opts.source.path, opts.source.module, names, arities) as string) as
+        | LoadedConfig
+        | { error: string };
+      names.destroy();
+      arities.destroy();
+      if ('error' in out) throw new ConfigFileError(out.error);
+      loaded = out;
+    }
+    return { interpreter: new ConfigInterpreter(py, opts.source, new Set(loaded.hooks)), loaded };
+  }
+
+  /** Hands the final settings to the hook objects (server.cfg). */
+  init(settings: object, loglevel: string): void {
+    this.py.pyimport('nicorn.hooks').arbiter_init(JSON.stringify(settings), loglevel);
+  }
+
+  /** Runs an arbiter-side hook; returns the traceback when it raised. */
+  callHook(name: string, state: ArbiterState): string | null {
+    if (!this.hooks.has(name)) return null;
+    const tb = this.py.pyimport('nicorn.hooks').arbiter_call(name, JSON.stringify(state)) as string;
+    return tb || null;
+  }
+
+  /** --check-config: imports the app here; returns the traceback when that fails. */
+  checkApp(app: string): string | null {
+    const out = this.py.runPython(
+      `import traceback\nfrom nicorn.loader import import_app\ntry:\n    import_app(${JSON.stringify(app)})\n    _r = ""\nexcept BaseException:\n    _r = traceback.format_exc()\n_r`,
+    ) as string;
+    return out || null;
+  }
+}
