@@ -1,60 +1,155 @@
-// nicorn-py's command line: argv and GUNICORN_CMD_ARGS become Settings,
-// then the arbiter takes over.
+// nicorn-py's command line, Gunicorn's way: the command line and
+// GUNICORN_CMD_ARGS are parsed, the config file (-c, or ./gunicorn.conf.py)
+// is read, and the layers become Settings (defaults < config file <
+// GUNICORN_CMD_ARGS < command line); then the arbiter takes over, unless
+// --print-config or --check-config asked for something else.
 
-import { Command, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { runArbiter } from './arbiter/arbiter.js';
-import { registry, type SettingName } from './config/registry.js';
-import { ConfigError, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
+import { ConfigFileError, checkApp, configInterpreter, loadConfigFile } from './config/config-file.js';
+import { renderConfig } from './config/print-config.js';
+import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName } from './config/registry.js';
+import { ConfigError, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
+import { envPairs, pyRepr, pyStr } from './config/validators.js';
 import { VERSION } from './version.js';
 
-function buildProgram(): { program: Command; attr: Map<string, SettingName> } {
-  const program = new Command('nicorn-py')
-    .usage('[OPTIONS] [APP_MODULE]')
-    .description('Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.')
-    .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
-    .version(`nicorn-py (version ${VERSION})`, '-v, --version')
-    .helpOption('-h, --help')
-    .allowExcessArguments(false)
-    .exitOverride();
-  const attr = new Map<string, SettingName>();
-  for (const [name, s] of Object.entries(registry) as [SettingName, (typeof registry)[SettingName]][]) {
-    const opt = new Option(`${s.flags.join(', ')}${s.meta ? ` <${s.meta}>` : ''}`, s.desc).helpGroup(`${s.section}:`);
-    if (s.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
-    program.addOption(opt);
-    attr.set(opt.attributeName(), name);
+const PROG = 'nicorn-py';
+const USAGE = '[OPTIONS] [APP_MODULE]';
+
+/** The --help line: Gunicorn's "short description [default]". */
+function helpText(name: SettingName): string {
+  const s = specOf(name);
+  let shown: string;
+  try {
+    const d = s.default();
+    shown = s.show ? s.show(d) : pyStr(d);
+  } catch {
+    shown = s.defaultDoc;
   }
-  return { program, attr };
+  return `${shortDesc(s.desc)} [${shown}]${s.supported ? '' : ' (not supported yet)'}`;
 }
 
-function parse(argv: string[], from: string): RawSettings {
-  const { program, attr } = buildProgram();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(from === 'argv' ? s : `${from}: ${s}`) });
-  program.parse(argv, { from: 'user' });
-  const raw: RawSettings = {};
-  for (const [key, value] of Object.entries(program.opts())) {
-    const name = attr.get(key);
-    if (name && value !== undefined) raw[name] = value;
+/** Commander's "error: ..." as argparse prints a usage error. */
+function usageError(message: string, source: string): string {
+  const text = message.replace(/^error: /, '');
+  return `usage: ${PROG} ${USAGE}\n${PROG}: error: ${source === 'argv' ? '' : `${source}: `}${text}`;
+}
+
+function buildProgram(source: string): { program: Command; settingOf: Map<Option, SettingName> } {
+  const program = new Command(PROG)
+    .usage(USAGE)
+    .description('Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.')
+    .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
+    .version(`${PROG} (version ${VERSION})`, '-v, --version', "show program's version number and exit")
+    .helpOption('-h, --help', 'show this help message and exit')
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(usageError(str, source)) });
+  const settingOf = new Map<Option, SettingName>();
+  for (const [section, names] of bySection()) {
+    for (const name of names) {
+      const s = specOf(name);
+      if (s.flags.length === 0) continue;
+      const flags = `${s.flags.join(', ')}${takesValue(s) ? ` <${metaOf(name)}>` : ''}`;
+      const opt = new Option(flags, helpText(name)).helpGroup(`${section}:`);
+      if (s.action === 'append') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+      program.addOption(opt);
+      settingOf.set(opt, name);
+    }
   }
-  if (program.args[0]) raw.wsgi_app = program.args[0];
+  return { program, settingOf };
+}
+
+/** One source of flags (the command line, or GUNICORN_CMD_ARGS) as a layer of raw settings. */
+function parse(args: string[], source: string): RawSettings {
+  const { program, settingOf } = buildProgram(source);
+  program.parse(args, { from: 'user' });
+  const raw: RawSettings = {};
+  for (const [opt, name] of settingOf) {
+    const key = opt.attributeName();
+    if (program.getOptionValueSource(key) !== 'cli') continue;
+    const s = specOf(name);
+    const value = program.getOptionValue(key) as unknown;
+    raw[name] =
+      s.action === 'store_true' ? true : s.action === 'store_false' ? false : s.action === 'store_const' ? s.const : value;
+  }
+  if (program.args[0] !== undefined) raw.wsgi_app = program.args[0];
   return raw;
 }
 
+/** Where the config file comes from: -c on the command line, else in GUNICORN_CMD_ARGS, else ./gunicorn.conf.py. */
+function configSource(env: RawSettings, cli: RawSettings): { path: string | null; module: string | null } | null {
+  const given = [cli, env].map((l) => (l.config === undefined ? '' : resolveOne('config', [l]))).find(Boolean);
+  if (!given) {
+    // Gunicorn's get_default_config_file: the directory it was started in.
+    const file = path.join(process.cwd(), 'gunicorn.conf.py');
+    return fs.existsSync(file) ? { path: file, module: null } : null;
+  }
+  if (given.startsWith('python:')) return { path: null, module: given.slice('python:'.length) };
+  const file = given.startsWith('file:') ? given.slice('file:'.length) : given;
+  if (!fs.existsSync(path.resolve(file))) throw new ConfigError(`${pyRepr(file)} doesn't exist`);
+  return { path: file, module: null };
+}
+
+/** The config file's settings as a layer; its hooks are set to true. */
+async function readConfigFile(env: RawSettings, cli: RawSettings): Promise<RawSettings> {
+  const source = configSource(env, cli);
+  if (!source) return {};
+  const layers = [env, cli];
+  const result = await loadConfigFile({
+    ...source,
+    chdir: resolveOne('chdir', layers),
+    pythonpath: resolveOne('pythonpath', layers),
+    env: envPairs(resolveOne('raw_env', layers)),
+  });
+  const layer = knownSettings(result.values);
+  for (const hook of result.hooks) {
+    if (Object.hasOwn(registry, hook) && specOf(hook as SettingName).hookArity !== undefined) layer[hook as SettingName] = true;
+  }
+  return layer;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  let layers: RawSettings[];
+  let env: RawSettings;
+  let cli: RawSettings;
   try {
-    const envArgs = process.env.GUNICORN_CMD_ARGS ? shellSplit(process.env.GUNICORN_CMD_ARGS) : [];
-    layers = [parse(envArgs, 'GUNICORN_CMD_ARGS'), parse(argv, 'argv')];
+    // argparse order: the command line first, then GUNICORN_CMD_ARGS.
+    cli = parse(argv, 'argv');
+    env = parse(shellSplit(process.env.GUNICORN_CMD_ARGS ?? ''), 'GUNICORN_CMD_ARGS');
   } catch (e) {
-    const code = (e as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') return code;
-    process.stderr.write(`Error: ${(e as Error).message}\n`);
-    return 1;
+    if (e instanceof CommanderError) {
+      const done = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+      return done ? e.exitCode : 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`Error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
   try {
-    return await runArbiter(resolveSettings(...layers));
+    // Every value given as a flag is checked before the (slower) config file is read.
+    for (const name of new Set([...Object.keys(env), ...Object.keys(cli)]) as Set<SettingName>) resolveOne(name, [env, cli]);
+    const file = await readConfigFile(env, cli);
+    const settings = resolveSettings(file, env, cli);
+    if (settings.print_config) {
+      process.stdout.write(`${renderConfig(settings)}\n`);
+      if (!settings.check_config) return 0;
+    }
+    if (settings.check_config) return await checkApp(settings);
+    // raw_env: set in the arbiter before any worker is forked, so the app sees it.
+    Object.assign(process.env, envPairs(settings.raw_env));
+    return await runArbiter(settings, configInterpreter());
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`Error: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ConfigFileError) {
+      process.stderr.write(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
       return 1;
     }
     throw e;

@@ -31,6 +31,7 @@ class _Worker:
     server = None
     worker = None
     request_hooks = False
+    current_uri = None
 
 
 _w = _Worker()
@@ -93,10 +94,12 @@ def serve():
             kind, n = recv()
             if kind == IN_HEAD:
                 fields = ch.payload(n).decode("latin-1").split("\0")
+                _w.current_uri = fields[1]
                 if _w.request_hooks:
                     handle_with_hooks(ch, fields)
                 else:
                     handle(ch, fields)
+                _w.current_uri = None
                 _w.worker.nr += 1
             elif kind == IN_STOP:
                 break
@@ -106,6 +109,9 @@ def serve():
         _run_hook("worker_int", _w.worker)
     except WorkerAbort:
         _w.worker.alive = False
+        if _w.current_uri is not None:
+            # Where the app was stuck: the frames the abort interrupted.
+            _w.log.critical("Worker aborted while handling %s", _w.current_uri, exc_info=True)
         _run_hook("worker_abort", _w.worker)
         code = 1
     finally:

@@ -10,6 +10,7 @@ import { ErrorLog } from '../log/error-log.js';
 import { VERSION } from '../version.js';
 import type { ArbiterMessage, WorkerMessage } from '../worker/messages.js';
 import { BindError, bindOne, type Listener } from './listeners.js';
+import { Pidfile, PidfileError } from './pidfile.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -18,13 +19,20 @@ const WORKER_BOOT_ERROR = 3;
 const APP_LOAD_ERROR = 4;
 /** Gunicorn's master exits with -1 after an unhandled error in its main loop. */
 const MAIN_LOOP_ERROR = 255;
-const GRACEFUL_TIMEOUT_MS = 30_000;
+/** How often timeouts are checked, as Gunicorn's master loop wakes up once a second. */
+const TICK_MS = 1000;
 
 interface WorkerProcess {
   child: ChildProcess;
   pid: number;
   /** Spawn number, Gunicorn's worker.age. */
   age: number;
+  ready: boolean;
+  /** From the last heartbeat: when it came, and how long Python had been busy. */
+  lastSeen: number;
+  busyMs: number;
+  /** When the arbiter sent SIGABRT for a timeout (0: not yet). */
+  abortedAt: number;
 }
 
 export class Arbiter {
@@ -38,6 +46,7 @@ export class Arbiter {
   readonly finished = new Promise<number>((resolve) => (this.done = resolve));
 
   private listeners: Listener[] = [];
+  private pidfile: Pidfile | null = null;
 
   constructor(
     private readonly settings: Settings,
@@ -54,6 +63,17 @@ export class Arbiter {
     // Gunicorn's Arbiter.setup sets num_workers, which announces it (old value None).
     if (!this.hook('nworkers_changed', { args: [settings.workers, null] }, 1)) return this.finished;
     log.info(`Starting nicorn-py ${VERSION}`);
+    if (settings.pidfile) {
+      this.pidfile = new Pidfile(settings.pidfile);
+      try {
+        this.pidfile.create(process.pid);
+      } catch (e) {
+        if (!(e instanceof PidfileError)) throw e;
+        process.stderr.write(`\nError: ${e.message}\n\n`);
+        this.pidfile = null;
+        return 1;
+      }
+    }
     if (!this.hook('on_starting', {}, 1)) return this.finished;
     try {
       for (const spec of settings.bind) this.listeners.push(await bindOne(spec));
@@ -62,11 +82,13 @@ export class Arbiter {
       log.error(e.message);
       log.error("Can't bind the listening sockets; shutting down.");
       for (const l of this.listeners) l.handle.close();
+      this.pidfile?.unlink(process.pid);
       return 1;
     }
     for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`);
     log.info(`Using worker: ${settings.worker_class}`);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
+    process.title = `nicorn-py: master [${procName(settings)}]`;
     this.start();
     return this.finished;
   }
@@ -101,6 +123,7 @@ export class Arbiter {
   }
 
   private start(): void {
+    setInterval(() => this.murderWorkers(), TICK_MS).unref();
     process.on('SIGTERM', () => this.stop(true, 0));
     process.on('SIGINT', () => this.stop(false, 0));
     process.on('SIGQUIT', () => this.stop(false, 0));
@@ -143,10 +166,17 @@ export class Arbiter {
       const msg: ArbiterMessage = { kind: 'listener', index };
       child.send(msg, l.handle as never);
     });
+    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, ready: false, lastSeen: Date.now(), busyMs: 0, abortedAt: 0 };
     child.on('message', (m: WorkerMessage) => {
-      if (m.kind === 'ready') this.log.debug(`Worker ${child.pid} is serving`);
+      w.lastSeen = Date.now();
+      if (m.kind === 'ready') {
+        w.ready = true;
+        this.log.debug(`Worker ${w.pid} is serving`);
+        this.onReady?.();
+      } else if (m.kind === 'heartbeat') {
+        w.busyMs = m.busyMs;
+      }
     });
-    const w: WorkerProcess = { child, pid: child.pid ?? -1, age };
     child.once('exit', (code, signal) => this.reap(w, code, signal));
     this.workers.set(w.pid, w);
   }
@@ -169,14 +199,44 @@ export class Arbiter {
     this.manageWorkers();
   }
 
-  /** HUP: new workers come up, then the old ones leave gracefully. */
+  private onReady: (() => void) | null = null;
+
+  /** HUP: new workers come up; once they serve, the old ones leave gracefully. */
   private reload(): void {
     if (this.stopping) return;
     this.log.info('Hang up: Master');
     if (!this.hook('on_reload')) return;
     const old = [...this.workers.values()];
+    const before = new Set(old);
     for (let i = 0; i < this.numWorkers; i++) this.spawn();
-    for (const w of old) w.child.kill('SIGTERM');
+    const retireOld = () => {
+      const fresh = [...this.workers.values()].filter((w) => !before.has(w));
+      if (fresh.some((w) => !w.ready)) return;
+      this.onReady = null;
+      for (const w of old) w.child.kill('SIGTERM');
+    };
+    this.onReady = retireOld;
+  }
+
+  /**
+   * Gunicorn's murder_workers: a worker whose Python has been inside one request
+   * (or whose I/O thread has been silent) longer than --timeout gets SIGABRT
+   * (worker_abort runs there), and SIGKILL if it is still around a tick later.
+   */
+  private murderWorkers(): void {
+    const limit = this.settings.timeout * 1000;
+    if (limit <= 0 || this.stopping) return;
+    const now = Date.now();
+    for (const w of this.workers.values()) {
+      if (!w.ready || w.busyMs + (now - w.lastSeen) <= limit) continue;
+      if (!w.abortedAt) {
+        this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
+        w.abortedAt = now;
+        w.child.kill('SIGABRT');
+      } else if (now - w.abortedAt >= TICK_MS) {
+        w.child.kill('SIGKILL');
+      }
+    }
   }
 
   /** Graceful (TERM): workers finish in-flight requests; quick (INT, QUIT): they leave now. */
@@ -188,7 +248,7 @@ export class Arbiter {
     for (const w of this.workers.values()) w.child.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
     setTimeout(() => {
       for (const w of this.workers.values()) w.child.kill('SIGKILL');
-    }, graceful ? GRACEFUL_TIMEOUT_MS : 1000).unref();
+    }, graceful ? this.settings.graceful_timeout * 1000 : 1000).unref();
   }
 
   private halt(reason: string | null, code: number): void {
@@ -200,10 +260,16 @@ export class Arbiter {
     this.log.info('Shutting down: Master');
     if (this.reason) this.log.info(`Reason: ${this.reason}`);
     for (const l of this.listeners) l.handle.close();
+    this.pidfile?.unlink(process.pid);
     const tb = this.config?.callHook('on_exit', this.state());
     if (tb) this.log.error(`Exception in on_exit hook:\n${tb.trimEnd()}`);
     this.done(this.exitCode);
   }
+}
+
+/** Gunicorn's proc_name: -n/--name, else the app it serves. */
+export function procName(settings: Settings): string {
+  return settings.proc_name ?? settings.wsgi_app;
 }
 
 export function runArbiter(settings: Settings, config: ConfigInterpreter | null = null): Promise<number> {

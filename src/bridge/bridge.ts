@@ -83,7 +83,14 @@ export class PythonBridge {
   private readonly writer: FrameWriter;
   private readonly queue: Exchange[] = [];
   private current: Exchange | null = null;
+  private currentSince = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Requests Python has finished (Gunicorn's worker.nr). */
+  handled = 0;
+  /** Called after each finished request. */
+  onRequestDone: (() => void) | null = null;
+  /** Set when the worker is leaving: responses then close their connection. */
+  draining = false;
 
   private constructor(readonly thread: Worker, sab: SharedArrayBuffer) {
     this.channel = openChannel(sab);
@@ -111,6 +118,11 @@ export class PythonBridge {
 
   get busy(): boolean {
     return this.current !== null || this.queue.length > 0;
+  }
+
+  /** How long Python has been inside the current request, in ms (0 when idle). */
+  busyFor(now = Date.now()): number {
+    return this.current ? now - this.currentSince : 0;
   }
 
   handle(ex: Exchange): void {
@@ -148,6 +160,10 @@ export class PythonBridge {
   }
 
   private next(): void {
+    if (this.current) {
+      this.handled++;
+      this.onRequestDone?.();
+    }
     this.current = null;
     let ex: Exchange | undefined;
     while ((ex = this.queue.shift())) {
@@ -158,6 +174,7 @@ export class PythonBridge {
       return;
     }
     this.current = ex;
+    this.currentSince = Date.now();
     this.writer.onDrain = null;
     Atomics.store(this.channel.ctl, Ctl.ClientGone, 0);
     this.writer.push(InFrame.Head, encodeHead(ex.head));
@@ -238,7 +255,7 @@ export class PythonBridge {
       case OutFrame.Start: {
         if (!res || res.destroyed) return;
         const start = decodeStart(payload);
-        if (start.close) start.headers.push('Connection', 'close');
+        if (start.close || this.draining) start.headers.push('Connection', 'close');
         try {
           res.writeHead(start.statusCode, start.reason, start.headers);
         } catch {

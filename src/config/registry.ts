@@ -1,100 +1,1203 @@
-// Every setting is declared once, here, as in Gunicorn's config.py: its name,
-// section, flags, validator, default and description. The CLI, --help and
-// GUNICORN_CMD_ARGS are derived from this table.
+// Every Gunicorn setting is declared once, here, as in Gunicorn's config.py
+// (23.x): its name, section, flags, validator, default and description, and
+// whether nicorn-py implements it yet. The command line, --help,
+// GUNICORN_CMD_ARGS, the names a config file may set, --print-config and
+// docs/settings.md are all derived from this table.
+//
+// A setting that is not supported yet keeps Gunicorn's default; any other
+// value, from any source, is an error (settings.ts), never silently ignored.
 
 import process from 'node:process';
 import { LOG_LEVELS } from '../log/error-log.js';
-import { SettingError, commaList, oneOf, posInt, string, stringList } from './validators.js';
+import * as v from './validators.js';
+
+/** Gunicorn's sections, in the order its settings reference lists them (sorted by name). */
+export const SECTIONS = [
+  'Config File',
+  'Debugging',
+  'Logging',
+  'Process Naming',
+  'SSL',
+  'Security',
+  'Server Hooks',
+  'Server Mechanics',
+  'Server Socket',
+  'Worker Processes',
+] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** argparse's action for the flag; 'store' (the default) takes a value. */
+export type Action = 'store' | 'store_true' | 'store_false' | 'store_const' | 'append';
 
 export interface SettingSpec<T> {
-  section: string;
-  /** Command-line flags, short first, as Gunicorn spells them. */
+  section: Section;
+  /** Command-line flags as Gunicorn spells them; empty for config-file-only settings. */
   flags: readonly string[];
-  /** Placeholder in --help; absent for switches. */
+  /** The value's placeholder in Gunicorn's docs (absent: argparse shows the name in capitals). */
   meta?: string;
-  /** A repeatable flag collects every occurrence. */
-  repeatable?: boolean;
+  /** Absent means 'store'. */
+  action?: Action;
+  /** What a 'store_const' flag stores. */
+  const?: T;
+  /** Turns a CLI string or a config-file value into the setting's value. */
   validate: (raw: unknown) => T;
   default: () => T;
+  /** The default as Gunicorn's settings reference shows it (Python syntax). */
+  defaultDoc: string;
+  /** One paragraph; its first sentence is the --help line. */
   desc: string;
-}
-
-function atLeastOne(raw: unknown): number {
-  const n = posInt(raw);
-  if (n < 1) throw new SettingError(`${JSON.stringify(raw)} must be at least 1`);
-  return n;
+  /** Whether nicorn-py implements it; an unsupported setting only accepts its default. */
+  supported: boolean;
+  /** Server hooks: the number of arguments Gunicorn calls the hook with. */
+  hookArity?: number;
+  /** How --print-config shows the value, when Python's str() of it is not what Gunicorn prints. */
+  show?: (value: T) => string;
 }
 
 const spec = <T>(s: SettingSpec<T>): SettingSpec<T> => s;
 
+/** A server hook: set by defining it in the config file; true when the file does. */
+function hook(
+  name: string,
+  params: string[],
+  gunicornClass: string,
+  supported: boolean,
+  desc: string,
+  body = 'pass',
+): SettingSpec<boolean> {
+  return {
+    section: 'Server Hooks',
+    flags: [],
+    validate: v.hookFlag,
+    default: () => false,
+    defaultDoc: `def ${name}(${params.join(', ')}):\n    ${body}`,
+    desc,
+    supported,
+    hookArity: params.length,
+    // Gunicorn prints a callable as <qualname()>: the default is a staticmethod of its Setting class.
+    show: (set) => (set ? `<${name}()>` : `<${gunicornClass}.${name}()>`),
+  };
+}
+
+function atLeastOne(raw: unknown): number {
+  const n = v.posInt(raw);
+  if (n < 1) throw new v.SettingError('must be at least 1');
+  return n;
+}
+
+function workersDefault(): number {
+  const env = process.env.WEB_CONCURRENCY;
+  if (env === undefined) return 1;
+  try {
+    return atLeastOne(env);
+  } catch (e) {
+    if (e instanceof v.SettingError) {
+      throw new v.ConfigError(`Invalid value for workers: WEB_CONCURRENCY=${v.pyRepr(env)} (${e.message})`);
+    }
+    throw e;
+  }
+}
+
+function bindList(raw: unknown): string[] {
+  const list = v.stringList(raw);
+  for (const addr of list) {
+    if (/^(unix:|fd:\/\/)/.test(addr)) throw new v.ConfigError(`bind ${v.pyRepr(addr)} is not supported by nicorn-py yet`);
+  }
+  return list;
+}
+
+/** worker_class: 'sync' (or Gunicorn's own path to it); every other class is rejected by name. */
+function workerClass(raw: unknown): string {
+  const s = v.string(raw);
+  if (s === 'sync' || s === 'gunicorn.workers.sync.SyncWorker') return s;
+  throw new v.ConfigError(`worker_class ${v.pyRepr(s)} is not supported by nicorn-py yet`);
+}
+
+function reloadEngine(raw: unknown): string {
+  if (raw !== 'auto' && raw !== 'poll' && raw !== 'inotify') throw new v.ConfigError(`Invalid reload_engine: ${v.pyRepr(raw)}`);
+  return raw;
+}
+
+function headerMap(raw: unknown): string {
+  if (typeof raw !== 'string') throw new v.SettingError('Invalid type for casting');
+  const s = raw.trim().toLowerCase();
+  if (s !== 'drop' && s !== 'refuse' && s !== 'dangerous') throw new v.SettingError('Invalid header map behaviour');
+  return s;
+}
+
+/** validate_statsd_address: None, unix:PORT (kept for compatibility), unix://PATH or HOST[:PORT]. */
+function statsdAddress(raw: unknown): string | null {
+  const s = v.optString(raw);
+  if (s === null) return null;
+  if (!/^unix:(\d+|\/\/.+)$/.test(s) && !/^(\[[^\]]+\]|[^:[\]]+)(:\d+)?$/.test(s)) {
+    throw new v.SettingError("Value must be one of ('host:port', 'unix://PATH')");
+  }
+  return s;
+}
+
+function syslogDefault(): string {
+  switch (process.platform) {
+    case 'darwin':
+      return 'unix:///var/run/syslog';
+    case 'freebsd':
+      return 'unix:///var/run/log';
+    case 'openbsd':
+      return 'unix:///dev/log';
+    default:
+      return 'udp://localhost:514';
+  }
+}
+
+/** ssl.PROTOCOL_TLS and ssl.CERT_NONE, as the ints Python's str() shows. */
+const PROTOCOL_TLS = 2;
+const CERT_NONE = 0;
+
 export const WORKER_CLASSES = ['sync'] as const;
 
+const SECURE_SCHEME_HEADERS = { 'X-FORWARDED-PROTOCOL': 'ssl', 'X-FORWARDED-PROTO': 'https', 'X-FORWARDED-SSL': 'on' };
+
 export const registry = {
+  // ------------------------------------------------------------ Config File
+  config: spec({
+    section: 'Config File',
+    flags: ['-c', '--config'],
+    meta: 'CONFIG',
+    validate: v.string,
+    default: () => './gunicorn.conf.py',
+    defaultDoc: "'./gunicorn.conf.py'",
+    desc:
+      'The Gunicorn config file. A string of the form `PATH`, `file:PATH`, or `python:MODULE_NAME`: a Python file (or module) ' +
+      'whose module-level names that are settings set them, and whose functions named after server hooks become those hooks. ' +
+      'Only has an effect when given on the command line or in `GUNICORN_CMD_ARGS` (the command line wins). By default, a file ' +
+      'named `gunicorn.conf.py` is read from the directory nicorn-py is started in, when there is one. The file runs in ' +
+      'Pyodide, with `--chdir`, `--pythonpath` and the `-e` variables in effect; its values rank above the defaults and below ' +
+      '`GUNICORN_CMD_ARGS` and the command line.',
+    supported: true,
+  }),
+  wsgi_app: spec({
+    section: 'Config File',
+    flags: [],
+    meta: 'STRING',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'A WSGI application path in pattern `$(MODULE_NAME):$(VARIABLE_NAME)`. Set in the config file, it lets the command line ' +
+      'omit `APP_MODULE`; an `APP_MODULE` on the command line wins over it. It takes every form `APP_MODULE` does: `module`, ' +
+      '`module:variable`, a dotted package path, or a factory call such as `module:create_app()`.',
+    supported: true,
+  }),
+
+  // ------------------------------------------------------------ Server Socket
   bind: spec({
     section: 'Server Socket',
     flags: ['-b', '--bind'],
     meta: 'ADDRESS',
-    repeatable: true,
-    validate: stringList,
-    default: () => ['127.0.0.1:8000'],
-    desc: 'The socket to bind: HOST:PORT or [IPv6]:PORT. Repeat to bind several.',
+    action: 'append',
+    validate: bindList,
+    default: () => (process.env.PORT !== undefined ? [`0.0.0.0:${process.env.PORT}`] : ['127.0.0.1:8000']),
+    defaultDoc: "['127.0.0.1:8000']",
+    desc:
+      'The socket to bind. A string of the form `HOST`, `HOST:PORT` or `[IPv6]:PORT`; an IP is a valid `HOST` ' +
+      "(Gunicorn's `unix:PATH` and `fd://FD` forms are not supported by nicorn-py yet). Multiple addresses can be bound: " +
+      '`-b 127.0.0.1:8000 -b [::1]:8000` binds the app on localhost on both IPv4 and IPv6, and a config file may give a ' +
+      "list. If the `PORT` environment variable is defined, the default is `['0.0.0.0:$PORT']`; otherwise it is " +
+      "`['127.0.0.1:8000']`.",
+    supported: true,
   }),
+  backlog: spec({
+    section: 'Server Socket',
+    flags: ['--backlog'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 2048,
+    defaultDoc: '2048',
+    desc:
+      'The maximum number of pending connections. This refers to the number of clients that can be waiting to be served; ' +
+      'exceeding it results in the client getting an error when attempting to connect. It should only affect servers ' +
+      'under significant load. Must be a positive integer, generally set in the 64-2048 range.',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Worker Processes
   workers: spec({
     section: 'Worker Processes',
     flags: ['-w', '--workers'],
     meta: 'INT',
     validate: atLeastOne,
-    default: () => (process.env.WEB_CONCURRENCY ? atLeastOne(process.env.WEB_CONCURRENCY) : 1),
-    desc: 'The number of worker processes for handling requests ($WEB_CONCURRENCY, else 1).',
+    default: workersDefault,
+    defaultDoc: '1',
+    desc:
+      "The number of worker processes for handling requests. A positive integer generally in the `2-4 x $(NUM_CORES)` range; " +
+      "you'll want to vary it a bit to find the best for your application's workload. By default, the value of the " +
+      '`WEB_CONCURRENCY` environment variable, which is set by some Platform-as-a-Service providers such as Heroku; if it is ' +
+      'not defined, the default is `1`. nicorn-py needs at least one worker; each runs its own Pyodide interpreter.',
+    supported: true,
   }),
   worker_class: spec({
     section: 'Worker Processes',
     flags: ['-k', '--worker-class'],
     meta: 'STRING',
-    validate: (raw) => {
-      const s = string(raw);
-      if (s !== 'sync') throw new SettingError(`worker_class ${JSON.stringify(s)} is not supported by nicorn-py yet`);
-      return s;
-    },
+    validate: workerClass,
     default: () => 'sync',
-    desc: 'The type of workers to use. Only "sync" (one request at a time per worker) exists.',
+    defaultDoc: "'sync'",
+    desc:
+      "The type of workers to use. nicorn-py has only the default class, `sync` (also accepted as Gunicorn's " +
+      '`gunicorn.workers.sync.SyncWorker`): each worker runs one request at a time in Python while its Node I/O thread ' +
+      "holds idle and slow connections. Gunicorn's other classes (`eventlet`, `gevent`, `tornado`, `gthread`) and custom " +
+      'worker classes given as a Python path are rejected as not supported yet.',
+    supported: true,
+  }),
+  threads: spec({
+    section: 'Worker Processes',
+    flags: ['--threads'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 1,
+    defaultDoc: '1',
+    desc:
+      'The number of worker threads for handling requests. Runs each worker with the specified number of threads, a ' +
+      'positive integer generally in the `2-4 x $(NUM_CORES)` range. It only affects the gthread worker type; in Gunicorn, ' +
+      'the `sync` worker type with more than one thread becomes `gthread`.',
+    supported: false,
+  }),
+  worker_connections: spec({
+    section: 'Worker Processes',
+    flags: ['--worker-connections'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 1000,
+    defaultDoc: '1000',
+    desc: 'The maximum number of simultaneous clients. This setting only affects the `gthread`, `eventlet` and `gevent` worker types.',
+    supported: false,
+  }),
+  max_requests: spec({
+    section: 'Worker Processes',
+    flags: ['--max-requests'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 0,
+    defaultDoc: '0',
+    desc:
+      'The maximum number of requests a worker will process before restarting. Any value greater than zero limits the ' +
+      'number of requests a worker will process before automatically restarting, a simple method to help limit the damage ' +
+      'of memory leaks. If this is set to zero (the default), automatic worker restarts are disabled.',
+    supported: true,
+  }),
+  max_requests_jitter: spec({
+    section: 'Worker Processes',
+    flags: ['--max-requests-jitter'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 0,
+    defaultDoc: '0',
+    desc:
+      'The maximum jitter to add to the *max_requests* setting. The jitter causes the restart per worker to be randomized ' +
+      'by `randint(0, max_requests_jitter)`, to stagger worker restarts and avoid all workers restarting at the same time.',
+    supported: true,
+  }),
+  timeout: spec({
+    section: 'Worker Processes',
+    flags: ['-t', '--timeout'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 30,
+    defaultDoc: '30',
+    desc:
+      'Workers silent for more than this many seconds are killed and restarted. Value is a positive number or 0; 0 ' +
+      'disables timeouts for all workers entirely. Generally the default of thirty seconds should suffice; only set this ' +
+      "noticeably higher if you're sure of the repercussions for sync workers.",
+    supported: true,
+  }),
+  graceful_timeout: spec({
+    section: 'Worker Processes',
+    flags: ['--graceful-timeout'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 30,
+    defaultDoc: '30',
+    desc:
+      'Timeout for graceful workers restart. After receiving a restart signal, workers have this much time to finish ' +
+      'serving requests; workers still alive after the timeout (starting from the receipt of the restart signal) are ' +
+      'force killed.',
+    supported: true,
   }),
   keepalive: spec({
     section: 'Worker Processes',
     flags: ['--keep-alive'],
     meta: 'INT',
-    validate: posInt,
+    validate: v.posInt,
     default: () => 2,
-    desc: 'The number of seconds to wait for requests on a Keep-Alive connection (0 disables keep-alive).',
+    defaultDoc: '2',
+    desc:
+      'The number of seconds to wait for requests on a Keep-Alive connection. Generally set in the 1-5 seconds range for ' +
+      "servers with direct connection to the client, and higher behind a load balancer. Gunicorn's `sync` worker ignores " +
+      "this setting; nicorn-py's does keep connections alive (its I/O thread holds them while Python serves one request " +
+      'at a time), and 0 turns keep-alive off.',
+    supported: true,
+  }),
+
+  // ------------------------------------------------------------ Security
+  limit_request_line: spec({
+    section: 'Security',
+    flags: ['--limit-request-line'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 4094,
+    defaultDoc: '4094',
+    desc:
+      "The maximum size of HTTP request line in bytes. Since the request line consists of the HTTP method, URI and " +
+      'protocol version, this restricts the length of a request-URI, query string included; a server needs it large ' +
+      'enough to hold any of its resource names. Value is a number from 0 (unlimited) to 8190. This parameter can be used ' +
+      'to prevent any DDOS attack.',
+    supported: false,
+  }),
+  limit_request_fields: spec({
+    section: 'Security',
+    flags: ['--limit-request-fields'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 100,
+    defaultDoc: '100',
+    desc:
+      'Limit the number of HTTP headers fields in a request. This is used to limit the number of headers in a request to ' +
+      "prevent DDOS attack; used with *limit_request_field_size* it allows more safety. By default this value is 100 and " +
+      "can't be larger than 32768.",
+    supported: false,
+  }),
+  limit_request_field_size: spec({
+    section: 'Security',
+    flags: ['--limit-request-field_size'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 8190,
+    defaultDoc: '8190',
+    desc:
+      'Limit the allowed size of an HTTP request header field. Value is a positive number or 0; 0 allows unlimited header ' +
+      'field sizes, which can open up for DDOS attacks.',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Debugging
+  reload: spec({
+    section: 'Debugging',
+    flags: ['--reload'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Restart workers when code changes. This setting is intended for development: it causes workers to be restarted ' +
+      'whenever application code changes. The reloader is incompatible with application preloading.',
+    supported: false,
+  }),
+  reload_engine: spec({
+    section: 'Debugging',
+    flags: ['--reload-engine'],
+    meta: 'STRING',
+    validate: reloadEngine,
+    default: () => 'auto',
+    defaultDoc: "'auto'",
+    desc: "The implementation that should be used to power *reload*. Valid engines are `'auto'`, `'poll'` and `'inotify'` (requires inotify).",
+    supported: false,
+  }),
+  reload_extra_files: spec({
+    section: 'Debugging',
+    flags: ['--reload-extra-file'],
+    meta: 'FILES',
+    action: 'append',
+    validate: v.existingFiles,
+    default: () => [],
+    defaultDoc: '[]',
+    desc:
+      'Extends *reload* to also watch and reload on additional files (templates, configurations, specifications, ' +
+      'etc.). Repeat the flag for several files; each must exist.',
+    supported: false,
+  }),
+  spew: spec({
+    section: 'Debugging',
+    flags: ['--spew'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: 'Install a trace function that spews every line executed by the server. This is the nuclear option.',
+    supported: false,
+  }),
+  check_config: spec({
+    section: 'Debugging',
+    flags: ['--check-config'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Check the configuration and exit. The exit status is 0 if the configuration is correct, and 1 if the ' +
+      'configuration is incorrect. As in Gunicorn, checking includes importing the application (in a Pyodide ' +
+      'interpreter, without binding a socket or forking a worker).',
+    supported: true,
+  }),
+  print_config: spec({
+    section: 'Debugging',
+    flags: ['--print-config'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      "Print the configuration settings as fully resolved. The output is Gunicorn's: one `name = value` line per setting, " +
+      'sorted by name, each value as Python prints it. Gunicorn then also checks the configuration (*check_config*); ' +
+      'nicorn-py exits 0 after printing without loading the app, so add `--check-config` to check it too.',
+    supported: true,
+  }),
+
+  // ------------------------------------------------------------ Server Mechanics
+  preload_app: spec({
+    section: 'Server Mechanics',
+    flags: ['--preload'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Load application code before the worker processes are forked. By preloading an application you can save some RAM ' +
+      'resources as well as speed up server boot times; if you defer application loading to each worker process, you can ' +
+      'reload your application code easily by restarting workers.',
+    supported: false,
+  }),
+  sendfile: spec({
+    section: 'Server Mechanics',
+    flags: ['--no-sendfile'],
+    action: 'store_const',
+    const: false,
+    validate: v.optBool,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'Disables the use of `sendfile()`. If not set, the value of the `SENDFILE` environment variable is used to enable or ' +
+      'disable its usage.',
+    supported: false,
+  }),
+  reuse_port: spec({
+    section: 'Server Mechanics',
+    flags: ['--reuse-port'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: 'Set the `SO_REUSEPORT` flag on the listening socket.',
+    supported: false,
   }),
   chdir: spec({
     section: 'Server Mechanics',
     flags: ['--chdir'],
-    meta: 'CHDIR',
-    validate: string,
+    validate: v.chdir,
     default: () => process.cwd(),
-    desc: 'Change directory to the specified directory before loading apps.',
+    defaultDoc: "'.'",
+    desc:
+      'Change directory to specified directory before loading apps. A relative path is taken from the directory ' +
+      'nicorn-py is started in, and the directory must exist. It becomes the interpreter\'s working directory and is put ' +
+      'on `sys.path`, mounted at its real path.',
+    supported: true,
+  }),
+  daemon: spec({
+    section: 'Server Mechanics',
+    flags: ['-D', '--daemon'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: 'Daemonize the Gunicorn process. Detaches the server from the controlling terminal and enters the background.',
+    supported: false,
+  }),
+  raw_env: spec({
+    section: 'Server Mechanics',
+    flags: ['-e', '--env'],
+    meta: 'ENV',
+    action: 'append',
+    validate: v.envList,
+    default: () => [],
+    defaultDoc: '[]',
+    desc:
+      'Set environment variables in the execution environment. A list of strings in the `key=value` format: ' +
+      '`--env FOO=1` on the command line (repeat it for more), or `raw_env = ["FOO=1"]` in the configuration file. ' +
+      'nicorn-py sets them in the arbiter before any worker is forked, so the app sees them in `os.environ`; the config ' +
+      'file already sees the ones given on the command line while it runs.',
+    supported: true,
+  }),
+  pidfile: spec({
+    section: 'Server Mechanics',
+    flags: ['-p', '--pid'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: 'A filename to use for the PID file. If not set, no PID file will be written.',
+    supported: true,
+  }),
+  worker_tmp_dir: spec({
+    section: 'Server Mechanics',
+    flags: ['--worker-tmp-dir'],
+    meta: 'DIR',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'A directory to use for the worker heartbeat temporary file. If not set, the default temporary directory will be used.',
+    supported: false,
+  }),
+  user: spec({
+    section: 'Server Mechanics',
+    flags: ['-u', '--user'],
+    meta: 'USER',
+    validate: v.user,
+    default: v.euid,
+    defaultDoc: 'os.geteuid()',
+    desc:
+      'Switch worker processes to run as this user. A valid user id (as an integer) or the name of a user that can be ' +
+      'retrieved with a call to `pwd.getpwnam(value)`, or `None` to not change the worker process user.',
+    supported: false,
+  }),
+  group: spec({
+    section: 'Server Mechanics',
+    flags: ['-g', '--group'],
+    meta: 'GROUP',
+    validate: v.group,
+    default: v.egid,
+    defaultDoc: 'os.getegid()',
+    desc:
+      'Switch worker process to run as this group. A valid group id (as an integer) or the name of a group that can be ' +
+      'retrieved with a call to `grp.getgrnam(value)`, or `None` to not change the worker processes group.',
+    supported: false,
+  }),
+  umask: spec({
+    section: 'Server Mechanics',
+    flags: ['-m', '--umask'],
+    meta: 'INT',
+    validate: v.umask,
+    default: () => 0,
+    defaultDoc: '0',
+    desc:
+      'A bit mask for the file mode on files written by Gunicorn. Note that this affects unix socket permissions. A valid ' +
+      'value for the `os.umask(mode)` call or a string compatible with `int(value, 0)` (`0` means Python guesses the ' +
+      'base, so values like `0`, `0xFF`, `0022` are valid for decimal, hex, and octal representations).',
+    supported: false,
+  }),
+  initgroups: spec({
+    section: 'Server Mechanics',
+    flags: ['--initgroups'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      "If true, set the worker process's group access list with all of the groups of which the specified username is a " +
+      'member, plus the specified group id.',
+    supported: false,
+  }),
+  tmp_upload_dir: spec({
+    section: 'Server Mechanics',
+    flags: [],
+    meta: 'DIR',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'Directory to store temporary request data as they are read. This path should be writable by the process ' +
+      'permissions set for the workers; if not specified, a system generated temporary directory is chosen.',
+    supported: false,
+  }),
+  secure_scheme_headers: spec({
+    section: 'Server Mechanics',
+    flags: [],
+    validate: v.dict,
+    default: () => ({ ...SECURE_SCHEME_HEADERS }),
+    defaultDoc: "{'X-FORWARDED-PROTOCOL': 'ssl', 'X-FORWARDED-PROTO': 'https', 'X-FORWARDED-SSL': 'on'}",
+    desc:
+      'A dictionary containing headers and values that the front-end proxy uses to indicate HTTPS requests. If the source ' +
+      'IP is permitted by *forwarded_allow_ips*, and at least one request header matches a key-value pair listed in this ' +
+      'dictionary, `wsgi.url_scheme` is set to `https`. Listed headers that are present but do not match make the request ' +
+      'fail to parse. The dictionary maps upper-case header names to exact, case-sensitive string values; your front-end ' +
+      'proxy must ensure these headers cannot be passed directly from the client.',
+    supported: false,
+  }),
+  forwarded_allow_ips: spec({
+    section: 'Server Mechanics',
+    flags: ['--forwarded-allow-ips'],
+    meta: 'STRING',
+    validate: v.addrList,
+    default: () => v.addrList(process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1,::1'),
+    defaultDoc: "'127.0.0.1,::1'",
+    desc:
+      "Front-end's IPs from which allowed to handle set secure headers (comma separated). Set to `*` to disable checking " +
+      "of front-end IPs, when you don't know them in advance but have ensured by other means that only your authorized " +
+      'front-ends can reach the server. By default, the value of the `FORWARDED_ALLOW_IPS` environment variable; if it is ' +
+      'not defined, the default is `"127.0.0.1,::1"`. It does not affect UNIX socket connections.',
+    supported: false,
   }),
   pythonpath: spec({
     section: 'Server Mechanics',
     flags: ['--pythonpath'],
     meta: 'STRING',
-    validate: commaList,
+    validate: v.commaList,
+    default: (): string[] => [],
+    defaultDoc: 'None',
+    desc:
+      "A comma-separated list of directories to add to the Python path. For example, `'/home/djangoprojects/myproject," +
+      "/home/python/mylibrary'`. Each directory is made absolute, mounted into the interpreter at its real path and put " +
+      'in front of `sys.path`.',
+    supported: true,
+    // Gunicorn keeps the string as given.
+    show: (dirs) => (dirs.length ? dirs.join(',') : 'None'),
+  }),
+  paste: spec({
+    section: 'Server Mechanics',
+    flags: ['--paste', '--paster'],
+    meta: 'STRING',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'Load a PasteDeploy config file. The argument may contain a `#` symbol followed by the name of an app section from ' +
+      'the config file, as in `production.ini#admin`.',
+    supported: false,
+  }),
+  proxy_protocol: spec({
+    section: 'Server Mechanics',
+    flags: ['--proxy-protocol'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Enable detect PROXY protocol (PROXY mode). Allows using HTTP and PROXY together, which is useful with stunnel as ' +
+      'an HTTPS front end.',
+    supported: false,
+  }),
+  proxy_allow_ips: spec({
+    section: 'Server Mechanics',
+    flags: ['--proxy-allow-from'],
+    validate: v.addrList,
+    default: () => v.addrList('127.0.0.1,::1'),
+    defaultDoc: "'127.0.0.1,::1'",
+    desc:
+      "Front-end's IPs from which allowed accept proxy requests (comma separated). Set to `*` to disable checking of " +
+      'front-end IPs. It does not affect UNIX socket connections.',
+    supported: false,
+  }),
+  raw_paste_global_conf: spec({
+    section: 'Server Mechanics',
+    flags: ['--paste-global'],
+    meta: 'CONF',
+    action: 'append',
+    validate: v.stringList,
     default: () => [],
-    desc: "A comma-separated list of directories to add to the Python path, e.g. '/home/djangoprojects/myproject'.",
+    defaultDoc: '[]',
+    desc:
+      'Set a PasteDeploy global config variable in `key=value` form. The option can be specified multiple times; the ' +
+      'variables are passed to the PasteDeploy entrypoint.',
+    supported: false,
+  }),
+  permit_obsolete_folding: spec({
+    section: 'Server Mechanics',
+    flags: ['--permit-obsolete-folding'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Permit requests employing obsolete HTTP line folding mechanism. The folding mechanism was deprecated by RFC 7230 ' +
+      'Section 3.2.4 and is not employed by standards-compliant HTTP clients. This option is provided to diagnose ' +
+      'backwards-incompatible changes; use with care and only if necessary.',
+    supported: false,
+  }),
+  strip_header_spaces: spec({
+    section: 'Server Mechanics',
+    flags: ['--strip-header-spaces'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Strip spaces present between the header name and the `:`. This is known to induce vulnerabilities and is not ' +
+      'compliant with the HTTP/1.1 standard. Deprecated in Gunicorn; scheduled for removal in 25.0.0.',
+    supported: false,
+  }),
+  permit_unconventional_http_method: spec({
+    section: 'Server Mechanics',
+    flags: ['--permit-unconventional-http-method'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Permit HTTP methods not matching conventions, such as IANA registration guidelines. This permits request methods ' +
+      'of length less than 3 or more than 20, methods with lowercase characters or methods containing the `#` character. ' +
+      'Temporary in Gunicorn; scheduled for removal in 24.0.0.',
+    supported: false,
+  }),
+  permit_unconventional_http_version: spec({
+    section: 'Server Mechanics',
+    flags: ['--permit-unconventional-http-version'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Permit HTTP version not matching conventions of 2023. This disables the refusal of likely malformed request lines; ' +
+      'it is unusual to specify HTTP 1 versions other than 1.0 and 1.1. Provided to diagnose backwards-incompatible ' +
+      'changes; use with care and only if necessary.',
+    supported: false,
+  }),
+  casefold_http_method: spec({
+    section: 'Server Mechanics',
+    flags: ['--casefold-http-method'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Transform received HTTP methods to uppercase. HTTP methods are case sensitive by definition, and merely uppercase ' +
+      'by convention; previous versions of Gunicorn uppercased them. Deprecated in Gunicorn; scheduled for removal in 24.0.0.',
+    supported: false,
+  }),
+  forwarder_headers: spec({
+    section: 'Server Mechanics',
+    flags: ['--forwarder-headers'],
+    validate: v.stringToList,
+    default: () => ['SCRIPT_NAME', 'PATH_INFO'],
+    defaultDoc: "'SCRIPT_NAME,PATH_INFO'",
+    desc:
+      'A list containing upper-case header field names that the front-end proxy (see *forwarded_allow_ips*) sets, to be ' +
+      'used in WSGI environment. This option has no effect for headers not present in the request, and can be used to ' +
+      'transfer `SCRIPT_NAME`, `PATH_INFO` and `REMOTE_USER`. Your front-end proxy must ensure these headers cannot be ' +
+      'passed directly from the client.',
+    supported: false,
+  }),
+  header_map: spec({
+    section: 'Server Mechanics',
+    flags: ['--header-map'],
+    validate: headerMap,
+    default: () => 'drop',
+    defaultDoc: "'drop'",
+    desc:
+      'Configure how header field names are mapped into environ. Headers containing underscores are permitted by RFC 9110, ' +
+      'but joining headers of different names into the same environ key confuses applications as to which is which. ' +
+      '`drop` silently drops headers that cannot be unambiguously mapped, `refuse` returns an error if a request contains ' +
+      'any such header, and `dangerous` maps them anyway, as Gunicorn did before 22.0. A header from a permitted ' +
+      'forwarder that is listed in *forwarder_headers* is mapped regardless of this setting.',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Logging
+  accesslog: spec({
+    section: 'Logging',
+    flags: ['--access-logfile'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: "The Access log file to write to. `'-'` means log to stdout.",
+    supported: false,
+  }),
+  disable_redirect_access_to_syslog: spec({
+    section: 'Logging',
+    flags: ['--disable-redirect-access-to-syslog'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: 'Disable redirect access logs to syslog.',
+    supported: false,
+  }),
+  access_log_format: spec({
+    section: 'Logging',
+    flags: ['--access-logformat'],
+    meta: 'STRING',
+    validate: v.string,
+    default: () => '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"',
+    defaultDoc: `'%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'`,
+    desc:
+      "The access log format. Identifiers: `h` remote address, `l` `'-'`, `u` user name (if HTTP Basic auth used), " +
+      '`t` date of the request, `r` status line (such as `GET / HTTP/1.1`), `m` request method, `U` URL path without ' +
+      'query string, `q` query string, `H` protocol, `s` status, `B` response length, `b` response length or `\'-\'` ' +
+      '(CLF format), `f` referrer (the `referer` header), `a` user agent, `T` request time in seconds, `M` in ' +
+      'milliseconds, `D` in microseconds, `L` in decimal seconds, `p` process ID, `{header}i` request header, ' +
+      '`{header}o` response header, `{variable}e` environment variable. Use lowercase for header and environment ' +
+      'variable names, and put `{...}x` names inside `%(...)s`, as in `%({x-forwarded-for}i)s`.',
+    supported: false,
+  }),
+  errorlog: spec({
+    section: 'Logging',
+    flags: ['--error-logfile', '--log-file'],
+    meta: 'FILE',
+    validate: v.string,
+    default: () => '-',
+    defaultDoc: "'-'",
+    desc:
+      "The Error log file to write to. Using `'-'` for FILE makes the server log to stderr, the default and, for now, the " +
+      'only destination nicorn-py supports.',
+    supported: false,
   }),
   loglevel: spec({
     section: 'Logging',
     flags: ['--log-level'],
     meta: 'LEVEL',
-    validate: oneOf(LOG_LEVELS),
+    validate: v.oneOf(LOG_LEVELS),
     default: () => 'info' as const,
-    desc: 'The granularity of Error log outputs: debug, info, warning, error, critical.',
+    defaultDoc: "'info'",
+    desc:
+      "The granularity of Error log outputs. Valid level names are `'debug'`, `'info'`, `'warning'`, `'error'` and " +
+      "`'critical'`, in any case. Gunicorn quietly treats an unknown name as `'info'`; nicorn-py rejects it.",
+    supported: true,
+  }),
+  capture_output: spec({
+    section: 'Logging',
+    flags: ['--capture-output'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: 'Redirect stdout/stderr to specified file in *errorlog*.',
+    supported: false,
+  }),
+  logger_class: spec({
+    section: 'Logging',
+    flags: ['--logger-class'],
+    meta: 'STRING',
+    validate: v.string,
+    default: () => 'gunicorn.glogging.Logger',
+    defaultDoc: "'gunicorn.glogging.Logger'",
+    desc:
+      'The logger you want to use to log events in Gunicorn. The default class (`gunicorn.glogging.Logger`) handles most ' +
+      'normal usages in logging: it provides error and access logging. You can provide your own logger by giving a Python ' +
+      'path to a class that quacks like `gunicorn.glogging.Logger`.',
+    supported: false,
+  }),
+  logconfig: spec({
+    section: 'Logging',
+    flags: ['--log-config'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: "The log config file to use. Gunicorn uses the standard Python logging module's Configuration file format.",
+    supported: false,
+  }),
+  logconfig_dict: spec({
+    section: 'Logging',
+    flags: [],
+    validate: v.dict,
+    default: () => ({}),
+    defaultDoc: '{}',
+    desc:
+      "The log config dictionary to use, using the standard Python logging module's dictionary configuration format. " +
+      'This option takes precedence over *logconfig* and *logconfig_json*, which use the older file configuration format ' +
+      'and JSON respectively. Format: https://docs.python.org/3/library/logging.config.html#logging.config.dictConfig',
+    supported: false,
+  }),
+  logconfig_json: spec({
+    section: 'Logging',
+    flags: ['--log-config-json'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'The log config to read config from a JSON file. Format: ' +
+      'https://docs.python.org/3/library/logging.config.html#logging.config.jsonConfig',
+    supported: false,
+  }),
+  syslog_addr: spec({
+    section: 'Logging',
+    flags: ['--log-syslog-to'],
+    meta: 'SYSLOG_ADDR',
+    validate: v.string,
+    default: syslogDefault,
+    defaultDoc: "'udp://localhost:514'",
+    desc:
+      'Address to send syslog messages. A string of the form `unix://PATH#TYPE` for a unix domain socket (`TYPE` is ' +
+      '`stream`, the default, or `dgram`), `udp://HOST:PORT` for UDP sockets or `tcp://HOST:PORT` for TCP sockets. The ' +
+      'default depends on the platform: `unix:///var/run/syslog` on macOS, `unix:///var/run/log` on FreeBSD, ' +
+      '`unix:///dev/log` on OpenBSD and `udp://localhost:514` elsewhere.',
+    supported: false,
+  }),
+  syslog: spec({
+    section: 'Logging',
+    flags: ['--log-syslog'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Send *Gunicorn* logs to syslog. Access logs can be kept out of syslog with *disable_redirect_access_to_syslog*.',
+    supported: false,
+  }),
+  syslog_prefix: spec({
+    section: 'Logging',
+    flags: ['--log-syslog-prefix'],
+    meta: 'SYSLOG_PREFIX',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'Makes Gunicorn use the parameter as program-name in the syslog entries. All entries will be prefixed by ' +
+      '`gunicorn.<prefix>`; by default the program name is the name of the process.',
+    supported: false,
+  }),
+  syslog_facility: spec({
+    section: 'Logging',
+    flags: ['--log-syslog-facility'],
+    meta: 'SYSLOG_FACILITY',
+    validate: v.string,
+    default: () => 'user',
+    defaultDoc: "'user'",
+    desc: 'Syslog facility name.',
+    supported: false,
+  }),
+  enable_stdio_inheritance: spec({
+    section: 'Logging',
+    flags: ['-R', '--enable-stdio-inheritance'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      'Enable stdio inheritance. Enable inheritance for stdio file descriptors in daemon mode. To disable the Python ' +
+      'stdout buffering, set the environment variable `PYTHONUNBUFFERED`.',
+    supported: false,
+  }),
+  statsd_host: spec({
+    section: 'Logging',
+    flags: ['--statsd-host'],
+    meta: 'STATSD_ADDR',
+    validate: statsdAddress,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'The address of the StatsD server to log to. A string of the form `unix://PATH` for a unix domain socket, or ' +
+      '`HOST:PORT` for a network address.',
+    supported: false,
+  }),
+  dogstatsd_tags: spec({
+    section: 'Logging',
+    flags: ['--dogstatsd-tags'],
+    meta: 'DOGSTATSD_TAGS',
+    validate: v.string,
+    default: () => '',
+    defaultDoc: "''",
+    desc: 'A comma-delimited list of datadog statsd (dogstatsd) tags to append to statsd metrics.',
+    supported: false,
+  }),
+  statsd_prefix: spec({
+    section: 'Logging',
+    flags: ['--statsd-prefix'],
+    meta: 'STATSD_PREFIX',
+    validate: v.string,
+    default: () => '',
+    defaultDoc: "''",
+    desc: 'Prefix to use when emitting statsd metrics (a trailing `.` is added, if not provided).',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Process Naming
+  proc_name: spec({
+    section: 'Process Naming',
+    flags: ['-n', '--name'],
+    meta: 'STRING',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      "A base to use with setproctitle for process naming. This affects things like `ps` and `top`; if you're going to " +
+      "be running more than one instance you'll probably want to set a name to tell them apart. If not set, the " +
+      '*default_proc_name* setting will be used.',
+    supported: true,
+  }),
+  default_proc_name: spec({
+    section: 'Process Naming',
+    flags: [],
+    validate: v.string,
+    default: () => 'gunicorn',
+    defaultDoc: "'gunicorn'",
+    desc: 'Internal setting that is adjusted for each type of application.',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Server Hooks
+  on_starting: hook('on_starting', ['server'], 'OnStarting', true,
+    'Called just before the master process is initialized. The callable needs to accept a single instance variable for the Arbiter.'),
+  on_reload: hook('on_reload', ['server'], 'OnReload', true,
+    'Called to recycle workers during a reload via SIGHUP. The callable needs to accept a single instance variable for the Arbiter.'),
+  when_ready: hook('when_ready', ['server'], 'WhenReady', true,
+    'Called just after the server is started. The callable needs to accept a single instance variable for the Arbiter.'),
+  pre_fork: hook('pre_fork', ['server', 'worker'], 'Prefork', true,
+    'Called just before a worker is forked. The callable needs to accept two instance variables for the Arbiter and new Worker.'),
+  post_fork: hook('post_fork', ['server', 'worker'], 'Postfork', true,
+    'Called just after a worker has been forked. The callable needs to accept two instance variables for the Arbiter and ' +
+      'new Worker.'),
+  post_worker_init: hook('post_worker_init', ['worker'], 'PostWorkerInit', true,
+    'Called just after a worker has initialized the application. The callable needs to accept one instance variable for ' +
+      'the initialized Worker.'),
+  worker_int: hook('worker_int', ['worker'], 'WorkerInt', true,
+    'Called just after a worker exited on SIGINT or SIGQUIT. The callable needs to accept one instance variable for the ' +
+      'initialized Worker.'),
+  worker_abort: hook('worker_abort', ['worker'], 'WorkerAbort', true,
+    'Called when a worker received the SIGABRT signal. This call generally happens on timeout. The callable needs to ' +
+      'accept one instance variable for the initialized Worker.'),
+  pre_exec: hook('pre_exec', ['server'], 'PreExec', true,
+    'Called just before a new master process is forked. The callable needs to accept a single instance variable for the Arbiter.'),
+  pre_request: hook('pre_request', ['worker', 'req'], 'PreRequest', true,
+    'Called just before a worker processes the request. The callable needs to accept two instance variables for the ' +
+      'Worker and the Request.',
+    'worker.log.debug("%s %s", req.method, req.path)'),
+  post_request: hook('post_request', ['worker', 'req', 'environ', 'resp'], 'PostRequest', true,
+    'Called after a worker processes the request. The callable needs to accept the Worker, the Request, the WSGI ' +
+      'environ and the Response (Gunicorn also takes a callable of two or three arguments, and passes the first ones).'),
+  child_exit: hook('child_exit', ['server', 'worker'], 'ChildExit', true,
+    'Called just after a worker has been exited, in the master process. The callable needs to accept two instance ' +
+      'variables for the Arbiter and the just-exited Worker.'),
+  worker_exit: hook('worker_exit', ['server', 'worker'], 'WorkerExit', true,
+    'Called just after a worker has been exited, in the worker process. The callable needs to accept two instance ' +
+      'variables for the Arbiter and the just-exited Worker.'),
+  nworkers_changed: hook('nworkers_changed', ['server', 'new_value', 'old_value'], 'NumWorkersChanged', true,
+    'Called just after *num_workers* has been changed. The callable needs to accept an instance variable of the Arbiter ' +
+      'and two integers of number of workers after and before change. If the number of workers is set for the first ' +
+      'time, *old_value* would be `None`.'),
+  on_exit: hook('on_exit', ['server'], 'OnExit', true,
+    'Called just before exiting Gunicorn. The callable needs to accept a single instance variable for the Arbiter.'),
+  ssl_context: hook('ssl_context', ['config', 'default_ssl_context_factory'], 'NewSSLContext', false,
+    'Called when SSLContext is needed. Allows customizing the SSL context: the callable needs to accept an instance ' +
+      'variable for the Config and a factory function that returns the default SSLContext (initialized with ' +
+      'certificates, private key, cert_reqs and ciphers according to the config), and to return an SSLContext object.',
+    'return default_ssl_context_factory()'),
+
+  // ------------------------------------------------------------ SSL
+  keyfile: spec({
+    section: 'SSL',
+    flags: ['--keyfile'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: 'SSL key file.',
+    supported: false,
+  }),
+  certfile: spec({
+    section: 'SSL',
+    flags: ['--certfile'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: 'SSL certificate file.',
+    supported: false,
+  }),
+  ssl_version: spec<unknown>({
+    section: 'SSL',
+    flags: ['--ssl-version'],
+    validate: (raw) => raw,
+    default: () => PROTOCOL_TLS,
+    defaultDoc: '<_SSLMethod.PROTOCOL_TLS: 2>',
+    desc:
+      "SSL version to use (see stdlib ssl module's). Deprecated since Gunicorn 21.0, where it is ignored: use " +
+      '*ssl_context* instead.',
+    supported: false,
+  }),
+  cert_reqs: spec({
+    section: 'SSL',
+    flags: ['--cert-reqs'],
+    validate: v.posInt,
+    default: () => CERT_NONE,
+    defaultDoc: '<VerifyMode.CERT_NONE: 0>',
+    desc:
+      "Whether client certificate is required (see stdlib ssl module's). `0`: no client verification, `1`: " +
+      '`ssl.CERT_OPTIONAL`, `2`: `ssl.CERT_REQUIRED`.',
+    supported: false,
+  }),
+  ca_certs: spec({
+    section: 'SSL',
+    flags: ['--ca-certs'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc: 'CA certificates file.',
+    supported: false,
+  }),
+  suppress_ragged_eofs: spec({
+    section: 'SSL',
+    flags: ['--suppress-ragged-eofs'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => true,
+    defaultDoc: 'True',
+    desc: "Suppress ragged EOFs (see stdlib ssl module's).",
+    supported: false,
+  }),
+  do_handshake_on_connect: spec({
+    section: 'SSL',
+    flags: ['--do-handshake-on-connect'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc: "Whether to perform SSL handshake on socket connect (see stdlib ssl module's).",
+    supported: false,
+  }),
+  ciphers: spec({
+    section: 'SSL',
+    flags: ['--ciphers'],
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      "SSL Cipher suite to use, in the format of an OpenSSL cipher list. By default the cipher list of Python's `ssl` " +
+      'module is used, which contains ciphers considered strong at the time of each Python release.',
+    supported: false,
   }),
 };
 
 export type SettingName = keyof typeof registry;
-export type Settings = { -readonly [K in SettingName]: ReturnType<(typeof registry)[K]['validate']> } & {
-  /** The WSGI application, MODULE[:VARIABLE] or MODULE:factory(...). */
+
+type Values = { -readonly [K in SettingName]: ReturnType<(typeof registry)[K]['validate']> };
+
+export type Settings = Omit<Values, 'wsgi_app'> & {
+  /** The WSGI application, MODULE[:VARIABLE] or MODULE:factory(...): from the command line or the config file. */
   wsgi_app: string;
 };
+
+/** A setting's entry, typed loosely enough to be iterated over. */
+export type AnySpec = SettingSpec<unknown>;
+
+export function specOf(name: SettingName): AnySpec {
+  return registry[name] as AnySpec;
+}
+
+export const settingNames = (): SettingName[] => Object.keys(registry) as SettingName[];
+
+/** The names a config file may set: every setting, hooks included (wsgi_app is one). */
+export function configFileNames(): string[] {
+  return settingNames();
+}
+
+/** Every setting by section, in the order of Gunicorn's settings reference. */
+export function bySection(): [Section, SettingName[]][] {
+  return SECTIONS.map((section) => [section, settingNames().filter((n) => specOf(n).section === section)]);
+}
+
+/** Whether the flag takes a value (argparse's store and append actions). */
+export function takesValue(s: AnySpec): boolean {
+  return !s.action || s.action === 'store' || s.action === 'append';
+}
+
+/** The value placeholder: Gunicorn's meta, else argparse's default (the name in capitals). */
+export function metaOf(name: SettingName): string {
+  return specOf(name).meta ?? name.toUpperCase();
+}
+
+/** The first sentence of a description: Gunicorn's `short`, used by --help. */
+export function shortDesc(desc: string): string {
+  const m = /^.*?[.!?](?=\s|$)/.exec(desc);
+  return m ? m[0] : desc;
+}

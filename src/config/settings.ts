@@ -1,34 +1,56 @@
-// Turns raw values from every source into validated Settings. Precedence,
-// lowest first: defaults, GUNICORN_CMD_ARGS, the command line.
+// Turns raw values from every source into validated Settings. Layers are
+// given lowest first; Gunicorn's order is: defaults, the config file,
+// GUNICORN_CMD_ARGS, the command line.
 
-import { registry, type SettingName, type Settings } from './registry.js';
-import { SettingError } from './validators.js';
+import { registry, settingNames, specOf, type SettingName, type Settings } from './registry.js';
+import { ConfigError, SettingError, pyRepr, sameValue } from './validators.js';
 
-export type RawSettings = Partial<Record<SettingName | 'wsgi_app', unknown>>;
+export { ConfigError };
 
-export class ConfigError extends Error {}
+export type RawSettings = Partial<Record<SettingName, unknown>>;
+
+/** The highest layer's raw value for NAME, or undefined. */
+function rawValue(name: SettingName, layers: readonly RawSettings[]): unknown {
+  let raw: unknown;
+  for (const layer of layers) if (layer[name] !== undefined) raw = layer[name];
+  return raw;
+}
+
+/**
+ * One setting, validated: the highest layer's value, else the default.
+ * An unsupported setting must keep its default.
+ */
+export function resolveOne<K extends SettingName>(name: K, layers: readonly RawSettings[]): Settings[K] {
+  const s = specOf(name);
+  const raw = rawValue(name, layers);
+  let value: unknown;
+  try {
+    value = raw === undefined ? s.default() : s.validate(raw);
+  } catch (e) {
+    if (e instanceof SettingError) throw new ConfigError(`Invalid value for ${name}: ${pyRepr(raw)} (${e.message})`);
+    throw e;
+  }
+  if (!s.supported && raw !== undefined && !sameValue(value, s.default())) {
+    throw new ConfigError(`${name} is not supported by nicorn-py yet`);
+  }
+  return value as Settings[K];
+}
 
 export function resolveSettings(...layers: RawSettings[]): Settings {
   const out: Record<string, unknown> = {};
-  for (const name of Object.keys(registry) as SettingName[]) {
-    const s = registry[name];
-    let raw: unknown;
-    for (const layer of layers) if (layer[name] !== undefined) raw = layer[name];
-    try {
-      out[name] = raw === undefined ? s.default() : s.validate(raw);
-    } catch (e) {
-      if (e instanceof SettingError) throw new ConfigError(`Invalid value for ${name}: ${e.message}`);
-      throw e;
-    }
-  }
-  let app: unknown;
-  for (const layer of layers) if (layer.wsgi_app !== undefined) app = layer.wsgi_app;
-  if (typeof app !== 'string' || app === '') throw new ConfigError('No application module specified.');
-  out.wsgi_app = app;
+  for (const name of settingNames()) out[name] = resolveOne(name, layers);
+  if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
   return out as Settings;
 }
 
-/** Splits GUNICORN_CMD_ARGS the way a POSIX shell would (quotes, backslashes). */
+/** Keeps the names that are settings, as Gunicorn ignores a config file's other names. */
+export function knownSettings(values: Record<string, unknown>): RawSettings {
+  const out: RawSettings = {};
+  for (const [k, val] of Object.entries(values)) if (Object.hasOwn(registry, k)) out[k as SettingName] = val;
+  return out;
+}
+
+/** Splits GUNICORN_CMD_ARGS the way a POSIX shell would (quotes, backslashes), as shlex.split does. */
 export function shellSplit(s: string): string[] {
   const out: string[] = [];
   let cur = '';

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const { init, handles } = await receiveInit();
   const { settings } = init;
   const log = new ErrorLog(settings.loglevel);
+  process.title = `nicorn-py: worker [${settings.proc_name ?? settings.wsgi_app}]`;
   log.info(`Booting worker with pid: ${process.pid}`);
   const exit = (code: number) => {
     log.info(`Worker exiting (pid: ${process.pid})`);
@@ -82,11 +83,30 @@ async function main(): Promise<void> {
   const gracefulStop = async () => {
     if (stopping) return;
     stopping = true;
+    bridge.draining = true;
     for (const s of servers) s.close();
     await bridge.idle();
     await bridge.stop();
     exit(0);
   };
+
+  // Gunicorn's max_requests (+ a random jitter per worker): leave after that many.
+  const jitter = settings.max_requests_jitter > 0 ? Math.floor(Math.random() * (settings.max_requests_jitter + 1)) : 0;
+  const maxRequests = settings.max_requests > 0 ? settings.max_requests + jitter : 0;
+  if (maxRequests > 0) {
+    bridge.onRequestDone = () => {
+      if (bridge.handled >= maxRequests && !stopping) {
+        log.info('Autorestarting worker after current request.');
+        void gracefulStop();
+      }
+    };
+  }
+
+  // The arbiter's view of this worker: alive, and how long Python has been busy.
+  const heartbeat = setInterval(() => {
+    process.send?.({ kind: 'heartbeat', busyMs: bridge.busyFor() } satisfies WorkerMessage);
+  }, 1000);
+  heartbeat.unref();
   // INT/QUIT (worker_int) and ABRT (worker_abort) interrupt Python; it gets a moment.
   const interrupt = (signal: 2 | 6) => {
     if (stopping) return;

@@ -18,4 +18,7 @@ export type ArbiterMessage =
   /** Carries one bound listener handle, in --bind order. */
   | { kind: 'listener'; index: number };
 
-export type WorkerMessage = { kind: 'ready' };
+export type WorkerMessage =
+  | { kind: 'ready' }
+  /** Every second: the I/O thread is alive; Python has been in one request this long. */
+  | { kind: 'heartbeat'; busyMs: number };

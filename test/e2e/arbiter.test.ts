@@ -1,0 +1,180 @@
+// The arbiter's lifecycle under real load: worker timeouts, replacing dead
+// workers, max-requests rotation, HUP, graceful TERM and the pid file.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FIXTURES, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
+
+const WSGI = path.join(FIXTURES, 'wsgi');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-arbiter-'));
+
+interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+}
+
+/** `clients` loops of GET `path` until `stop` resolves; counts answers that are not 200. */
+function load(url: string, clients: number, stop: Promise<unknown>): Promise<LoadResult> {
+  const r: LoadResult = { ok: 0, failed: 0, errors: [] };
+  let done = false;
+  void stop.then(() => (done = true));
+  const one = async () => {
+    while (!done) {
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        if (res.status === 200) r.ok++;
+        else {
+          r.failed++;
+          r.errors.push(`status ${res.status}`);
+        }
+      } catch (e) {
+        r.failed++;
+        r.errors.push(String((e as Error).cause ?? e));
+      }
+    }
+  };
+  return Promise.all(Array.from({ length: clients }, one)).then(() => r);
+}
+
+// ---------------------------------------------------------------- timeouts
+
+const timeouts = suite<{ srv: Server }>('worker timeout');
+
+timeouts.before(async (ctx) => {
+  ctx.srv = await startServer(['--chdir', WSGI, '--timeout', '2', 'conformance']);
+});
+timeouts.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+for (const [what, route] of [
+  ['a busy loop (while True: pass)', '/spin'],
+  ['a blocking call (time.sleep(100))', '/sleep?s=100'],
+] as const) {
+  timeouts(`${what} past --timeout: WORKER TIMEOUT, stuck frame logged, worker replaced`, async ({ srv }) => {
+    const before = srv.workerPids().length;
+    const stuck = await fetch(srv.url + route).then(
+      (r) => `status ${r.status}`,
+      (e: Error) => `failed: ${e.message}`,
+    );
+    assert.match(stuck, /failed|status 5/, 'the stuck request does not succeed');
+    assert.ok(await eventually(() => srv.workerPids().length === before + 1, 10_000), 'a replacement booted');
+    const log = srv.log();
+    assert.match(log, /\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
+    const fn = route === '/spin' ? 'spin' : 'sleep';
+    assert.match(log, new RegExp(`Worker aborted while handling ${route.replace(/[?]/g, '\\?')}[\\s\\S]*in ${fn}`));
+    assert.ok(await eventually(async () => (await fetch(`${srv.url}/hello`).catch(() => null))?.status === 200, 10_000));
+  });
+}
+
+timeouts.run();
+
+// ---------------------------------------------------------------- load
+
+const life = suite<{ srv: Server }>('workers under load');
+
+life.before(async (ctx) => {
+  ctx.srv = await startServer(['--chdir', WSGI, '-w', '2', '--graceful-timeout', '10', 'conformance']);
+});
+life.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+life('kill -9 of a worker: only its in-flight requests may fail; it is replaced within a second', async ({ srv }) => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const running = load(`${srv.url}/hello`, 4, stopped);
+  await sleep(500);
+  const victim = srv.workerPids()[0]!;
+  const t0 = Date.now();
+  process.kill(victim, 'SIGKILL');
+  assert.ok(await eventually(() => srv.workerPids().length === 3, 5000), 'replacement spawned');
+  const respawnMs = Date.now() - t0;
+  await sleep(1500);
+  stop();
+  const r = await running;
+  assert.ok(respawnMs < 1000, `respawned after ${respawnMs} ms`);
+  assert.ok(r.ok > 100, `the other worker kept serving (${r.ok} ok)`);
+  assert.ok(r.failed <= 4, `at most the killed worker's in-flight requests failed: ${r.failed} ${r.errors.slice(0, 3)}`);
+  assert.match(srv.log(), new RegExp(`Worker \\(pid:${victim}\\) was sent SIGKILL! Perhaps out of memory\\?`));
+});
+
+life('HUP under steady load: new workers, old ones retire, no request fails', async ({ srv }) => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const running = load(`${srv.url}/hello`, 4, stopped);
+  await sleep(300);
+  const booted = srv.workerPids().length;
+  process.kill(srv.pid, 'SIGHUP');
+  assert.ok(await eventually(() => srv.workerPids().length === booted + 2, 20_000), 'two new workers');
+  await sleep(2000);
+  stop();
+  const r = await running;
+  assert.match(srv.log(), /Hang up: Master/);
+  assert.is(r.failed, 0, `failures: ${r.errors.slice(0, 5)}`);
+  assert.ok(r.ok > 100);
+});
+
+life('TERM lets an in-flight slow request finish, then exits 0', async ({ srv }) => {
+  const slow = fetch(`${srv.url}/sleep?s=1.5`).then((r) => r.text());
+  await sleep(400);
+  const t0 = Date.now();
+  const code = await srv.stop('SIGTERM');
+  assert.is(await slow, 'slept');
+  assert.is(code, 0);
+  assert.ok(Date.now() - t0 < 10_000);
+  assert.match(srv.log(), /Shutting down: Master/);
+});
+
+life.run();
+
+// ---------------------------------------------------------------- max requests
+
+const rotation = suite<{ srv: Server }>('max-requests');
+
+rotation.before(async (ctx) => {
+  ctx.srv = await startServer(['--chdir', WSGI, '-w', '2', '--max-requests', '50', '--max-requests-jitter', '10', 'conformance']);
+});
+rotation.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+rotation('workers are replaced after --max-requests (+jitter) without a failed request', async ({ srv }) => {
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const running = load(`${srv.url}/hello`, 4, stopped);
+  assert.ok(await eventually(() => srv.workerPids().length >= 4, 30_000), 'workers rotated');
+  stop();
+  const r = await running;
+  assert.match(srv.log(), /Autorestarting worker after current request\./);
+  assert.is(r.failed, 0, `failures: ${r.errors.slice(0, 5)}`);
+});
+
+rotation.run();
+
+// ---------------------------------------------------------------- pid file
+
+const pid = suite('pid file');
+
+pid('written on start, refused to a second arbiter, removed on exit', async () => {
+  const file = path.join(tmp, 'nicorn.pid');
+  const srv = await startServer(['--chdir', WSGI, '--pid', file, 'hello']);
+  try {
+    assert.is(fs.readFileSync(file, 'utf8').trim(), String(srv.pid));
+    const second = await runCli(['--chdir', WSGI, '--pid', file, '-b', '127.0.0.1:0', 'hello']);
+    assert.is(second.code, 1);
+    assert.match(second.stderr, new RegExp(`Already running on PID ${srv.pid}`));
+    assert.is(fs.readFileSync(file, 'utf8').trim(), String(srv.pid), 'the live arbiter keeps its file');
+  } finally {
+    await srv.stop();
+  }
+  assert.not.ok(fs.existsSync(file), 'removed on exit');
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+pid.run();

@@ -1,0 +1,213 @@
+// Server hooks from a Python config file: each fires at Gunicorn's moment, in
+// the process Gunicorn runs it in, with the attributes Gunicorn documents.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FIXTURES, eventually, runCli, sleep, startServer, type Run, type Server } from '../helpers/server.js';
+
+const CONF = path.join(FIXTURES, 'config');
+const WSGI = path.join(FIXTURES, 'wsgi');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-hooks-'));
+
+type Mark = Record<string, unknown> & { hook: string; pid: number };
+
+function marks(file: string): Mark[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Mark);
+}
+
+const of = (all: Mark[], hook: string) => all.filter((m) => m.hook === hook);
+
+// ---------------------------------------------------------------- the lifecycle
+
+const life = suite<{ srv: Server; file: string; all: Mark[]; code: number | null }>('server hooks');
+
+life.before(async (ctx) => {
+  ctx.file = path.join(tmp, 'markers.jsonl');
+  ctx.srv = await startServer(['-c', path.join(CONF, 'hooks.conf.py'), '--chdir', WSGI, 'hello'], {
+    env: { HOOK_MARKERS: ctx.file },
+  });
+  const { srv, file } = ctx;
+  const count = (hook: string) => of(marks(file), hook).length;
+  assert.ok(await eventually(() => count('post_worker_init') === 2, 20_000), 'both workers booted');
+  // One request, through pre_request and post_request.
+  const res = await fetch(`${srv.url}/some/path?q=1`, { headers: { 'X-Hook': 'yes' } });
+  assert.is(await res.text(), 'Hello, World!\n');
+  assert.ok(await eventually(() => count('post_request') === 1));
+  // TTIN: one more worker; TTOU: one fewer.
+  process.kill(srv.pid, 'SIGTTIN');
+  assert.ok(await eventually(() => count('post_worker_init') === 3, 20_000), 'TTIN added a worker');
+  process.kill(srv.pid, 'SIGTTOU');
+  assert.ok(await eventually(() => count('child_exit') === 1, 10_000), 'TTOU retired a worker');
+  // QUIT to one worker: worker_int there; the arbiter replaces it.
+  const victim = of(marks(file), 'post_worker_init').at(-1)!.pid;
+  process.kill(victim, 'SIGQUIT');
+  assert.ok(await eventually(() => count('child_exit') === 2, 10_000), 'the QUIT worker exited');
+  assert.ok(await eventually(() => count('post_worker_init') === 4, 20_000), 'and was replaced');
+  // HUP: on_reload, new workers, old ones leave.
+  process.kill(srv.pid, 'SIGHUP');
+  assert.ok(await eventually(() => count('on_reload') === 1 && count('post_worker_init') === 6, 20_000), 'HUP');
+  assert.ok(await eventually(() => count('child_exit') === 4, 20_000), 'old workers left after HUP');
+  ctx.code = await srv.stop('SIGTERM');
+  ctx.all = marks(file);
+});
+
+life.after(async (ctx) => {
+  await ctx.srv?.stop('SIGKILL');
+});
+
+life('the arbiter exits 0 after TERM', ({ code }) => {
+  assert.is(code, 0);
+});
+
+life('arbiter-side hooks run in the arbiter process', ({ all, srv }) => {
+  for (const hook of ['on_starting', 'when_ready', 'pre_fork', 'child_exit', 'nworkers_changed', 'on_reload', 'on_exit']) {
+    const ms = of(all, hook);
+    assert.ok(ms.length > 0, `${hook} fired`);
+    for (const m of ms) assert.is(m.pid, srv.pid, `${hook} ran in the arbiter`);
+    for (const m of ms) assert.is(m['server.pid'], srv.pid, `${hook}: server.pid`);
+  }
+});
+
+life('worker-side hooks run in the worker process that they describe', ({ all, srv }) => {
+  for (const hook of ['post_fork', 'post_worker_init', 'pre_request', 'post_request', 'worker_int', 'worker_exit']) {
+    const ms = of(all, hook);
+    assert.ok(ms.length > 0, `${hook} fired`);
+    for (const m of ms) {
+      assert.is.not(m.pid, srv.pid, `${hook} did not run in the arbiter`);
+      assert.is(m['worker.pid'], m.pid, `${hook}: worker.pid is the process it ran in`);
+    }
+  }
+  for (const m of of(all, 'post_fork')) assert.is(m['server.pid'], srv.pid, 'post_fork: server.pid is the arbiter');
+});
+
+life('start-up order: nworkers_changed(2, None), on_starting, when_ready, then pre_fork per worker', ({ all }) => {
+  const order = all.map((m) => m.hook);
+  const first = of(all, 'nworkers_changed')[0]!;
+  assert.equal([first.new, first.old], [2, null]);
+  assert.ok(order.indexOf('on_starting') < order.indexOf('when_ready'));
+  assert.ok(order.indexOf('when_ready') < order.indexOf('pre_fork'));
+  assert.is(of(all, 'on_starting')[0]!['server.cfg.workers'], 2, 'server.cfg carries the config file');
+});
+
+life('pre_fork sees the worker before it has a pid; post_fork after', ({ all }) => {
+  const pre = of(all, 'pre_fork');
+  assert.ok(pre.every((m) => m['worker.pid'] === null));
+  assert.equal(pre.map((m) => m['worker.age']), pre.map((_, i) => i + 1), 'worker.age counts spawns');
+  const post = of(all, 'post_fork');
+  assert.equal(post.map((m) => m['worker.age']).sort(), pre.map((m) => m['worker.age']).sort());
+  for (const m of of(all, 'post_worker_init')) {
+    assert.is(m.wsgi, true, 'worker.wsgi is the loaded app');
+    assert.is(m['worker.cfg.keepalive'], 1, 'worker.cfg carries the config file');
+  }
+});
+
+life('pre_request and post_request see req, environ and resp', ({ all }) => {
+  const pre = of(all, 'pre_request')[0]!;
+  assert.is(pre.method, 'GET');
+  assert.is(pre.path, '/some/path');
+  assert.is(pre.query, 'q=1');
+  assert.equal(pre.version, [1, 1]);
+  assert.equal(pre.headers, [['X-HOOK', 'yes']]);
+  const post = of(all, 'post_request')[0]!;
+  assert.is(post.pid, pre.pid);
+  assert.is(post.path_info, '/some/path');
+  assert.is(post.status, '200 OK');
+  assert.is(post.status_code, 200);
+  assert.is(post.sent, 14);
+  assert.equal(post.resp_headers, [['Content-Type', 'text/plain'], ['Content-Length', '14']]);
+});
+
+life('TTIN and TTOU announce the new worker count', ({ all }) => {
+  const changes = of(all, 'nworkers_changed').map((m) => [m.new, m.old]);
+  assert.equal(changes, [[2, null], [3, 2], [2, 3]]);
+});
+
+life('QUIT to a worker runs worker_int then worker_exit in it; child_exit in the arbiter', ({ all }) => {
+  const int = of(all, 'worker_int');
+  assert.is(int.length, 1);
+  const pid = int[0]!.pid;
+  assert.is(int[0]!['worker.alive'], false);
+  assert.ok(of(all, 'worker_exit').some((m) => m.pid === pid));
+  assert.ok(of(all, 'child_exit').some((m) => m['worker.pid'] === pid && m['worker.alive'] === false));
+});
+
+life('TERM: every worker runs worker_exit; on_exit is the last hook', ({ all }) => {
+  assert.is(all.at(-1)!.hook, 'on_exit');
+  const booted = new Set(of(all, 'post_fork').map((m) => m.pid));
+  const exited = new Set(of(all, 'worker_exit').map((m) => m.pid));
+  assert.equal([...exited].sort(), [...booted].sort(), 'each worker ran worker_exit');
+});
+
+life.run();
+
+// ---------------------------------------------------------------- hooks that raise
+
+const failing = suite<{ runs: Record<string, Run>; srv: Server; srvPost: Server }>('hooks that raise');
+
+failing.before(async (ctx) => {
+  const conf = path.join(CONF, 'failing_hooks.conf.py');
+  const cli = (hook: string) =>
+    runCli(['-c', conf, '--chdir', WSGI, '-b', '127.0.0.1:0', 'hello'], { env: { FAIL_HOOK: hook }, timeoutMs: 30_000 });
+  const [onStarting, whenReady, postWorkerInit, srv, srvPost] = await Promise.all([
+    cli('on_starting'),
+    cli('when_ready'),
+    cli('post_worker_init'),
+    startServer(['-c', conf, '--chdir', WSGI, 'hello'], { env: { FAIL_HOOK: 'pre_request' } }),
+    startServer(['-c', conf, '--chdir', WSGI, 'hello'], { env: { FAIL_HOOK: 'post_request' } }),
+  ]);
+  ctx.runs = { onStarting, whenReady, postWorkerInit };
+  ctx.srv = srv;
+  ctx.srvPost = srvPost;
+});
+
+failing.after(async (ctx) => {
+  await Promise.all([ctx.srv?.stop(), ctx.srvPost?.stop()]);
+});
+
+failing('on_starting raising stops the arbiter with its traceback, exit 1', ({ runs }) => {
+  assert.is(runs.onStarting!.code, 1);
+  assert.match(runs.onStarting!.stderr, /RuntimeError: hook on_starting failed on purpose/);
+  assert.not.match(runs.onStarting!.stderr, /Booting worker/);
+});
+
+failing('when_ready raising stops the arbiter before any worker, exit 1', ({ runs }) => {
+  assert.is(runs.whenReady!.code, 1);
+  assert.match(runs.whenReady!.stderr, /RuntimeError: hook when_ready failed on purpose/);
+  assert.not.match(runs.whenReady!.stderr, /Booting worker/);
+});
+
+failing('post_worker_init raising is a worker boot failure, exit 3', ({ runs }) => {
+  const r = runs.postWorkerInit!;
+  assert.is(r.code, 3);
+  assert.match(r.stderr, /Exception in worker process[\s\S]*RuntimeError: hook post_worker_init failed on purpose/);
+  assert.match(r.stderr, /Reason: Worker failed to boot\./);
+});
+
+failing('pre_request raising is a 500 for that request; the worker serves on', async ({ srv }) => {
+  const res = await fetch(`${srv.url}/x`);
+  assert.is(res.status, 500);
+  assert.ok(await eventually(() => /Error handling request \/x[\s\S]*hook pre_request failed on purpose/.test(srv.log())));
+  await sleep(10);
+  assert.is(srv.workerPids().length, 1);
+});
+
+failing('post_request raising is logged; the response was already complete', async ({ srvPost }) => {
+  const res = await fetch(`${srvPost.url}/y`);
+  assert.is(res.status, 200);
+  assert.is(await res.text(), 'Hello, World!\n');
+  assert.ok(await eventually(() => /Exception in post_request hook[\s\S]*hook post_request failed on purpose/.test(srvPost.log())));
+});
+
+failing.run();
+
+// ---------------------------------------------------------------- cleanup
+
+const cleanup = suite('hooks cleanup');
+cleanup('temp files removed', () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+cleanup.run();

@@ -1,0 +1,353 @@
+// The settings registry against Gunicorn's own table (gunicorn/config.py,
+// 23.0): every setting by name, section, flags and meta; the hooks' arities;
+// what nicorn-py supports; and docs/settings.md generated from it.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderSettingsDoc } from '../../src/config/docs.js';
+import { SECTIONS, configFileNames, registry, shortDesc, specOf, type SettingName } from '../../src/config/registry.js';
+import { ConfigError, resolveSettings } from '../../src/config/settings.js';
+
+type Row = [section: string, flags: string[], meta?: string];
+
+/** Gunicorn 23.0's KNOWN_SETTINGS, in its order: name -> section, cli, meta. */
+const GUNICORN: Record<string, Row> = {
+  config: ['Config File', ['-c', '--config'], 'CONFIG'],
+  wsgi_app: ['Config File', [], 'STRING'],
+  bind: ['Server Socket', ['-b', '--bind'], 'ADDRESS'],
+  backlog: ['Server Socket', ['--backlog'], 'INT'],
+  workers: ['Worker Processes', ['-w', '--workers'], 'INT'],
+  worker_class: ['Worker Processes', ['-k', '--worker-class'], 'STRING'],
+  threads: ['Worker Processes', ['--threads'], 'INT'],
+  worker_connections: ['Worker Processes', ['--worker-connections'], 'INT'],
+  max_requests: ['Worker Processes', ['--max-requests'], 'INT'],
+  max_requests_jitter: ['Worker Processes', ['--max-requests-jitter'], 'INT'],
+  timeout: ['Worker Processes', ['-t', '--timeout'], 'INT'],
+  graceful_timeout: ['Worker Processes', ['--graceful-timeout'], 'INT'],
+  keepalive: ['Worker Processes', ['--keep-alive'], 'INT'],
+  limit_request_line: ['Security', ['--limit-request-line'], 'INT'],
+  limit_request_fields: ['Security', ['--limit-request-fields'], 'INT'],
+  limit_request_field_size: ['Security', ['--limit-request-field_size'], 'INT'],
+  reload: ['Debugging', ['--reload']],
+  reload_engine: ['Debugging', ['--reload-engine'], 'STRING'],
+  reload_extra_files: ['Debugging', ['--reload-extra-file'], 'FILES'],
+  spew: ['Debugging', ['--spew']],
+  check_config: ['Debugging', ['--check-config']],
+  print_config: ['Debugging', ['--print-config']],
+  preload_app: ['Server Mechanics', ['--preload']],
+  sendfile: ['Server Mechanics', ['--no-sendfile']],
+  reuse_port: ['Server Mechanics', ['--reuse-port']],
+  chdir: ['Server Mechanics', ['--chdir']],
+  daemon: ['Server Mechanics', ['-D', '--daemon']],
+  raw_env: ['Server Mechanics', ['-e', '--env'], 'ENV'],
+  pidfile: ['Server Mechanics', ['-p', '--pid'], 'FILE'],
+  worker_tmp_dir: ['Server Mechanics', ['--worker-tmp-dir'], 'DIR'],
+  user: ['Server Mechanics', ['-u', '--user'], 'USER'],
+  group: ['Server Mechanics', ['-g', '--group'], 'GROUP'],
+  umask: ['Server Mechanics', ['-m', '--umask'], 'INT'],
+  initgroups: ['Server Mechanics', ['--initgroups']],
+  tmp_upload_dir: ['Server Mechanics', [], 'DIR'],
+  secure_scheme_headers: ['Server Mechanics', []],
+  forwarded_allow_ips: ['Server Mechanics', ['--forwarded-allow-ips'], 'STRING'],
+  accesslog: ['Logging', ['--access-logfile'], 'FILE'],
+  disable_redirect_access_to_syslog: ['Logging', ['--disable-redirect-access-to-syslog']],
+  access_log_format: ['Logging', ['--access-logformat'], 'STRING'],
+  errorlog: ['Logging', ['--error-logfile', '--log-file'], 'FILE'],
+  loglevel: ['Logging', ['--log-level'], 'LEVEL'],
+  capture_output: ['Logging', ['--capture-output']],
+  logger_class: ['Logging', ['--logger-class'], 'STRING'],
+  logconfig: ['Logging', ['--log-config'], 'FILE'],
+  logconfig_dict: ['Logging', []],
+  logconfig_json: ['Logging', ['--log-config-json'], 'FILE'],
+  syslog_addr: ['Logging', ['--log-syslog-to'], 'SYSLOG_ADDR'],
+  syslog: ['Logging', ['--log-syslog']],
+  syslog_prefix: ['Logging', ['--log-syslog-prefix'], 'SYSLOG_PREFIX'],
+  syslog_facility: ['Logging', ['--log-syslog-facility'], 'SYSLOG_FACILITY'],
+  enable_stdio_inheritance: ['Logging', ['-R', '--enable-stdio-inheritance']],
+  statsd_host: ['Logging', ['--statsd-host'], 'STATSD_ADDR'],
+  dogstatsd_tags: ['Logging', ['--dogstatsd-tags'], 'DOGSTATSD_TAGS'],
+  statsd_prefix: ['Logging', ['--statsd-prefix'], 'STATSD_PREFIX'],
+  proc_name: ['Process Naming', ['-n', '--name'], 'STRING'],
+  default_proc_name: ['Process Naming', []],
+  pythonpath: ['Server Mechanics', ['--pythonpath'], 'STRING'],
+  paste: ['Server Mechanics', ['--paste', '--paster'], 'STRING'],
+  on_starting: ['Server Hooks', []],
+  on_reload: ['Server Hooks', []],
+  when_ready: ['Server Hooks', []],
+  pre_fork: ['Server Hooks', []],
+  post_fork: ['Server Hooks', []],
+  post_worker_init: ['Server Hooks', []],
+  worker_int: ['Server Hooks', []],
+  worker_abort: ['Server Hooks', []],
+  pre_exec: ['Server Hooks', []],
+  pre_request: ['Server Hooks', []],
+  post_request: ['Server Hooks', []],
+  child_exit: ['Server Hooks', []],
+  worker_exit: ['Server Hooks', []],
+  nworkers_changed: ['Server Hooks', []],
+  on_exit: ['Server Hooks', []],
+  ssl_context: ['Server Hooks', []],
+  proxy_protocol: ['Server Mechanics', ['--proxy-protocol']],
+  proxy_allow_ips: ['Server Mechanics', ['--proxy-allow-from']],
+  keyfile: ['SSL', ['--keyfile'], 'FILE'],
+  certfile: ['SSL', ['--certfile'], 'FILE'],
+  ssl_version: ['SSL', ['--ssl-version']],
+  cert_reqs: ['SSL', ['--cert-reqs']],
+  ca_certs: ['SSL', ['--ca-certs'], 'FILE'],
+  suppress_ragged_eofs: ['SSL', ['--suppress-ragged-eofs']],
+  do_handshake_on_connect: ['SSL', ['--do-handshake-on-connect']],
+  ciphers: ['SSL', ['--ciphers']],
+  raw_paste_global_conf: ['Server Mechanics', ['--paste-global'], 'CONF'],
+  permit_obsolete_folding: ['Server Mechanics', ['--permit-obsolete-folding']],
+  strip_header_spaces: ['Server Mechanics', ['--strip-header-spaces']],
+  permit_unconventional_http_method: ['Server Mechanics', ['--permit-unconventional-http-method']],
+  permit_unconventional_http_version: ['Server Mechanics', ['--permit-unconventional-http-version']],
+  casefold_http_method: ['Server Mechanics', ['--casefold-http-method']],
+  forwarder_headers: ['Server Mechanics', ['--forwarder-headers']],
+  header_map: ['Server Mechanics', ['--header-map']],
+};
+
+/** Gunicorn's validate_callable(arity) for each hook (post_request: 4 via validate_post_request). */
+const HOOK_ARITY: Record<string, number> = {
+  on_starting: 1,
+  on_reload: 1,
+  when_ready: 1,
+  pre_fork: 2,
+  post_fork: 2,
+  post_worker_init: 1,
+  worker_int: 1,
+  worker_abort: 1,
+  pre_exec: 1,
+  pre_request: 2,
+  post_request: 4,
+  child_exit: 2,
+  worker_exit: 2,
+  nworkers_changed: 3,
+  on_exit: 1,
+  ssl_context: 2,
+};
+
+/** Gunicorn's flags that are switches (argparse store_true / store_const), not value options. */
+const SWITCHES: Record<string, string> = {
+  reload: 'store_true',
+  spew: 'store_true',
+  check_config: 'store_true',
+  print_config: 'store_true',
+  preload_app: 'store_true',
+  sendfile: 'store_const',
+  reuse_port: 'store_true',
+  daemon: 'store_true',
+  initgroups: 'store_true',
+  disable_redirect_access_to_syslog: 'store_true',
+  capture_output: 'store_true',
+  syslog: 'store_true',
+  enable_stdio_inheritance: 'store_true',
+  proxy_protocol: 'store_true',
+  suppress_ragged_eofs: 'store_true',
+  do_handshake_on_connect: 'store_true',
+  permit_obsolete_folding: 'store_true',
+  strip_header_spaces: 'store_true',
+  permit_unconventional_http_method: 'store_true',
+  permit_unconventional_http_version: 'store_true',
+  casefold_http_method: 'store_true',
+};
+const APPENDS = ['bind', 'reload_extra_files', 'raw_env', 'raw_paste_global_conf'];
+
+const SUPPORTED = [
+  'config', 'wsgi_app', 'bind', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
+  'print_config', 'check_config',
+  'timeout', 'graceful_timeout', 'max_requests', 'max_requests_jitter', 'pidfile', 'proc_name',
+  'on_starting', 'on_reload', 'when_ready', 'pre_fork', 'post_fork', 'post_worker_init', 'worker_int', 'worker_abort',
+  'pre_exec', 'pre_request', 'post_request', 'child_exit', 'worker_exit', 'nworkers_changed', 'on_exit',
+];
+
+/** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
+const NOT_DEFAULT: Record<string, unknown> = {
+  backlog: '64',
+  threads: '4',
+  worker_connections: 10,
+  limit_request_line: '0',
+  limit_request_fields: 10,
+  limit_request_field_size: '0',
+  reload: true,
+  reload_engine: 'poll',
+  reload_extra_files: [path.resolve('package.json')],
+  spew: 'true',
+  preload_app: true,
+  sendfile: false,
+  reuse_port: true,
+  daemon: true,
+  worker_tmp_dir: '/dev/shm',
+  user: 12345,
+  group: '12345',
+  umask: '0022',
+  initgroups: true,
+  tmp_upload_dir: '/tmp',
+  secure_scheme_headers: { 'X-FORWARDED-PROTO': 'https' },
+  forwarded_allow_ips: '*',
+  accesslog: '-',
+  disable_redirect_access_to_syslog: true,
+  access_log_format: '%(h)s',
+  errorlog: '/tmp/error.log',
+  capture_output: true,
+  logger_class: 'myapp.Logger',
+  logconfig: 'logging.conf',
+  logconfig_dict: { version: 1 },
+  logconfig_json: 'logging.json',
+  syslog_addr: 'udp://syslog:514',
+  syslog: true,
+  syslog_prefix: 'app',
+  syslog_facility: 'local0',
+  enable_stdio_inheritance: true,
+  statsd_host: 'localhost:8125',
+  dogstatsd_tags: 'env:prod',
+  statsd_prefix: 'app',
+  default_proc_name: 'myapp:app',
+  paste: 'production.ini',
+  ssl_context: true,
+  proxy_protocol: true,
+  proxy_allow_ips: '10.0.0.1',
+  keyfile: 'key.pem',
+  certfile: 'cert.pem',
+  ssl_version: 'TLSv1_2',
+  cert_reqs: '2',
+  ca_certs: 'ca.pem',
+  suppress_ragged_eofs: false,
+  do_handshake_on_connect: true,
+  ciphers: 'ECDHE+AESGCM',
+  raw_paste_global_conf: ['FOO=1'],
+  permit_obsolete_folding: true,
+  strip_header_spaces: true,
+  permit_unconventional_http_method: true,
+  permit_unconventional_http_version: true,
+  casefold_http_method: true,
+  forwarder_headers: 'SCRIPT_NAME,PATH_INFO,REMOTE_USER',
+  header_map: 'refuse',
+};
+
+const names = Object.keys(registry) as SettingName[];
+const APP = { wsgi_app: 'app:app' };
+
+test("every Gunicorn 23 setting is in the registry, and nothing else", () => {
+  assert.equal([...names].sort(), Object.keys(GUNICORN).sort());
+  assert.is(names.length, 93);
+});
+
+test("each setting is in Gunicorn's section", () => {
+  for (const name of names) assert.is(specOf(name).section, GUNICORN[name]![0], name);
+  assert.equal([...SECTIONS], [...SECTIONS].sort(), 'sections in the order of Gunicorn\'s reference (sorted)');
+});
+
+test("each setting has Gunicorn's flags, spelled and ordered as Gunicorn spells them, and its meta", () => {
+  for (const name of names) {
+    const [, flags, meta] = GUNICORN[name]!;
+    assert.equal([...specOf(name).flags], flags, `${name} flags`);
+    assert.is(specOf(name).meta, meta, `${name} meta`);
+  }
+});
+
+test("switches and repeatable flags have Gunicorn's argparse action", () => {
+  for (const name of names) {
+    const action = specOf(name).action ?? 'store';
+    const expected = SWITCHES[name] ?? (APPENDS.includes(name) ? 'append' : 'store');
+    assert.is(action, expected, name);
+  }
+  assert.is(specOf('sendfile').const, false, '--no-sendfile stores False');
+});
+
+test('every server hook has its Gunicorn arity, no flags, and defaults to not set', () => {
+  const hooks = names.filter((n) => specOf(n).section === 'Server Hooks');
+  assert.equal(hooks.sort(), Object.keys(HOOK_ARITY).sort());
+  for (const name of hooks) {
+    const s = specOf(name);
+    assert.is(s.hookArity, HOOK_ARITY[name], name);
+    assert.equal(s.flags, [], name);
+    assert.is(s.default(), false, name);
+    assert.ok(s.defaultDoc.startsWith(`def ${name}(`), `${name}: Gunicorn's default shown as its source`);
+  }
+  for (const name of names.filter((n) => specOf(n).section !== 'Server Hooks')) assert.is(specOf(name).hookArity, undefined, name);
+});
+
+test('supported: the settings this issue implements, and only those', () => {
+  assert.equal(names.filter((n) => specOf(n).supported).sort(), [...SUPPORTED].sort());
+});
+
+test('every entry documents itself: a one-paragraph description with a first sentence, and a default', () => {
+  for (const name of names) {
+    const s = specOf(name);
+    assert.ok(s.desc.length > 0 && !s.desc.includes('\n'), `${name}: one paragraph`);
+    assert.ok(shortDesc(s.desc).length < s.desc.length || /[.)]$/.test(s.desc), `${name}: a first sentence`);
+    assert.ok(s.defaultDoc.length > 0, `${name}: defaultDoc`);
+  }
+});
+
+test('a config file may set every setting, wsgi_app and the hooks included', () => {
+  const allowed = configFileNames();
+  for (const name of Object.keys(GUNICORN)) assert.ok(allowed.includes(name), name);
+  assert.ok(allowed.includes('wsgi_app'));
+});
+
+test('every unsupported setting accepts its own default, from any layer', () => {
+  for (const name of names.filter((n) => !specOf(n).supported)) {
+    const value = specOf(name).default();
+    for (const at of [0, 1, 2]) {
+      const layers: Record<string, unknown>[] = [{ ...APP }, {}, {}];
+      layers[at]![name] = value;
+      resolveSettings(...layers);
+    }
+  }
+});
+
+test("every unsupported setting given another value is rejected: 'NAME is not supported by nicorn-py yet'", () => {
+  const unsupported = names.filter((n) => !specOf(n).supported);
+  assert.equal(Object.keys(NOT_DEFAULT).sort(), [...unsupported].sort(), 'a sample value for each unsupported setting');
+  for (const name of unsupported) {
+    let error: unknown;
+    try {
+      resolveSettings({ ...APP, [name]: NOT_DEFAULT[name] });
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, ConfigError, name);
+    assert.is((error as Error).message, `${name} is not supported by nicorn-py yet`);
+  }
+});
+
+test("worker_class: 'sync' (and Gunicorn's path to it) only; any other class is named in the error", () => {
+  assert.is(resolveSettings({ ...APP, worker_class: 'gunicorn.workers.sync.SyncWorker' }).worker_class, 'gunicorn.workers.sync.SyncWorker');
+  for (const k of ['gthread', 'gevent', 'eventlet', 'tornado', 'uvicorn.workers.UvicornWorker']) {
+    let message = '';
+    try {
+      resolveSettings({ ...APP, worker_class: k });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.is(message, `worker_class '${k}' is not supported by nicorn-py yet`);
+  }
+});
+
+test('docs/settings.md is generated from the registry and up to date', () => {
+  const file = path.resolve('docs/settings.md');
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  if (current !== renderSettingsDoc()) assert.unreachable('docs/settings.md is stale: run `npm run docs` and commit the result');
+});
+
+test('docs/settings.md lists every setting under its section, with flags, default and support', () => {
+  const doc = renderSettingsDoc();
+  for (const name of names) {
+    const at = doc.indexOf(`### \`${name}\``);
+    assert.ok(at > 0, name);
+    const section = doc.lastIndexOf('\n## ', at);
+    assert.ok(doc.startsWith(`\n## ${specOf(name).section}\n`, section), `${name} under ${specOf(name).section}`);
+    const end = doc.indexOf('\n### ', at + 1);
+    const block = doc.slice(at, end < 0 ? undefined : end);
+    for (const flag of specOf(name).flags) assert.ok(block.includes(`\`${flag}`), `${name}: ${flag}`);
+    assert.match(block, specOf(name).supported ? '**nicorn-py:** supported' : '**nicorn-py:** not supported yet');
+  }
+  assert.match(doc, '`-w INT` or `--workers INT`');
+  assert.match(doc, `nicorn-py supports ${SUPPORTED.length} of Gunicorn's 93 settings`);
+});
+
+test.run();
