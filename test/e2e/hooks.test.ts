@@ -27,14 +27,14 @@ const life = suite<{ srv: Server; file: string; all: Mark[]; code: number | null
 
 life.before(async (ctx) => {
   ctx.file = path.join(tmp, 'markers.jsonl');
-  ctx.srv = await startServer(['-c', path.join(CONF, 'hooks.conf.py'), '--chdir', WSGI, 'hello'], {
+  ctx.srv = await startServer(['-c', path.join(CONF, 'hooks.conf.py'), '--chdir', WSGI, 'conformance'], {
     env: { HOOK_MARKERS: ctx.file },
   });
   const { srv, file } = ctx;
   const count = (hook: string) => of(marks(file), hook).length;
   assert.ok(await eventually(() => count('post_worker_init') === 2, 20_000), 'both workers booted');
   // One request, through pre_request and post_request.
-  const res = await fetch(`${srv.url}/some/path?q=1`, { headers: { 'X-Hook': 'yes' } });
+  const res = await fetch(`${srv.url}/hello/some/path?q=1`, { headers: { 'X-Hook': 'yes' } });
   assert.is(await res.text(), 'Hello, World!\n');
   assert.ok(await eventually(() => count('post_request') === 1));
   // TTIN: one more worker; TTOU: one fewer.
@@ -47,10 +47,14 @@ life.before(async (ctx) => {
   process.kill(victim, 'SIGQUIT');
   assert.ok(await eventually(() => count('child_exit') === 2, 10_000), 'the QUIT worker exited');
   assert.ok(await eventually(() => count('post_worker_init') === 4, 20_000), 'and was replaced');
+  // A request stuck past timeout = 3: worker_abort in that worker; it is replaced.
+  await fetch(`${srv.url}/spin`).catch(() => null);
+  assert.ok(await eventually(() => count('worker_abort') === 1 && count('child_exit') === 3, 10_000), 'timeout');
+  assert.ok(await eventually(() => count('post_worker_init') === 5, 20_000), 'and was replaced');
   // HUP: on_reload, new workers, old ones leave.
   process.kill(srv.pid, 'SIGHUP');
-  assert.ok(await eventually(() => count('on_reload') === 1 && count('post_worker_init') === 6, 20_000), 'HUP');
-  assert.ok(await eventually(() => count('child_exit') === 4, 20_000), 'old workers left after HUP');
+  assert.ok(await eventually(() => count('on_reload') === 1 && count('post_worker_init') === 7, 20_000), 'HUP');
+  assert.ok(await eventually(() => count('child_exit') === 5, 20_000), 'old workers left after HUP');
   ctx.code = await srv.stop('SIGTERM');
   ctx.all = marks(file);
 });
@@ -73,7 +77,7 @@ life('arbiter-side hooks run in the arbiter process', ({ all, srv }) => {
 });
 
 life('worker-side hooks run in the worker process that they describe', ({ all, srv }) => {
-  for (const hook of ['post_fork', 'post_worker_init', 'pre_request', 'post_request', 'worker_int', 'worker_exit']) {
+  for (const hook of ['post_fork', 'post_worker_init', 'pre_request', 'post_request', 'worker_int', 'worker_abort', 'worker_exit']) {
     const ms = of(all, hook);
     assert.ok(ms.length > 0, `${hook} fired`);
     for (const m of ms) {
@@ -108,17 +112,24 @@ life('pre_fork sees the worker before it has a pid; post_fork after', ({ all }) 
 life('pre_request and post_request see req, environ and resp', ({ all }) => {
   const pre = of(all, 'pre_request')[0]!;
   assert.is(pre.method, 'GET');
-  assert.is(pre.path, '/some/path');
+  assert.is(pre.path, '/hello/some/path');
   assert.is(pre.query, 'q=1');
   assert.equal(pre.version, [1, 1]);
   assert.equal(pre.headers, [['X-HOOK', 'yes']]);
   const post = of(all, 'post_request')[0]!;
   assert.is(post.pid, pre.pid);
-  assert.is(post.path_info, '/some/path');
+  assert.is(post.path_info, '/hello/some/path');
   assert.is(post.status, '200 OK');
   assert.is(post.status_code, 200);
   assert.is(post.sent, 14);
   assert.equal(post.resp_headers, [['Content-Type', 'text/plain'], ['Content-Length', '14']]);
+});
+
+life('a timeout runs worker_abort in the stuck worker, which then exits', ({ all }) => {
+  const abort = of(all, 'worker_abort')[0]!;
+  assert.is(abort['worker.alive'], false);
+  assert.ok(of(all, 'worker_exit').some((m) => m.pid === abort.pid));
+  assert.ok(of(all, 'child_exit').some((m) => m['worker.pid'] === abort.pid));
 });
 
 life('TTIN and TTOU announce the new worker count', ({ all }) => {
