@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { runArbiter } from './arbiter/arbiter.js';
 import { ConfigFileError, checkApp, configInterpreter, loadConfigFile } from './config/config-file.js';
@@ -112,6 +113,17 @@ async function readConfigFile(env: RawSettings, cli: RawSettings): Promise<RawSe
   return layer;
 }
 
+/** -D: the arbiter carries on detached, its stdio on /dev/null, as Gunicorn's daemonize(). */
+function daemonize(argv: string[]): number {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, NICORN_DAEMON: '1' },
+  });
+  child.unref();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let env: RawSettings;
   let cli: RawSettings;
@@ -140,9 +152,18 @@ export async function main(argv: string[]): Promise<number> {
       if (!settings.check_config) return 0;
     }
     if (settings.check_config) return await checkApp(settings);
+    if (settings.daemon && !process.env.NICORN_DAEMON) return daemonize(argv);
+    // --preload: the app is imported in the arbiter first, so a broken one fails fast.
+    if (settings.preload_app && (await checkApp(settings)) !== 0) return 1;
     // raw_env: set in the arbiter before any worker is forked, so the app sees it.
     Object.assign(process.env, envPairs(settings.raw_env));
-    return await runArbiter(settings, configInterpreter());
+    // HUP reads the config file again; the command line and GUNICORN_CMD_ARGS stay.
+    const reloader = async () => {
+      const next = resolveSettings(await readConfigFile(env, cli), env, cli);
+      Object.assign(process.env, envPairs(next.raw_env));
+      return { settings: next, config: configInterpreter() };
+    };
+    return await runArbiter(settings, configInterpreter(), reloader);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`Error: ${e.message}\n`);

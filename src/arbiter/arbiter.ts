@@ -2,7 +2,7 @@
 // die, runs the arbiter-side server hooks and turns signals into Gunicorn's
 // lifecycle. It never handles requests.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
@@ -49,9 +49,10 @@ export class Arbiter {
   private pidfile: Pidfile | null = null;
 
   constructor(
-    private readonly settings: Settings,
+    private settings: Settings,
     private readonly log: ErrorLog,
-    private readonly config: ConfigInterpreter | null,
+    private config: ConfigInterpreter | null,
+    private readonly reloader: Reloader | null = null,
   ) {
     this.numWorkers = settings.workers;
   }
@@ -64,7 +65,8 @@ export class Arbiter {
     if (!this.hook('nworkers_changed', { args: [settings.workers, null] }, 1)) return this.finished;
     log.info(`Starting nicorn-py ${VERSION}`);
     if (settings.pidfile) {
-      this.pidfile = new Pidfile(settings.pidfile);
+      // A USR2 child writes NAME.2 until its parent is gone, as Gunicorn's does.
+      this.pidfile = new Pidfile(settings.pidfile + (process.env.NICORN_PID ? '.2' : ''));
       try {
         this.pidfile.create(process.pid);
       } catch (e) {
@@ -76,7 +78,10 @@ export class Arbiter {
     }
     if (!this.hook('on_starting', {}, 1)) return this.finished;
     try {
-      for (const spec of settings.bind) this.listeners.push(await bindOne(spec));
+      // After USR2 the listeners are inherited from the old arbiter, not bound again.
+      const inherited = process.env.NICORN_FD?.split(',').map((fd) => `fd://${fd}`);
+      delete process.env.NICORN_FD;
+      for (const spec of inherited ?? settings.bind) this.listeners.push(await bindOne(spec));
     } catch (e) {
       if (!(e instanceof BindError)) throw e;
       log.error(e.message);
@@ -123,21 +128,87 @@ export class Arbiter {
   }
 
   private start(): void {
-    setInterval(() => this.murderWorkers(), TICK_MS).unref();
-    process.on('SIGTERM', () => this.stop(true, 0));
-    process.on('SIGINT', () => this.stop(false, 0));
-    process.on('SIGQUIT', () => this.stop(false, 0));
-    process.on('SIGHUP', () => this.reload());
-    process.on('SIGTTIN', () => {
-      if (!this.stopping) this.setNumWorkers(this.numWorkers + 1);
-      this.manageWorkers();
-    });
-    process.on('SIGTTOU', () => {
-      if (!this.stopping && this.numWorkers > 1) this.setNumWorkers(this.numWorkers - 1);
-      this.manageWorkers();
-    });
+    setInterval(() => {
+      this.murderWorkers();
+      this.adoptAfterParent();
+    }, TICK_MS).unref();
+    const handlers: Record<string, () => void> = {
+      SIGTERM: () => this.stop(true, 0),
+      SIGINT: () => this.stop(false, 0),
+      SIGQUIT: () => this.stop(false, 0),
+      SIGHUP: () => void this.reload(),
+      SIGTTIN: () => {
+        if (!this.stopping) this.setNumWorkers(this.numWorkers + 1);
+        this.manageWorkers();
+      },
+      SIGTTOU: () => {
+        if (!this.stopping && this.numWorkers > 1) this.setNumWorkers(this.numWorkers - 1);
+        this.manageWorkers();
+      },
+      // Reopen log files: nicorn-py's logs are stderr/stdout for now; workers are told too.
+      SIGUSR1: () => this.signalWorkers('SIGUSR1'),
+      SIGUSR2: () => this.reexec(),
+      SIGWINCH: () => this.winch(),
+    };
+    for (const [sig, handler] of Object.entries(handlers)) {
+      process.on(sig, () => {
+        this.log.info(`Handling signal: ${sig.slice(3).toLowerCase()}`);
+        handler();
+      });
+    }
     this.manageWorkers();
   }
+
+  private signalWorkers(sig: NodeJS.Signals): void {
+    for (const w of this.workers.values()) w.child.kill(sig);
+  }
+
+  /** WINCH: when daemonized, stop every worker gracefully and keep the arbiter (after USR2). */
+  private winch(): void {
+    if (!this.settings.daemon) {
+      this.log.debug('SIGWINCH ignored. Not daemonized');
+      return;
+    }
+    this.log.info('graceful stop of workers');
+    this.setNumWorkers(0);
+    this.signalWorkers('SIGTERM');
+  }
+
+  /**
+   * USR2: a new arbiter from the same executable, handed the same listening
+   * sockets (fds 3.. with NICORN_FD), so an upgrade drops no connection. This
+   * one keeps serving until it is sent TERM (or WINCH, then TERM).
+   */
+  private reexec(): void {
+    if (this.reexecChild && this.reexecChild.exitCode === null) {
+      this.log.warning('USR2 signal ignored. Child exists.');
+      return;
+    }
+    if (process.env.NICORN_PID) {
+      this.log.warning('USR2 signal ignored. Parent exists.');
+      return;
+    }
+    if (!this.hook('pre_exec')) return;
+    this.pidfile?.rename(`${this.pidfile.file}.oldbin`);
+    const fds = this.listeners.map((l) => l.handle.fd);
+    const env = { ...process.env, NICORN_PID: String(process.pid), NICORN_FD: fds.map((_, i) => i + 3).join(',') };
+    this.reexecChild = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      cwd: this.startCwd,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', ...fds],
+    });
+  }
+
+  /** A USR2 child whose old arbiter has left becomes the one arbiter: its pid file takes the name. */
+  private adoptAfterParent(): void {
+    const parent = Number(process.env.NICORN_PID ?? 0);
+    if (!parent || process.ppid === parent) return;
+    delete process.env.NICORN_PID;
+    if (this.settings.pidfile) this.pidfile?.rename(this.settings.pidfile);
+  }
+
+  private reexecChild: ChildProcess | null = null;
+  private readonly startCwd = process.cwd();
 
   /** Spawns or retires workers until there are num_workers of them. */
   private manageWorkers(): void {
@@ -201,10 +272,25 @@ export class Arbiter {
 
   private onReady: (() => void) | null = null;
 
-  /** HUP: new workers come up; once they serve, the old ones leave gracefully. */
-  private reload(): void {
+  /**
+   * HUP: the configuration is read again (config file included), new workers
+   * come up with it, and once they serve the old ones leave gracefully.
+   */
+  private async reload(): Promise<void> {
     if (this.stopping) return;
     this.log.info('Hang up: Master');
+    if (this.reloader) {
+      try {
+        const next = await this.reloader();
+        this.settings = next.settings;
+        this.config = next.config;
+        this.config?.init(this.settings, this.settings.loglevel);
+        if (this.settings.workers !== this.numWorkers) this.setNumWorkers(this.settings.workers);
+      } catch (e) {
+        this.log.error(`Reload failed, keeping the current configuration: ${(e as Error).message}`);
+        return;
+      }
+    }
     if (!this.hook('on_reload')) return;
     const old = [...this.workers.values()];
     const before = new Set(old);
@@ -272,6 +358,9 @@ export function procName(settings: Settings): string {
   return settings.proc_name ?? settings.wsgi_app;
 }
 
-export function runArbiter(settings: Settings, config: ConfigInterpreter | null = null): Promise<number> {
-  return new Arbiter(settings, new ErrorLog(settings.loglevel), config).run();
+/** Reads the configuration again, for HUP. */
+export type Reloader = () => Promise<{ settings: Settings; config: ConfigInterpreter | null }>;
+
+export function runArbiter(settings: Settings, config: ConfigInterpreter | null = null, reloader: Reloader | null = null): Promise<number> {
+  return new Arbiter(settings, new ErrorLog(settings.loglevel), config, reloader).run();
 }

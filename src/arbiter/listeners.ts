@@ -7,6 +7,8 @@ import net from 'node:net';
 
 /** The libuv TCP handle node keeps inside a net.Server. */
 export interface ServerHandle {
+  /** The socket's file descriptor (handed to a new arbiter on USR2). */
+  readonly fd: number;
   getsockname(out: { address?: string; port?: number; family?: string }): number;
   close(): void;
 }

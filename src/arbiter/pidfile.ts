@@ -16,7 +16,17 @@ function alive(pid: number): boolean {
 }
 
 export class Pidfile {
-  constructor(readonly file: string) {}
+  constructor(public file: string) {}
+
+  /** Moves the file (USR2 leaves the old arbiter's as .oldbin). */
+  rename(to: string): void {
+    try {
+      fs.renameSync(this.file, to);
+      this.file = to;
+    } catch {
+      // nothing to move
+    }
+  }
 
   create(pid: number): void {
     const existing = this.validate();

@@ -463,7 +463,7 @@ export const registry = {
       'Load application code before the worker processes are forked. By preloading an application you can save some RAM ' +
       'resources as well as speed up server boot times; if you defer application loading to each worker process, you can ' +
       'reload your application code easily by restarting workers.',
-    supported: false,
+    supported: true,
   }),
   sendfile: spec({
     section: 'Server Mechanics',
@@ -508,7 +508,7 @@ export const registry = {
     default: () => false,
     defaultDoc: 'False',
     desc: 'Daemonize the Gunicorn process. Detaches the server from the controlling terminal and enters the background.',
-    supported: false,
+    supported: true,
   }),
   raw_env: spec({
     section: 'Server Mechanics',
@@ -556,7 +556,7 @@ export const registry = {
     desc:
       'Switch worker processes to run as this user. A valid user id (as an integer) or the name of a user that can be ' +
       'retrieved with a call to `pwd.getpwnam(value)`, or `None` to not change the worker process user.',
-    supported: false,
+    supported: true,
   }),
   group: spec({
     section: 'Server Mechanics',
@@ -568,7 +568,7 @@ export const registry = {
     desc:
       'Switch worker process to run as this group. A valid group id (as an integer) or the name of a group that can be ' +
       'retrieved with a call to `grp.getgrnam(value)`, or `None` to not change the worker processes group.',
-    supported: false,
+    supported: true,
   }),
   umask: spec({
     section: 'Server Mechanics',

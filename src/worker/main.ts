@@ -49,6 +49,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => exit(0));
   process.on('disconnect', () => exit(0));
 
+  // -u/-g: the worker drops to the configured user and group before any app code runs.
+  if (settings.group !== process.getegid?.()) process.setgid?.(settings.group);
+  if (settings.user !== process.geteuid?.()) process.setuid?.(settings.user);
+  // USR1 (reopen log files) must not reach node's default, which starts the inspector.
+  process.on('SIGUSR1', () => log.debug('Handling signal: usr1'));
+
   let bridge: PythonBridge;
   try {
     bridge = await PythonBridge.start({

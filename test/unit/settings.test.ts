@@ -295,10 +295,9 @@ test('an unsupported setting at its default is accepted, from any layer', () => 
 test("an unsupported setting at another value is rejected: '<name> is not supported by nicorn-py yet'", () => {
   const cases: [SettingName, unknown][] = [
     ['threads', '4'],
-    ['backlog', 64],
+    ['worker_connections', 10],
     ['reload', true],
-    ['daemon', 'true'],
-    ['preload_app', true],
+    ['spew', true],
     ['accesslog', '-'],
     ['sendfile', false],
     ['secure_scheme_headers', {}],
