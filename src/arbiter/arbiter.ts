@@ -3,6 +3,7 @@
 // lifecycle. It never handles requests.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
@@ -11,6 +12,7 @@ import { VERSION } from '../version.js';
 import type { ArbiterMessage, WorkerMessage } from '../worker/messages.js';
 import { BindError, bindOne, type Listener } from './listeners.js';
 import { Pidfile, PidfileError } from './pidfile.js';
+import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -27,9 +29,10 @@ interface WorkerProcess {
   pid: number;
   /** Spawn number, Gunicorn's worker.age. */
   age: number;
+  /** The WorkerTmp heartbeat file's descriptor. */
+  tmp: number;
   ready: boolean;
-  /** From the last heartbeat: when it came, and how long Python had been busy. */
-  lastSeen: number;
+  /** From the last heartbeat message: how long Python had been busy in one request. */
   busyMs: number;
   /** When the arbiter sent SIGABRT for a timeout (0: not yet). */
   abortedAt: number;
@@ -223,7 +226,16 @@ export class Arbiter {
   private spawn(): void {
     const age = ++this.age;
     if (!this.hook('pre_fork', { worker: { pid: null, age, alive: true } })) return;
-    const child = fork(WORKER_ENTRY, [], { stdio: 'inherit', serialization: 'advanced' });
+    let tmp: number;
+    try {
+      tmp = createWorkerTmp(this.settings.worker_tmp_dir, this.settings.umask, this.settings.user, this.settings.group);
+    } catch (e) {
+      if (!(e instanceof WorkerTmpError)) throw e;
+      this.log.error(e.message);
+      return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
+    }
+    // The heartbeat file travels as the worker's fd 4 (WORKER_TMP_FD), after the IPC channel.
+    const child = fork(WORKER_ENTRY, [], { stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp], serialization: 'advanced' });
     const init: ArbiterMessage = {
       kind: 'init',
       settings: this.settings,
@@ -237,9 +249,8 @@ export class Arbiter {
       const msg: ArbiterMessage = { kind: 'listener', index };
       child.send(msg, l.handle as never);
     });
-    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, ready: false, lastSeen: Date.now(), busyMs: 0, abortedAt: 0 };
+    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, tmp, ready: false, busyMs: 0, abortedAt: 0 };
     child.on('message', (m: WorkerMessage) => {
-      w.lastSeen = Date.now();
       if (m.kind === 'ready') {
         w.ready = true;
         this.log.debug(`Worker ${w.pid} is serving`);
@@ -248,7 +259,10 @@ export class Arbiter {
         w.busyMs = m.busyMs;
       }
     });
-    child.once('exit', (code, signal) => this.reap(w, code, signal));
+    child.once('exit', (code, signal) => {
+      fs.closeSync(tmp);
+      this.reap(w, code, signal);
+    });
     this.workers.set(w.pid, w);
   }
 
@@ -314,7 +328,14 @@ export class Arbiter {
     if (limit <= 0 || this.stopping) return;
     const now = Date.now();
     for (const w of this.workers.values()) {
-      if (!w.ready || w.busyMs + (now - w.lastSeen) <= limit) continue;
+      // Silent (no heartbeat in the tmp file) or stuck in one request: both are timeouts.
+      let lastSeen: number;
+      try {
+        lastSeen = lastUpdate(w.tmp);
+      } catch {
+        continue;
+      }
+      if (!w.ready || Math.max(w.busyMs, now - lastSeen) <= limit) continue;
       if (!w.abortedAt) {
         this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
         w.abortedAt = now;

@@ -544,7 +544,7 @@ export const registry = {
     defaultDoc: 'None',
     desc:
       'A directory to use for the worker heartbeat temporary file. If not set, the default temporary directory will be used.',
-    supported: false,
+    supported: true,
   }),
   user: spec({
     section: 'Server Mechanics',
@@ -581,7 +581,7 @@ export const registry = {
       'A bit mask for the file mode on files written by Gunicorn. Note that this affects unix socket permissions. A valid ' +
       'value for the `os.umask(mode)` call or a string compatible with `int(value, 0)` (`0` means Python guesses the ' +
       'base, so values like `0`, `0xFF`, `0022` are valid for decimal, hex, and octal representations).',
-    supported: false,
+    supported: true,
   }),
   initgroups: spec({
     section: 'Server Mechanics',

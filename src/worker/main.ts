@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/boot.js';
+import { WORKER_TMP_FD, notify } from './worker-tmp.js';
 import { createFrontDoor } from './front-door.js';
 import type { ArbiterMessage, WorkerMessage } from './messages.js';
 
@@ -90,7 +91,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     bridge.draining = true;
-    for (const s of servers) s.close();
+    // Stop accepting, but let kept-alive connections finish: a request already on
+    // its way is served (with Connection: close) instead of meeting a closed socket.
+    // Idle ones end at their keep-alive timeout.
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.closeIdleConnections = () => {};
+            s.close(() => resolve());
+          }),
+      ),
+    );
     await bridge.idle();
     await bridge.stop();
     exit(0);
@@ -108,8 +120,11 @@ async function main(): Promise<void> {
     };
   }
 
-  // The arbiter's view of this worker: alive, and how long Python has been busy.
+  // The arbiter's view of this worker: alive (the WorkerTmp file's ctime, as in
+  // Gunicorn), and how long Python has been busy in one request.
+  let spinner = 0;
   const heartbeat = setInterval(() => {
+    notify(WORKER_TMP_FD, ++spinner);
     process.send?.({ kind: 'heartbeat', busyMs: bridge.busyFor() } satisfies WorkerMessage);
   }, 1000);
   heartbeat.unref();

@@ -46,7 +46,8 @@ function load(url: string, clients: number, stop: Promise<unknown>): Promise<Loa
 const timeouts = suite<{ srv: Server }>('worker timeout');
 
 timeouts.before(async (ctx) => {
-  ctx.srv = await startServer(['--chdir', WSGI, '--timeout', '2', 'conformance']);
+  const tmpDir = fs.mkdtempSync(path.join(tmp, 'workertmp-'));
+  ctx.srv = await startServer(['--chdir', WSGI, '--timeout', '2', '--worker-tmp-dir', tmpDir, '--umask', '077', 'conformance']);
 });
 timeouts.after(async (ctx) => {
   await ctx.srv?.stop();
@@ -71,6 +72,21 @@ for (const [what, route] of [
     assert.ok(await eventually(async () => (await fetch(`${srv.url}/hello`).catch(() => null))?.status === 200, 10_000));
   });
 }
+
+timeouts('a worker that stops heartbeating (SIGSTOP) is killed and replaced', async ({ srv }) => {
+  const before = srv.workerPids().length;
+  const victim = srv.workerPids().at(-1)!;
+  process.kill(victim, 'SIGSTOP');
+  assert.ok(await eventually(() => srv.workerPids().length === before + 1, 10_000), 'a replacement booted');
+  assert.match(srv.log(), new RegExp(`WORKER TIMEOUT \\(pid:${victim}\\)`));
+  assert.is(await (await fetch(`${srv.url}/hello`)).text(), 'Hello, World!\n');
+});
+
+timeouts('--worker-tmp-dir that does not exist: Gunicorn\'s message, exit 3', async () => {
+  const r = await runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', '--worker-tmp-dir', path.join(tmp, 'nope'), 'hello']);
+  assert.is(r.code, 3);
+  assert.match(r.stderr, /nope doesn't exist\. Can't create workertmp\./);
+});
 
 timeouts.run();
 

@@ -301,7 +301,7 @@ test("an unsupported setting at another value is rejected: '<name> is not suppor
     ['accesslog', '-'],
     ['sendfile', false],
     ['secure_scheme_headers', {}],
-    ['umask', '0022'],
+    ['initgroups', true],
   ];
   for (const [name, value] of cases) {
     for (const at of [0, 1, 2]) {
