@@ -96,10 +96,11 @@ class Channel:
             self.flushes += 1
             self._push(self._outaddr, n)
 
-    def end_frame(self, kind):
-        """Queues End or Close and hands everything over. Never raises ClientGone:
-        exactly one end frame per request keeps the I/O thread in step."""
-        self.frame(kind)
+    def end_frame(self, kind, data=b""):
+        """Queues End or Close (carrying the environ values the access log asks
+        for) and hands everything over. Never raises ClientGone: exactly one end
+        frame per request keeps the I/O thread in step."""
+        self.frame(kind, data)
         n, self._outlen = self._outlen, 0
         self.flushes += 1
         self._send(self._outaddr, n)

@@ -150,17 +150,18 @@ class Response:
         """Whether the status line already left; until then an error can still be a 500."""
         return self.headers_sent and self._ch.flushes > self._flushes_at_start
 
-    def finish(self):
-        """Ends the response; fewer bytes than Content-Length means a broken one."""
+    def finish(self, trailer=b""):
+        """Ends the response; fewer bytes than Content-Length means a broken one.
+        `trailer` rides on the end frame (environ values for the access log)."""
         if self.status is None:
             raise AppError("the app returned without calling start_response()")
         if not self.headers_sent:
             self._start()
         short = self.length is not None and self.sent < self.length and not self._head
-        self._ch.end_frame(OUT_CLOSE if short else OUT_END)
+        self._ch.end_frame(OUT_CLOSE if short else OUT_END, trailer)
 
 
-def send_error(channel, status_int, reason, mesg=""):
+def send_error(channel, status_int, reason, mesg="", trailer=b""):
     """Gunicorn's util.write_error: a small HTML page, then close the connection."""
     body = (
         "<html>\n  <head>\n    <title>%(reason)s</title>\n  </head>\n"
@@ -172,7 +173,7 @@ def send_error(channel, status_int, reason, mesg=""):
     channel.discard()
     channel.frame(OUT_START, "\0".join(fields).encode("latin-1"))
     channel.frame(OUT_BODY, data)
-    channel.end_frame(OUT_END)
+    channel.end_frame(OUT_END, trailer)
 
 
 class FileWrapper:

@@ -32,6 +32,8 @@ class _Worker:
     worker = None
     request_hooks = False
     current_uri = None
+    # Lower-cased environ names the access log format asks for ({name}e atoms).
+    access_env = ()
 
 
 _w = _Worker()
@@ -74,8 +76,21 @@ def boot(io, opts):
             log.error(hint)
         return WORKER_BOOT_ERROR
     _w.channel = Channel(io, opts["inbox_size"])
+    _w.access_env = tuple(opts.get("access_env") or ())
     _w.base = environ_mod.base_environ(opts["workers"] > 1, FileWrapper)
     return 0
+
+
+def _access_trailer(environ):
+    """The environ values the access log wants, NUL-separated name/value pairs."""
+    if not _w.access_env or not environ:
+        return b""
+    out = []
+    for key, value in environ.items():
+        if key.lower() in _w.access_env:
+            out.append(key)
+            out.append(value if isinstance(value, str) else str(value))
+    return "\0".join(out).encode("latin-1", "replace")
 
 
 def _on_abort(signum, frame):
@@ -141,6 +156,7 @@ def handle(ch, fields, req=None, state=None):
     log = _w.log
     resp = respiter = None
     body = Body(ch) if fields[3] == "1" else EmptyBody()
+    environ = None
     try:
         environ = environ_mod.build(fields, _w.base, body)
         resp = Response(ch, fields[0])
@@ -159,19 +175,19 @@ def handle(ch, fields, req=None, state=None):
             for item in respiter:
                 resp.send(item)
                 ch.flush()
-        resp.finish()
+        resp.finish(_access_trailer(environ))
     except (ClientGone, ClientDisconnected):
         log.debug("Ignoring connection reset by the client for %s", fields[1])
         # Every request ends with a frame that tells the I/O thread it is over.
         ch.discard()
-        ch.end_frame(OUT_CLOSE)
+        ch.end_frame(OUT_CLOSE, _access_trailer(environ))
     except Exception:
         if resp is not None and resp.headers_on_wire():
             log.exception("Error handling request")
-            ch.end_frame(OUT_CLOSE)
+            ch.end_frame(OUT_CLOSE, _access_trailer(environ))
         else:
             log.exception("Error handling request %s", fields[1])
-            send_error(ch, 500, "Internal Server Error")
+            send_error(ch, 500, "Internal Server Error", trailer=_access_trailer(environ))
     finally:
         close = getattr(respiter, "close", None)
         if close is not None:

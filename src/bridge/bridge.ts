@@ -13,6 +13,7 @@ import {
   Ctl, FRAME_HEADER, InFrame, MAX_IN_FRAME, OutFrame, createChannelBuffer, decodeFile, decodeStart,
   encodeHead, frameHeader, openChannel, type Channel, type FileSpan, type RequestHead,
 } from './protocol.js';
+import type { AccessSink } from '../log/access-record.js';
 import type { Ring } from './ring.js';
 
 /** One request on its way through Python. */
@@ -20,6 +21,13 @@ export interface Exchange {
   head: RequestHead;
   req: IncomingMessage;
   res: ServerResponse;
+  /** When the head arrived: ms since the epoch, and a monotonic clock for the duration. */
+  startedAt: number;
+  t0: bigint;
+  /** Filled in as the response goes out, for the access log. */
+  status?: number;
+  responseHeaders?: string[];
+  bytesSent?: number;
 }
 
 export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize'>;
@@ -91,6 +99,8 @@ export class PythonBridge {
   onRequestDone: (() => void) | null = null;
   /** Set when the worker is leaving: responses then close their connection. */
   draining = false;
+  /** Hears about every request that got a response (the access log, metrics). */
+  onAccess: AccessSink | null = null;
 
   private constructor(readonly thread: Worker, sab: SharedArrayBuffer) {
     this.channel = openChannel(sab);
@@ -243,9 +253,34 @@ export class PythonBridge {
   }
 
   private async writeBody(piece: Buffer): Promise<void> {
-    const res = this.current?.res;
-    if (!res || res.destroyed) return;
-    if (!res.write(piece)) await drained(res);
+    const ex = this.current;
+    if (!ex || ex.res.destroyed) return;
+    ex.bytesSent = (ex.bytesSent ?? 0) + piece.length;
+    if (!ex.res.write(piece)) await drained(ex.res);
+  }
+
+  /** The access record of a finished exchange; End and Close carry the environ values asked for. */
+  private logAccess(ex: Exchange, trailer: Buffer): void {
+    if (!this.onAccess || !ex.status) return;
+    const environ: Record<string, string> = {};
+    if (trailer.length > 0) {
+      const parts = trailer.toString('latin1').split('\0');
+      for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i]!] = parts[i + 1]!;
+    }
+    const { head } = ex;
+    this.onAccess({
+      method: head.method,
+      target: head.target,
+      httpVersion: head.httpVersion,
+      remoteAddress: head.remoteAddress,
+      requestHeaders: head.rawHeaders,
+      status: ex.status,
+      responseHeaders: ex.responseHeaders ?? [],
+      bytesSent: ex.bytesSent ?? 0,
+      startedAt: ex.startedAt,
+      durationUs: Number((process.hrtime.bigint() - ex.t0) / 1000n),
+      environ,
+    });
   }
 
   private async onFrame(type: number, payload: Buffer): Promise<void> {
@@ -256,6 +291,8 @@ export class PythonBridge {
         if (!res || res.destroyed) return;
         const start = decodeStart(payload);
         if (start.close || this.draining) start.headers.push('Connection', 'close');
+        ex.status = start.statusCode;
+        ex.responseHeaders = start.headers;
         try {
           res.writeHead(start.statusCode, start.reason, start.headers);
         } catch {
@@ -264,7 +301,10 @@ export class PythonBridge {
         return;
       }
       case OutFrame.File:
-        if (res && !res.destroyed) await streamFile(res, decodeFile(payload));
+        if (res && !res.destroyed) {
+          const span = decodeFile(payload);
+          ex.bytesSent = (ex.bytesSent ?? 0) + (await streamFile(res, span));
+        }
         return;
       case OutFrame.End:
         if (res && !res.destroyed) res.end();
@@ -276,6 +316,7 @@ export class PythonBridge {
       default:
         return;
     }
+    if (ex) this.logAccess(ex, payload);
     this.next();
   }
 }
@@ -293,13 +334,16 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-async function streamFile(res: ServerResponse, span: FileSpan): Promise<void> {
-  if (span.count === 0) return;
+/** Streams the span; returns the bytes written. */
+async function streamFile(res: ServerResponse, span: FileSpan): Promise<number> {
+  let sent = 0;
+  if (span.count === 0) return sent;
   const end = span.count < 0 ? undefined : span.offset + span.count - 1;
   const stream = fs.createReadStream(span.path, { start: span.offset, end, highWaterMark: 1 << 16 });
   try {
     for await (const chunk of stream) {
       if (res.destroyed) break;
+      sent += (chunk as Buffer).length;
       if (!res.write(chunk as Buffer)) await drained(res);
     }
   } catch {
@@ -307,4 +351,5 @@ async function streamFile(res: ServerResponse, span: FileSpan): Promise<void> {
   } finally {
     stream.destroy();
   }
+  return sent;
 }

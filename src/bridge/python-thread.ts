@@ -26,6 +26,8 @@ export interface PythonThreadData {
   /** The config file, run again here because worker-side hooks live in it. */
   config: ConfigSource | null;
   hookNames: string[];
+  /** Lower-cased environ names the access log asks for ({name}e atoms). */
+  accessEnv: string[];
   inboxSize: number;
 }
 
@@ -112,6 +114,7 @@ async function main(): Promise<void> {
     settings: data.settingsJson,
     config: data.config,
     hook_arities: data.hookNames,
+    access_env: data.accessEnv,
     cwd: data.layout.cwd,
     pythonpath: data.layout.pythonPath,
     site_dirs: data.layout.siteDirs,

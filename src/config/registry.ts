@@ -798,7 +798,7 @@ export const registry = {
     default: () => null,
     defaultDoc: 'None',
     desc: "The Access log file to write to. `'-'` means log to stdout.",
-    supported: false,
+    supported: true,
   }),
   disable_redirect_access_to_syslog: spec({
     section: 'Logging',
@@ -825,7 +825,7 @@ export const registry = {
       'milliseconds, `D` in microseconds, `L` in decimal seconds, `p` process ID, `{header}i` request header, ' +
       '`{header}o` response header, `{variable}e` environment variable. Use lowercase for header and environment ' +
       'variable names, and put `{...}x` names inside `%(...)s`, as in `%({x-forwarded-for}i)s`.',
-    supported: false,
+    supported: true,
   }),
   errorlog: spec({
     section: 'Logging',

@@ -47,7 +47,7 @@ export function createFrontDoor(bridge: PythonBridge, opts: FrontDoorOptions): h
   server.on('request', (req, res) => {
     // Gunicorn's keepalive = 0 turns keep-alive off; node's 0 would mean "forever".
     if (opts.keepalive <= 0) res.shouldKeepAlive = false;
-    bridge.handle({ head: requestHead(req), req, res });
+    bridge.handle({ head: requestHead(req), req, res, startedAt: Date.now(), t0: process.hrtime.bigint() });
   });
   return server;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/boot.js';
+import { AccessLog } from '../log/access-log.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
 import { createFrontDoor } from './front-door.js';
 import type { ArbiterMessage, WorkerMessage } from './messages.js';
@@ -50,11 +51,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => exit(0));
   process.on('disconnect', () => exit(0));
 
+  // Log files are opened before dropping privileges, as Gunicorn's master opens them.
+  const accessLog = settings.accesslog ? new AccessLog(settings.accesslog, settings.access_log_format) : null;
   // -u/-g: the worker drops to the configured user and group before any app code runs.
   if (settings.group !== process.getegid?.()) process.setgid?.(settings.group);
   if (settings.user !== process.geteuid?.()) process.setuid?.(settings.user);
   // USR1 (reopen log files) must not reach node's default, which starts the inspector.
-  process.on('SIGUSR1', () => log.debug('Handling signal: usr1'));
+  process.on('SIGUSR1', () => {
+    log.debug('Handling signal: usr1');
+    accessLog?.reopen();
+  });
 
   let bridge: PythonBridge;
   try {
@@ -69,12 +75,15 @@ async function main(): Promise<void> {
       settingsJson: JSON.stringify(settings),
       config: init.config,
       hookNames: init.hooks,
+      accessEnv: accessLog?.environKeys ?? [],
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
     log.error(`Exception in worker process\n${(e as Error).stack ?? e}`);
     return exit(3);
   }
+
+  if (accessLog) bridge.onAccess = (r) => accessLog.write(r);
 
   const servers: http.Server[] = handles.map((handle) => {
     const server = createFrontDoor(bridge, { keepalive: settings.keepalive });

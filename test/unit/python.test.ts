@@ -393,7 +393,7 @@ class _Rec:
     def __init__(self): self.frames = []
     def frame(self, kind, data=b""): self.frames.append([kind, list(data)])
     def flush(self): self.flushes += 1
-    def end_frame(self, kind): self.frame(kind); self.flush()
+    def end_frame(self, kind, data=b""): self.frame(kind, data); self.flush()
     def discard(self): self.frames = []
 _ch = _Rec()
 _resp = response.Response(_ch, "GET")

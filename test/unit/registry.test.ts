@@ -159,7 +159,7 @@ const SUPPORTED = [
   'config', 'wsgi_app', 'bind', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
   'print_config', 'check_config',
   'timeout', 'graceful_timeout', 'max_requests', 'max_requests_jitter', 'pidfile', 'proc_name',
-  'user', 'group', 'daemon', 'preload_app', 'umask', 'worker_tmp_dir',
+  'user', 'group', 'daemon', 'preload_app', 'umask', 'worker_tmp_dir', 'accesslog', 'access_log_format',
   'on_starting', 'on_reload', 'when_ready', 'pre_fork', 'post_fork', 'post_worker_init', 'worker_int', 'worker_abort',
   'pre_exec', 'pre_request', 'post_request', 'child_exit', 'worker_exit', 'nworkers_changed', 'on_exit',
 ];
@@ -182,9 +182,7 @@ const NOT_DEFAULT: Record<string, unknown> = {
   tmp_upload_dir: '/tmp',
   secure_scheme_headers: { 'X-FORWARDED-PROTO': 'https' },
   forwarded_allow_ips: '*',
-  accesslog: '-',
   disable_redirect_access_to_syslog: true,
-  access_log_format: '%(h)s',
   errorlog: '/tmp/error.log',
   capture_output: true,
   logger_class: 'myapp.Logger',

@@ -298,7 +298,7 @@ test("an unsupported setting at another value is rejected: '<name> is not suppor
     ['worker_connections', 10],
     ['reload', true],
     ['spew', true],
-    ['accesslog', '-'],
+    ['statsd_prefix', 'app'],
     ['sendfile', false],
     ['secure_scheme_headers', {}],
     ['initgroups', true],
