@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, runCli, startServer, type Run, type Server } from '../helpers/server.js';
+import { FIXTURES, runCli, runLimited, startServer, type Run, type Server } from '../helpers/server.js';
 import { SECTIONS, registry, specOf, type SettingName } from '../../src/config/registry.js';
 import { VERSION } from '../../src/version.js';
 
@@ -226,20 +226,20 @@ files.before(async (ctx) => {
   const sslContext = path.join(tmp, 'ssl_context.conf.py');
   fs.writeFileSync(sslContext, 'def ssl_context(config, factory):\n    return factory()\n');
   const appAndEnv = ['-c', path.join(CONF, 'app_and_env.conf.py'), '--chdir', WSGI, '--print-config'];
-  const cases: Record<string, Promise<Run>> = {
-    file: cli(appAndEnv),
-    layered: cli([...appAndEnv, '-e', 'CONF_KEEPALIVE=9', '-w', '2'], { GUNICORN_CMD_ARGS: '--keep-alive 5 -w 4' }),
-    envOnly: cli([...appAndEnv, '-e', 'CONF_KEEPALIVE=9']),
-    module: cli(['-c', 'python:confpkg.settings', '--chdir', CONF, '--print-config', 'app:app'], {}, CONF),
-    cwdDefault: cli(['--print-config'], {}, withConf),
-    badValue: cli(['-c', path.join(CONF, 'bad_value.conf.py'), 'app:app']),
-    unsupported: cli(['-c', unsupported, 'app:app']),
-    sslContext: cli(['-c', sslContext, 'app:app']),
-    raises: cli(['-c', path.join(CONF, 'raises.conf.py'), 'app:app']),
-    checkOk: cli(['--check-config', '--chdir', HELLO, 'app:app']),
-    checkBad: cli(['--check-config', '--chdir', HELLO, 'no_such_module:app']),
+  const cases: Record<string, () => Promise<Run>> = {
+    file: () => cli(appAndEnv),
+    layered: () => cli([...appAndEnv, '-e', 'CONF_KEEPALIVE=9', '-w', '2'], { GUNICORN_CMD_ARGS: '--keep-alive 5 -w 4' }),
+    envOnly: () => cli([...appAndEnv, '-e', 'CONF_KEEPALIVE=9']),
+    module: () => cli(['-c', 'python:confpkg.settings', '--chdir', CONF, '--print-config', 'app:app'], {}, CONF),
+    cwdDefault: () => cli(['--print-config'], {}, withConf),
+    badValue: () => cli(['-c', path.join(CONF, 'bad_value.conf.py'), 'app:app']),
+    unsupported: () => cli(['-c', unsupported, 'app:app']),
+    sslContext: () => cli(['-c', sslContext, 'app:app']),
+    raises: () => cli(['-c', path.join(CONF, 'raises.conf.py'), 'app:app']),
+    checkOk: () => cli(['--check-config', '--chdir', HELLO, 'app:app']),
+    checkBad: () => cli(['--check-config', '--chdir', HELLO, 'no_such_module:app']),
   };
-  ctx.runs = Object.fromEntries(await Promise.all(Object.entries(cases).map(async ([k, p]) => [k, await p] as const)));
+  ctx.runs = await runLimited(cases);
 });
 
 files.after(() => {

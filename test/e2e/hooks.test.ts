@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, eventually, runCli, sleep, startServer, type Run, type Server } from '../helpers/server.js';
+import { FIXTURES, eventually, runCli, runLimited, sleep, startServer, type Run, type Server } from '../helpers/server.js';
 
 const CONF = path.join(FIXTURES, 'config');
 const WSGI = path.join(FIXTURES, 'wsgi');
@@ -163,16 +163,17 @@ failing.before(async (ctx) => {
   const conf = path.join(CONF, 'failing_hooks.conf.py');
   const cli = (hook: string) =>
     runCli(['-c', conf, '--chdir', WSGI, '-b', '127.0.0.1:0', 'hello'], { env: { FAIL_HOOK: hook }, timeoutMs: 30_000 });
-  const [onStarting, whenReady, postWorkerInit, srv, srvPost] = await Promise.all([
-    cli('on_starting'),
-    cli('when_ready'),
-    cli('post_worker_init'),
-    startServer(['-c', conf, '--chdir', WSGI, 'hello'], { env: { FAIL_HOOK: 'pre_request' } }),
-    startServer(['-c', conf, '--chdir', WSGI, 'hello'], { env: { FAIL_HOOK: 'post_request' } }),
-  ]);
-  ctx.runs = { onStarting, whenReady, postWorkerInit };
-  ctx.srv = srv;
-  ctx.srvPost = srvPost;
+  const serve = (hook: string) => startServer(['-c', conf, '--chdir', WSGI, 'hello'], { env: { FAIL_HOOK: hook } });
+  const done = await runLimited<Run | Server>({
+    onStarting: () => cli('on_starting'),
+    whenReady: () => cli('when_ready'),
+    postWorkerInit: () => cli('post_worker_init'),
+    srv: () => serve('pre_request'),
+    srvPost: () => serve('post_request'),
+  });
+  ctx.runs = { onStarting: done.onStarting as Run, whenReady: done.whenReady as Run, postWorkerInit: done.postWorkerInit as Run };
+  ctx.srv = done.srv as Server;
+  ctx.srvPost = done.srvPost as Server;
 });
 
 failing.after(async (ctx) => {

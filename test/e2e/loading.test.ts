@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, runCli, startServer, type Run, type Server } from '../helpers/server.js';
+import { FIXTURES, runCli, runLimited, startServer, type Run, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-load-')));
@@ -49,18 +49,16 @@ function nativeExtensionProject(): string | null {
 const ok = suite<{ servers: Record<string, Server> }>('loading an app');
 
 ok.before(async (ctx) => {
-  const starts: Record<string, Promise<Server>> = {
-    moduleOnly: startServer(['--chdir', WSGI, 'hello']),
-    dotted: startServer(['--chdir', WSGI, 'pkg.sub.wsgi:app']),
-    factory: startServer(['--chdir', WSGI, 'factory:create_app()']),
-    factoryArgs: startServer(['--chdir', WSGI, "factory:create_app('x', debug=True)"]),
-    pythonpath: startServer(['--pythonpath', `${path.join(WSGI, 'pkg')},${WSGI}`, 'sub.wsgi:app'], { cwd: os.tmpdir() }),
-    venv: startServer(['app:app'], { cwd: venvProject() }),
-    twoWorkers: startServer(['--chdir', WSGI, '-w', '2', 'environ_echo']),
+  const starts: Record<string, () => Promise<Server>> = {
+    moduleOnly: () => startServer(['--chdir', WSGI, 'hello']),
+    dotted: () => startServer(['--chdir', WSGI, 'pkg.sub.wsgi:app']),
+    factory: () => startServer(['--chdir', WSGI, 'factory:create_app()']),
+    factoryArgs: () => startServer(['--chdir', WSGI, "factory:create_app('x', debug=True)"]),
+    pythonpath: () => startServer(['--pythonpath', `${path.join(WSGI, 'pkg')},${WSGI}`, 'sub.wsgi:app'], { cwd: os.tmpdir() }),
+    venv: () => startServer(['app:app'], { cwd: venvProject() }),
+    twoWorkers: () => startServer(['--chdir', WSGI, '-w', '2', 'environ_echo']),
   };
-  ctx.servers = Object.fromEntries(
-    await Promise.all(Object.entries(starts).map(async ([k, p]) => [k, await p] as const)),
-  );
+  ctx.servers = (await runLimited(starts)) as Record<string, Server>;
 });
 
 ok.after(async (ctx) => {
@@ -107,16 +105,17 @@ const bad = suite<{ runs: Record<string, Run>; native: string | null }>('failing
 
 bad.before(async (ctx) => {
   ctx.native = nativeExtensionProject();
-  const cases: Record<string, Promise<Run>> = {
-    noModule: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'no_such_module:app']),
-    noAttr: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'hello:nothing']),
-    notCallable: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.notcallable:app']),
-    factoryRaises: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.factory_raises:create_app()']),
-    importError: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.import_error:app']),
-    badExpr: runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'hello:app[0]']),
+  const cases: Record<string, () => Promise<Run>> = {
+    noModule: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'no_such_module:app']),
+    noAttr: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'hello:nothing']),
+    notCallable: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.notcallable:app']),
+    factoryRaises: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.factory_raises:create_app()']),
+    importError: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'broken.import_error:app']),
+    badExpr: () => runCli(['--chdir', WSGI, '-b', '127.0.0.1:0', 'hello:app[0]']),
   };
-  if (ctx.native) cases.native = runCli(['-b', '127.0.0.1:0', 'app:app'], { cwd: ctx.native });
-  ctx.runs = Object.fromEntries(await Promise.all(Object.entries(cases).map(async ([k, p]) => [k, await p] as const)));
+  const native = ctx.native;
+  if (native) cases.native = () => runCli(['-b', '127.0.0.1:0', 'app:app'], { cwd: native });
+  ctx.runs = await runLimited(cases);
 });
 
 bad.after(() => {

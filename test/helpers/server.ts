@@ -144,3 +144,21 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
   }
   return check();
 }
+
+/**
+ * Runs named tasks at most `n` at a time (each boots a Pyodide: a few seconds
+ * of CPU) and resolves with their results by name.
+ */
+export async function runLimited<T>(tasks: Record<string, () => Promise<T>>, n = 3): Promise<Record<string, T>> {
+  const entries = Object.entries(tasks);
+  const out: Record<string, T> = {};
+  let next = 0;
+  const lane = async () => {
+    while (next < entries.length) {
+      const [name, task] = entries[next++]!;
+      out[name] = await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, entries.length) }, lane));
+  return out;
+}
