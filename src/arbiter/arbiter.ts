@@ -10,7 +10,8 @@ import type { Settings } from '../config/registry.js';
 import { ErrorLog } from '../log/error-log.js';
 import { VERSION } from '../version.js';
 import type { ArbiterMessage, WorkerMessage } from '../worker/messages.js';
-import { BindError, bindOne, type Listener } from './listeners.js';
+import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from './listeners.js';
+import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
 
@@ -49,6 +50,8 @@ export class Arbiter {
   readonly finished = new Promise<number>((resolve) => (this.done = resolve));
 
   private listeners: Listener[] = [];
+  /** The listeners came from systemd: their unix socket files are systemd's to remove. */
+  private systemd = false;
   private pidfile: Pidfile | null = null;
 
   constructor(
@@ -84,16 +87,21 @@ export class Arbiter {
       // After USR2 the listeners are inherited from the old arbiter, not bound again.
       const inherited = process.env.NICORN_FD?.split(',').map((fd) => `fd://${fd}`);
       delete process.env.NICORN_FD;
-      for (const spec of inherited ?? settings.bind) this.listeners.push(await bindOne(spec));
+      // systemd socket activation (LISTEN_PID/LISTEN_FDS, then unset): fds 3.. instead of binding.
+      const activated = activatedBinds();
+      this.systemd = activated.length > 0;
+      const specs = inherited ?? listenerSpecs(settings.bind, activated);
+      const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group };
+      for (const spec of specs) this.listeners.push(await bindOne(spec, opts));
     } catch (e) {
       if (!(e instanceof BindError)) throw e;
       log.error(e.message);
       log.error("Can't bind the listening sockets; shutting down.");
-      for (const l of this.listeners) l.handle.close();
+      closeListeners(this.listeners, !this.systemd);
       this.pidfile?.unlink(process.pid);
       return 1;
     }
-    for (const l of this.listeners) log.info(`Listening at: ${l.url} (${process.pid})`);
+    log.info(`Listening at: ${this.listeners.map((l) => l.url).join(',')} (${process.pid})`);
     log.info(`Using worker: ${settings.worker_class}`);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
     process.title = `nicorn-py: master [${procName(settings)}]`;
@@ -131,10 +139,11 @@ export class Arbiter {
   }
 
   private start(): void {
-    setInterval(() => {
+    // The master loop's tick also keeps the arbiter alive when it has no worker (WINCH).
+    this.ticker = setInterval(() => {
       this.murderWorkers();
       this.adoptAfterParent();
-    }, TICK_MS).unref();
+    }, TICK_MS);
     const handlers: Record<string, () => void> = {
       SIGTERM: () => this.stop(true, 0),
       SIGINT: () => this.stop(false, 0),
@@ -200,6 +209,8 @@ export class Arbiter {
       env,
       stdio: ['ignore', 'inherit', 'inherit', ...fds],
     });
+    // The new arbiter outlives this one: it must not keep this one running.
+    this.reexecChild.unref();
   }
 
   /** A USR2 child whose old arbiter has left becomes the one arbiter: its pid file takes the name. */
@@ -211,6 +222,7 @@ export class Arbiter {
   }
 
   private reexecChild: ChildProcess | null = null;
+  private ticker: NodeJS.Timeout | null = null;
   private readonly startCwd = process.cwd();
 
   /** Spawns or retires workers until there are num_workers of them. */
@@ -364,9 +376,13 @@ export class Arbiter {
   }
 
   private finish(): void {
+    if (this.ticker) clearInterval(this.ticker);
     this.log.info('Shutting down: Master');
     if (this.reason) this.log.info(`Reason: ${this.reason}`);
-    for (const l of this.listeners) l.handle.close();
+    // Gunicorn's close_sockets: unix socket files stay for systemd and across a USR2 hand-over.
+    const child = this.reexecChild;
+    const handingOver = (child !== null && child.exitCode === null && child.signalCode === null) || !!process.env.NICORN_PID;
+    closeListeners(this.listeners, !this.systemd && !handingOver);
     this.pidfile?.unlink(process.pid);
     const tb = this.config?.callHook('on_exit', this.state());
     if (tb) this.log.error(`Exception in on_exit hook:\n${tb.trimEnd()}`);

@@ -1,42 +1,104 @@
 // Binds the listening sockets once, in the arbiter. Workers receive the bound
 // handles over IPC and accept on them themselves, so the arbiter never sees a
-// request byte (the same arrangement as node:cluster's SCHED_NONE).
+// request byte (the same arrangement as node:cluster's SCHED_NONE). The
+// workers call listen(), with --backlog.
+//
+// Every form of Gunicorn's --bind: HOST:PORT, [IPv6]:PORT, unix:PATH and
+// fd://FD (an inherited socket, as systemd's socket activation hands over).
 
 import dns from 'node:dns/promises';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import util from 'node:util';
 
-/** The libuv TCP handle node keeps inside a net.Server. */
+/** The libuv handle (TCP or Pipe) node keeps inside a net.Server. */
 export interface ServerHandle {
   /** The socket's file descriptor (handed to a new arbiter on USR2). */
   readonly fd: number;
-  getsockname(out: { address?: string; port?: number; family?: string }): number;
+  /** TCP handles only: node's Pipe handle has no getsockname. */
+  getsockname?(out: { address?: string; port?: number; family?: string }): number;
   close(): void;
 }
 
 interface NetInternals {
-  _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): ServerHandle | number;
+  _createServerHandle(address: string | null, port: number | null, addressType: number | null, fd?: number, flags?: number): ServerHandle | number;
 }
 
+const internals = net as unknown as NetInternals;
+
 export interface Listener {
-  /** As written in --bind. */
+  /** As written in --bind (fd://N for an inherited socket). */
   spec: string;
-  /** As Gunicorn prints it: http://127.0.0.1:8000 */
+  /** As Gunicorn prints it: http://127.0.0.1:8000, http://[::1]:8000, unix:/path/to.sock */
   url: string;
   handle: ServerHandle;
+  /** A unix socket's path: the file the arbiter removes when it exits. */
+  unixPath?: string;
+  /** Bound here by path: libuv removes the file itself when the handle closes. */
+  removedOnClose?: boolean;
 }
 
 export class BindError extends Error {}
 
-export function parseBind(spec: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec) ?? /^([^:]*)(?::(\d+))?$/.exec(spec);
-  if (!m) throw new BindError(`'${spec}' is not a valid address (HOST:PORT or [IPv6]:PORT)`);
+export type BindAddress =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'fd'; fd: number };
+
+/** Gunicorn's util.parse_address (default port 8000). */
+export function parseBind(spec: string): BindAddress {
+  // unix:PATH and unix://PATH
+  const unix = /^unix:(?:\/\/)?/.exec(spec);
+  if (unix) {
+    const p = spec.slice(unix[0].length);
+    if (!p) throw new BindError(`'${spec}': a unix socket needs a path (unix:PATH)`);
+    return { kind: 'unix', path: p };
+  }
+  if (spec.startsWith('fd://')) {
+    const fd = spec.slice(5);
+    if (!/^\d+$/.test(fd)) throw new BindError(`'${fd}' is not a valid file descriptor.`);
+    return { kind: 'fd', fd: Number(fd) };
+  }
+  const netloc = spec.startsWith('tcp://') ? spec.slice(6) : spec;
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(netloc) ?? /^([^:]*)(?::(\d+))?$/.exec(netloc);
+  if (!m) throw new BindError(`'${spec}' is not a valid address (HOST:PORT, [IPv6]:PORT, unix:PATH or fd://FD)`);
   const port = m[2] === undefined ? 8000 : Number(m[2]);
   if (port > 65535) throw new BindError(`'${spec}': port ${port} is out of range`);
-  return { host: m[1] || '0.0.0.0', port };
+  return { kind: 'tcp', host: (m[1] || '0.0.0.0').toLowerCase(), port };
 }
 
-export async function bindOne(spec: string): Promise<Listener> {
-  const { host, port } = parseBind(spec);
+export interface BindOptions {
+  /** Where a relative unix:PATH is: Gunicorn's arbiter has changed to --chdir before binding. */
+  cwd?: string;
+  /** Gunicorn's --umask, in effect while a unix socket is bound (its file's mode). */
+  umask?: number;
+  /** Gunicorn's --user/--group: a unix socket's owner (only changed when running as root). */
+  uid?: number;
+  gid?: number;
+}
+
+export async function bindOne(spec: string, opts: BindOptions = {}): Promise<Listener> {
+  const addr = parseBind(spec);
+  switch (addr.kind) {
+    case 'tcp':
+      return bindTcp(spec, addr.host, addr.port);
+    case 'unix':
+      return bindUnix(spec, addr.path, opts);
+    case 'fd':
+      return openFd(spec, addr.fd);
+  }
+}
+
+function errnoName(code: number): string {
+  try {
+    return util.getSystemErrorName(code);
+  } catch {
+    return `errno ${code}`;
+  }
+}
+
+async function bindTcp(spec: string, host: string, port: number): Promise<Listener> {
   let address: string;
   let family: number;
   try {
@@ -44,18 +106,161 @@ export async function bindOne(spec: string): Promise<Listener> {
   } catch {
     throw new BindError(`Can't resolve host '${host}' in '${spec}'`);
   }
-  const internals = net as unknown as NetInternals;
   const handle = internals._createServerHandle(address, port, family);
   if (typeof handle === 'number') {
-    const reason = handle === -98 ? 'Connection in use' : `bind failed (errno ${handle})`;
+    const reason = handle === -98 ? 'Connection in use' : handle === -99 ? 'Invalid address' : `bind failed (${errnoName(handle)})`;
     throw new BindError(`${reason}: ('${address}', ${port})`);
   }
   const out: { address?: string; port?: number } = {};
   // libuv defers EADDRINUSE from bind() to listen(); getsockname() fails on such a handle.
-  if (handle.getsockname(out) !== 0 || out.port === undefined) {
+  if (handle.getsockname!(out) !== 0 || out.port === undefined) {
     handle.close();
     throw new BindError(`Connection in use: ('${address}', ${port})`);
   }
-  const shown = family === 6 ? `[${out.address}]` : out.address;
-  return { spec, url: `http://${shown}:${out.port}`, handle };
+  return { spec, url: tcpUrl(out.address!, out.port, family === 6), handle };
+}
+
+function tcpUrl(address: string, port: number, v6: boolean): string {
+  return `http://${v6 ? `[${address}]` : address}:${port}`;
+}
+
+/**
+ * Gunicorn's UnixSocket: an existing socket file at the path (one left behind
+ * by a dead server) is replaced; any other file there is an error. The file
+ * gets the mode --umask leaves and, as root, --user/--group as its owner.
+ */
+function bindUnix(spec: string, given: string, opts: BindOptions): Listener {
+  const file = path.resolve(opts.cwd ?? '.', given);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BindError(`Can't bind ${spec}: ${(e as Error).message}`);
+  }
+  if (st && !st.isSocket()) throw new BindError(`'${given}' is not a socket`);
+  try {
+    if (st) fs.rmSync(file, { force: true });
+  } catch (e) {
+    throw new BindError(`Can't replace the stale socket ${file}: ${(e as Error).message}`);
+  }
+  const old = process.umask(opts.umask ?? 0);
+  let handle: ServerHandle | number;
+  try {
+    handle = internals._createServerHandle(file, -1, -1);
+  } finally {
+    process.umask(old);
+  }
+  if (typeof handle === 'number') {
+    const reason = handle === -98 ? 'Connection in use' : `bind failed (${errnoName(handle)})`;
+    throw new BindError(`${reason}: ${file}`);
+  }
+  try {
+    if (opts.uid !== undefined && opts.gid !== undefined && process.geteuid?.() === 0) fs.chownSync(file, opts.uid, opts.gid);
+  } catch (e) {
+    handle.close();
+    throw new BindError(`Can't bind ${spec}: ${(e as Error).message}`);
+  }
+  // libuv remembers the path it bound and removes the file when the handle closes.
+  return { spec, url: `unix:${given}`, handle, unixPath: file, removedOnClose: true };
+}
+
+/**
+ * fd://N: a socket the process inherited, already bound (and usually
+ * listening). It is shown by its address, as Gunicorn shows it.
+ */
+function openFd(spec: string, fd: number): Listener {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (e) {
+    throw new BindError(`${spec}: ${(e as NodeJS.ErrnoException).code === 'EBADF' ? 'no such open file descriptor' : (e as Error).message}`);
+  }
+  if (!st.isSocket()) throw new BindError(`${spec} is not a socket`);
+  const handle = internals._createServerHandle(null, null, null, fd);
+  if (typeof handle === 'number') throw new BindError(`${spec} is not a stream socket (${errnoName(handle)})`);
+  if (handle.getsockname) {
+    const out: { address?: string; port?: number; family?: string } = {};
+    if (handle.getsockname(out) !== 0 || out.port === undefined) {
+      handle.close();
+      throw new BindError(`${spec}: can't read the socket's address`);
+    }
+    return { spec, url: tcpUrl(out.address!, out.port, out.family === 'IPv6'), handle };
+  }
+  // Gunicorn prints unix:NAME with the name the socket was bound to ('' when unnamed).
+  const file = unixSocketPath(fd);
+  const listener: Listener = { spec, url: `unix:${file ?? ''}`, handle };
+  if (file && !file.startsWith('@')) listener.unixPath = file;
+  return listener;
+}
+
+/**
+ * The path a unix socket fd is bound to (node's Pipe handle cannot tell):
+ * its inode from /proc/self/fd, looked up in /proc/net/unix. '@name' for an
+ * abstract socket, undefined when unnamed or without /proc.
+ */
+export function unixSocketPath(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (!inode) return undefined;
+    // Num RefCount Protocol Flags Type St Inode [Path]
+    for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[6] === inode) return cols.length > 7 ? cols.slice(7).join(' ') : undefined;
+    }
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  return undefined;
+}
+
+/**
+ * Gunicorn's create_sockets: when any address is fd://N, or sockets came
+ * from systemd (fds 3.., after the fd:// ones), those are the listeners and
+ * every other --bind is ignored; otherwise each --bind is bound.
+ */
+export function listenerSpecs(bind: readonly string[], activated: readonly string[] = []): string[] {
+  const fds = [...bind.filter((b) => b.startsWith('fd://')), ...activated];
+  return fds.length > 0 ? fds : [...bind];
+}
+
+/**
+ * Gunicorn's close_sockets: closes every listener and, with `unlink`, removes
+ * the unix sockets' files. The arbiter does not unlink when the sockets came
+ * from systemd or are being handed to (or came from) another arbiter on USR2.
+ */
+export function closeListeners(listeners: readonly Listener[], unlink = true): void {
+  for (const l of listeners) {
+    if (!l.unixPath) {
+      l.handle.close();
+    } else if (unlink) {
+      l.handle.close();
+      if (!l.removedOnClose) fs.rmSync(l.unixPath, { force: true });
+    } else if (l.removedOnClose) {
+      // Keep the file for whoever holds the socket now: a second link survives
+      // libuv's unlink of the path and is renamed back over it.
+      keepFileAcrossClose(l.unixPath, () => l.handle.close());
+    } else {
+      l.handle.close();
+    }
+  }
+}
+
+function keepFileAcrossClose(file: string, close: () => void): void {
+  const spare = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}`);
+  let linked = false;
+  try {
+    fs.rmSync(spare, { force: true });
+    fs.linkSync(file, spare);
+    linked = true;
+  } catch {
+    // the file is gone already, or the directory is read-only: nothing to keep
+  }
+  close();
+  if (linked) {
+    try {
+      fs.renameSync(spare, file);
+    } catch {
+      fs.rmSync(spare, { force: true });
+    }
+  }
 }

@@ -98,14 +98,6 @@ function workersDefault(): number {
   }
 }
 
-function bindList(raw: unknown): string[] {
-  const list = v.stringList(raw);
-  for (const addr of list) {
-    if (/^(unix:|fd:\/\/)/.test(addr)) throw new v.ConfigError(`bind ${v.pyRepr(addr)} is not supported by nicorn-py yet`);
-  }
-  return list;
-}
-
 /** worker_class: 'sync' (or Gunicorn's own path to it); every other class is rejected by name. */
 function workerClass(raw: unknown): string {
   const s = v.string(raw);
@@ -194,12 +186,15 @@ export const registry = {
     flags: ['-b', '--bind'],
     meta: 'ADDRESS',
     action: 'append',
-    validate: bindList,
+    validate: v.stringList,
     default: () => (process.env.PORT !== undefined ? [`0.0.0.0:${process.env.PORT}`] : ['127.0.0.1:8000']),
     defaultDoc: "['127.0.0.1:8000']",
     desc:
-      'The socket to bind. A string of the form `HOST`, `HOST:PORT` or `[IPv6]:PORT`; an IP is a valid `HOST` ' +
-      "(Gunicorn's `unix:PATH` and `fd://FD` forms are not supported by nicorn-py yet). Multiple addresses can be bound: " +
+      'The socket to bind. A string of the form `HOST`, `HOST:PORT`, `[IPv6]:PORT`, `unix:PATH` or `fd://FD`; an IP is a ' +
+      'valid `HOST`. A unix socket file left at `PATH` by a server that is gone is replaced, and the file is removed when ' +
+      'nicorn-py exits. `fd://FD` serves on a socket nicorn-py inherited already bound as descriptor `FD`; as in Gunicorn, ' +
+      'when any address is `fd://FD` (or systemd handed sockets over with `LISTEN_FDS` and `LISTEN_PID`), only those ' +
+      'sockets are served and the other addresses are not bound. Multiple addresses can be bound: ' +
       '`-b 127.0.0.1:8000 -b [::1]:8000` binds the app on localhost on both IPv4 and IPv6, and a config file may give a ' +
       "list. If the `PORT` environment variable is defined, the default is `['0.0.0.0:$PORT']`; otherwise it is " +
       "`['127.0.0.1:8000']`.",
@@ -215,8 +210,9 @@ export const registry = {
     desc:
       'The maximum number of pending connections. This refers to the number of clients that can be waiting to be served; ' +
       'exceeding it results in the client getting an error when attempting to connect. It should only affect servers ' +
-      'under significant load. Must be a positive integer, generally set in the 64-2048 range.',
-    supported: false,
+      'under significant load. Must be a positive integer, generally set in the 64-2048 range. Each worker passes it to ' +
+      "`listen()`; the kernel caps it at `net.core.somaxconn`, and 0 is taken as Node's default, 511.",
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Worker Processes
@@ -485,7 +481,10 @@ export const registry = {
     validate: v.bool,
     default: () => false,
     defaultDoc: 'False',
-    desc: 'Set the `SO_REUSEPORT` flag on the listening socket.',
+    desc:
+      'Set the `SO_REUSEPORT` flag on the listening socket. Not supported by nicorn-py yet: it binds through the ' +
+      "handles of Node's libuv, and Node 20 offers no way to set the flag (its libuv, 1.46, has no `UV_TCP_REUSEPORT` " +
+      'bind flag, which libuv 1.49 added and newer Node uses for `reusePort`, and Node exposes no `setsockopt`).',
     supported: false,
   }),
   chdir: spec({

@@ -87,7 +87,8 @@ async function main(): Promise<void> {
 
   const servers: http.Server[] = handles.map((handle) => {
     const server = createFrontDoor(bridge, { keepalive: settings.keepalive });
-    server.listen(handle as never);
+    // listen(2) happens here, in each worker, with Gunicorn's --backlog.
+    server.listen(handle as never, settings.backlog);
     return server;
   });
   bridge.thread.on('error', (e) => {

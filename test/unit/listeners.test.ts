@@ -1,37 +1,65 @@
-// parseBind and bindOne: the arbiter's listening sockets.
+// parseBind, bindOne, closeListeners, listenerSpecs and systemd's listen_fds:
+// the arbiter's listening sockets.
 
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BindError, bindOne, parseBind, type Listener } from '../../src/arbiter/listeners.js';
+import { BindError, bindOne, closeListeners, listenerSpecs, parseBind, unixSocketPath, type Listener } from '../../src/arbiter/listeners.js';
+import { activatedBinds, listenFds } from '../../src/arbiter/systemd.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-listeners-'));
+
+const tcp = (host: string, port: number) => ({ kind: 'tcp', host, port });
 
 test("parseBind 'HOST:PORT'", () => {
-  assert.equal(parseBind('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
-  assert.equal(parseBind('localhost:1'), { host: 'localhost', port: 1 });
+  assert.equal(parseBind('127.0.0.1:8080'), tcp('127.0.0.1', 8080));
+  assert.equal(parseBind('localhost:1'), tcp('localhost', 1));
+  assert.equal(parseBind('LocalHost:1'), tcp('localhost', 1), 'the host is lowercased, as parse_address does');
+  assert.equal(parseBind('tcp://127.0.0.1:80'), tcp('127.0.0.1', 80), 'tcp:// is allowed and dropped');
 });
 
 test("parseBind '[IPv6]:PORT' strips the brackets", () => {
-  assert.equal(parseBind('[::1]:8080'), { host: '::1', port: 8080 });
-  assert.equal(parseBind('[::]:80'), { host: '::', port: 80 });
+  assert.equal(parseBind('[::1]:8080'), tcp('::1', 8080));
+  assert.equal(parseBind('[::]:80'), tcp('::', 80));
 });
 
 test('parseBind: a bare host listens on port 8000', () => {
-  assert.equal(parseBind('example.com'), { host: 'example.com', port: 8000 });
-  assert.equal(parseBind('[::1]'), { host: '::1', port: 8000 });
+  assert.equal(parseBind('example.com'), tcp('example.com', 8000));
+  assert.equal(parseBind('[::1]'), tcp('::1', 8000));
 });
 
-test("parseBind ':PORT' means all interfaces (0.0.0.0)", () => {
-  assert.equal(parseBind(':9000'), { host: '0.0.0.0', port: 9000 });
+test("parseBind ':PORT' and '' mean all interfaces (0.0.0.0)", () => {
+  assert.equal(parseBind(':9000'), tcp('0.0.0.0', 9000));
+  assert.equal(parseBind(''), tcp('0.0.0.0', 8000));
 });
 
 test('parseBind: a port above 65535 is a BindError', () => {
   assert.throws(() => parseBind('127.0.0.1:65536'), (e: unknown) => e instanceof BindError && /65536/.test(e.message));
-  assert.equal(parseBind('127.0.0.1:65535'), { host: '127.0.0.1', port: 65535 });
+  assert.equal(parseBind('127.0.0.1:65535'), tcp('127.0.0.1', 65535));
 });
 
 test('parseBind: a non-numeric port or a bare IPv6 address without brackets is a BindError', () => {
   for (const spec of ['127.0.0.1:http', 'host:80:90', '::1:8080']) {
     assert.throws(() => parseBind(spec), (e: unknown) => e instanceof BindError, spec);
+  }
+});
+
+test("parseBind 'unix:PATH' and 'unix://PATH' (relative paths kept as written)", () => {
+  assert.equal(parseBind('unix:/run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
+  assert.equal(parseBind('unix:///run/app.sock'), { kind: 'unix', path: '/run/app.sock' });
+  assert.equal(parseBind('unix:app.sock'), { kind: 'unix', path: 'app.sock' });
+  assert.throws(() => parseBind('unix:'), (e: unknown) => e instanceof BindError);
+});
+
+test("parseBind 'fd://FD'; a non-numeric FD is Gunicorn's 'not a valid file descriptor'", () => {
+  assert.equal(parseBind('fd://3'), { kind: 'fd', fd: 3 });
+  assert.equal(parseBind('fd://12'), { kind: 'fd', fd: 12 });
+  for (const spec of ['fd://', 'fd://x', 'fd://-1']) {
+    assert.throws(() => parseBind(spec), (e: unknown) => e instanceof BindError && /is not a valid file descriptor/.test(e.message), spec);
   }
 });
 
@@ -44,8 +72,9 @@ test("bindOne('127.0.0.1:0') binds an ephemeral port and reports it in the url",
     const port = Number(m![1]);
     assert.ok(port > 0 && port < 65536, `port ${port}`);
     const out: { port?: number } = {};
-    l.handle.getsockname(out);
+    l.handle.getsockname!(out);
     assert.is(out.port, port);
+    assert.is(l.unixPath, undefined);
   } finally {
     l.handle.close();
   }
@@ -56,8 +85,10 @@ test("bindOne('[::1]:0') shows the IPv6 address in brackets", async () => {
   try {
     l = await bindOne('[::1]:0');
   } catch (e) {
-    // No IPv6 loopback on this host: nothing to check.
-    if (e instanceof BindError) return;
+    if (e instanceof BindError) {
+      console.log(`  (skipped: no IPv6 loopback here: ${e.message})`);
+      return;
+    }
     throw e;
   }
   try {
@@ -95,6 +126,199 @@ test('bindOne: an unresolvable host is a BindError naming it', async () => {
     assert.instance(e, BindError);
     assert.match((e as Error).message, 'no-such-host.invalid');
   }
+});
+
+// ---------------------------------------------------------------- unix:PATH
+
+interface RawListen {
+  listen(backlog: number): number;
+  onconnection: ((status: number, client?: { close(): void }) => void) | null;
+}
+
+/** listen()s on the handle as a worker does (raw, without a net.Server) and sees that a client gets in. */
+async function listensOn(l: Listener, to: net.NetConnectOpts): Promise<boolean> {
+  const raw = l.handle as unknown as RawListen;
+  raw.onconnection = (_status, client) => client?.close();
+  assert.is(raw.listen(16), 0, 'listen()');
+  return new Promise<boolean>((resolve) => {
+    const c = net.connect(to);
+    c.on('connect', () => (c.destroy(), resolve(true)));
+    c.on('error', () => resolve(false));
+  });
+}
+
+test("bindOne('unix:PATH') creates the socket file; its url is unix:PATH; closing removes the file", async () => {
+  const file = path.join(tmp, 'a.sock');
+  const l = await bindOne(`unix:${file}`);
+  try {
+    assert.is(l.url, `unix:${file}`);
+    assert.is(l.unixPath, file);
+    assert.ok(fs.statSync(file).isSocket(), 'a socket file exists at the path');
+    assert.is(fs.statSync(file).mode & 0o777, 0o777, "Gunicorn's default umask (0): srwxrwxrwx");
+    assert.is(unixSocketPath(l.handle.fd), file, '/proc/net/unix names it by its path');
+  } finally {
+    closeListeners([l]);
+  }
+  assert.not.ok(fs.existsSync(file), 'the file is gone after closeListeners');
+});
+
+test('bindOne(unix:RELATIVE) binds under --chdir (where Gunicorn\'s arbiter is) and shows the path as written', async () => {
+  const l = await bindOne('unix:rel.sock', { cwd: tmp });
+  try {
+    assert.is(l.url, 'unix:rel.sock');
+    assert.is(l.unixPath, path.join(tmp, 'rel.sock'));
+    assert.ok(fs.statSync(path.join(tmp, 'rel.sock')).isSocket());
+    assert.not.ok(fs.existsSync(path.resolve('rel.sock')), 'nothing in the current directory');
+  } finally {
+    closeListeners([l]);
+  }
+  assert.not.ok(fs.existsSync(path.join(tmp, 'rel.sock')));
+});
+
+test('bindOne(unix:PATH) applies the umask to the file mode', async () => {
+  const file = path.join(tmp, 'umask.sock');
+  const l = await bindOne(`unix:${file}`, { umask: 0o077 });
+  try {
+    assert.is(fs.statSync(file).mode & 0o777, 0o700);
+  } finally {
+    closeListeners([l]);
+  }
+});
+
+test('bindOne(unix:PATH): a stale socket file left by a dead process is replaced, and the new one answers', async () => {
+  const file = path.join(tmp, 'stale.sock');
+  // A process that binds the path and dies without cleaning up (SIGKILL).
+  const script = `require('net').createServer().listen(${JSON.stringify(file)}, () => { process.stdout.write('up'); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(fs.statSync(file).isSocket(), 'the dead process left its socket file');
+  const refused = await new Promise<string>((resolve) => {
+    const c = net.connect(file);
+    c.on('connect', () => (c.destroy(), resolve('connected')));
+    c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  assert.is(refused, 'ECONNREFUSED', 'nobody listens on the stale file');
+
+  const l = await bindOne(`unix:${file}`);
+  try {
+    assert.ok(fs.statSync(file).isSocket());
+    assert.ok(await listensOn(l, { path: file }), 'a client reaches the new socket through the path');
+  } finally {
+    closeListeners([l]);
+  }
+  assert.not.ok(fs.existsSync(file));
+});
+
+test("bindOne(unix:PATH) on a file that is not a socket: BindError ''PATH' is not a socket', file untouched", async () => {
+  const file = path.join(tmp, 'regular');
+  fs.writeFileSync(file, 'keep me');
+  try {
+    await bindOne(`unix:${file}`);
+    assert.unreachable('bound over a regular file');
+  } catch (e) {
+    assert.instance(e, BindError);
+    assert.is((e as Error).message, `'${file}' is not a socket`);
+  }
+  assert.is(fs.readFileSync(file, 'utf8'), 'keep me');
+});
+
+test('bindOne(unix:PATH) in a directory that does not exist: a BindError naming the path', async () => {
+  const file = path.join(tmp, 'no-such-dir', 'x.sock');
+  try {
+    await bindOne(`unix:${file}`);
+    assert.unreachable('bound in a missing directory');
+  } catch (e) {
+    assert.instance(e, BindError);
+    assert.match((e as Error).message, file);
+  }
+});
+
+test('closeListeners(.., unlink=false) closes the socket but keeps its file (systemd, USR2 hand-over)', async () => {
+  const file = path.join(tmp, 'kept.sock');
+  const l = await bindOne(`unix:${file}`);
+  closeListeners([l], false);
+  assert.ok(fs.statSync(file).isSocket(), 'the file is still there');
+  assert.equal(fs.readdirSync(tmp).filter((f) => f.startsWith('.kept')), [], 'no spare link left behind');
+  fs.rmSync(file, { force: true });
+});
+
+// ---------------------------------------------------------------- fd://FD
+
+// Node cannot dup() a descriptor, so here fd://N opens a second handle on a
+// socket this process bound itself; only that second handle is closed (the
+// first is left to process exit, so no descriptor number is closed twice).
+
+test('bindOne(fd://N) on a bound TCP socket: shown by its address, as Gunicorn does; listening on it serves', async () => {
+  const bound = await bindOne('127.0.0.1:0');
+  const l = await bindOne(`fd://${bound.handle.fd}`);
+  try {
+    assert.is(l.spec, `fd://${bound.handle.fd}`);
+    assert.is(l.url, bound.url);
+    assert.is(l.unixPath, undefined);
+    const port = Number(/:(\d+)$/.exec(l.url)![1]);
+    assert.ok(await listensOn(l, { host: '127.0.0.1', port }));
+  } finally {
+    l.handle.close();
+  }
+});
+
+test('bindOne(fd://N) on a unix socket: unix:PATH, and closeListeners removes the file (Gunicorn unlinks it)', async () => {
+  const file = path.join(tmp, 'fd.sock');
+  const bound = await bindOne(`unix:${file}`);
+  const l = await bindOne(`fd://${bound.handle.fd}`);
+  assert.is(l.url, `unix:${file}`);
+  assert.is(l.unixPath, file);
+  assert.ok(await listensOn(l, { path: file }));
+  closeListeners([l]);
+  assert.not.ok(fs.existsSync(file));
+});
+
+test('bindOne(fd://N): a descriptor that is not open, or not a socket, is a BindError', async () => {
+  for (const [spec, message] of [
+    ['fd://987', 'no such open file descriptor'],
+    [`fd://${fs.openSync(path.join(tmp, 'plain'), 'w')}`, 'is not a socket'],
+  ] as const) {
+    try {
+      await bindOne(spec);
+      assert.unreachable(spec);
+    } catch (e) {
+      assert.instance(e, BindError, spec);
+      assert.match((e as Error).message, message, spec);
+    }
+  }
+});
+
+// ---------------------------------------------------------------- which sockets
+
+test("listenerSpecs: every --bind, unless an fd:// or systemd socket is there (then only those, Gunicorn's create_sockets)", () => {
+  assert.equal(listenerSpecs(['127.0.0.1:8000', 'unix:/s.sock']), ['127.0.0.1:8000', 'unix:/s.sock']);
+  assert.equal(listenerSpecs(['127.0.0.1:8000', 'fd://5']), ['fd://5']);
+  assert.equal(listenerSpecs(['127.0.0.1:8000'], ['fd://3', 'fd://4']), ['fd://3', 'fd://4']);
+  assert.equal(listenerSpecs(['fd://7', '127.0.0.1:8000'], ['fd://3']), ['fd://7', 'fd://3']);
+});
+
+test('listenFds: LISTEN_FDS counts only when LISTEN_PID is this process; then both are unset', () => {
+  const mine = { LISTEN_PID: '4242', LISTEN_FDS: '2', OTHER: 'x' };
+  assert.is(listenFds(mine, 4242), 2);
+  assert.equal(mine, { OTHER: 'x' });
+
+  const theirs = { LISTEN_PID: '1', LISTEN_FDS: '2' };
+  assert.is(listenFds(theirs, 4242), 0);
+  assert.equal(theirs, { LISTEN_PID: '1', LISTEN_FDS: '2' }, "someone else's variables are left alone");
+
+  assert.is(listenFds({}, 4242), 0);
+  assert.is(listenFds({ LISTEN_PID: '4242' }, 4242), 0);
+});
+
+test('activatedBinds: fd://3.. for systemd sockets, none otherwise', () => {
+  assert.equal(activatedBinds({ LISTEN_PID: '7', LISTEN_FDS: '3' }, 7), ['fd://3', 'fd://4', 'fd://5']);
+  assert.equal(activatedBinds({ LISTEN_PID: '8', LISTEN_FDS: '3' }, 7), []);
+});
+
+test.after(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 test.run();

@@ -156,7 +156,7 @@ const SWITCHES: Record<string, string> = {
 const APPENDS = ['bind', 'reload_extra_files', 'raw_env', 'raw_paste_global_conf'];
 
 const SUPPORTED = [
-  'config', 'wsgi_app', 'bind', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
+  'config', 'wsgi_app', 'bind', 'backlog', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
   'print_config', 'check_config',
   'timeout', 'graceful_timeout', 'max_requests', 'max_requests_jitter', 'pidfile', 'proc_name',
   'user', 'group', 'daemon', 'preload_app', 'umask', 'worker_tmp_dir', 'accesslog', 'access_log_format',
@@ -166,7 +166,6 @@ const SUPPORTED = [
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
 const NOT_DEFAULT: Record<string, unknown> = {
-  backlog: '64',
   threads: '4',
   worker_connections: 10,
   limit_request_line: '0',

@@ -271,9 +271,15 @@ test('PORT makes the default bind 0.0.0.0:$PORT, as in Gunicorn', () => {
   assert.equal(withEnv({ PORT: '5000' }, () => resolveSettings(APP, { bind: '127.0.0.1:1' }).bind), ['127.0.0.1:1']);
 });
 
-test("bind: Gunicorn's unix: and fd:// addresses are named as not supported yet", () => {
-  assert.is(configError(() => resolveSettings({ ...APP, bind: 'unix:/tmp/s.sock' })).message, "bind 'unix:/tmp/s.sock' is not supported by nicorn-py yet");
-  assert.is(configError(() => resolveSettings({ ...APP, bind: ['127.0.0.1:1', 'fd://3'] })).message, "bind 'fd://3' is not supported by nicorn-py yet");
+test("bind: Gunicorn's unix:PATH and fd://FD addresses are accepted, alone or in a list", () => {
+  assert.equal(resolveSettings({ ...APP, bind: 'unix:/tmp/s.sock' }).bind, ['unix:/tmp/s.sock']);
+  assert.equal(resolveSettings({ ...APP, bind: ['127.0.0.1:1', 'fd://3'] }).bind, ['127.0.0.1:1', 'fd://3']);
+});
+
+test('backlog: a positive integer (supported), 2048 by default', () => {
+  assert.is(resolveSettings(APP).backlog, 2048);
+  assert.is(resolveSettings({ ...APP, backlog: '64' }).backlog, 64);
+  assert.match(configError(() => resolveSettings({ ...APP, backlog: 'many' })).message, /Invalid value for backlog/);
 });
 
 test('FORWARDED_ALLOW_IPS is the default of forwarded_allow_ips (accepted: it is the default)', () => {
@@ -286,10 +292,10 @@ test('FORWARDED_ALLOW_IPS is the default of forwarded_allow_ips (accepted: it is
 // ---------------------------------------------------------------- not supported yet
 
 test('an unsupported setting at its default is accepted, from any layer', () => {
-  const s = resolveSettings({ ...APP, threads: 1, timeout: '30', reload: false }, { backlog: '2048' }, { daemon: 'false', umask: '0' });
+  const s = resolveSettings({ ...APP, threads: 1, timeout: '30', reload: false }, { worker_connections: '1000' }, { daemon: 'false', umask: '0' });
   assert.is(s.threads, 1);
   assert.is(s.timeout, 30);
-  assert.is(s.backlog, 2048);
+  assert.is(s.worker_connections, 1000);
 });
 
 test("an unsupported setting at another value is rejected: '<name> is not supported by nicorn-py yet'", () => {
@@ -298,7 +304,7 @@ test("an unsupported setting at another value is rejected: '<name> is not suppor
     ['worker_connections', 10],
     ['reload', true],
     ['spew', true],
-    ['statsd_prefix', 'app'],
+    ['logger_class', 'myapp.Logger'],
     ['sendfile', false],
     ['secure_scheme_headers', {}],
     ['initgroups', true],
