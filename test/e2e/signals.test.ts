@@ -93,6 +93,23 @@ sig('USR2 starts a new arbiter on the same socket; TERM to the old one drops not
   }
 });
 
+for (const signal of ['SIGINT', 'SIGQUIT'] as const) {
+  sig(`${signal} to the arbiter is a quick stop: it does not wait for a slow request`, async () => {
+    const srv = await startServer(['--chdir', WSGI, 'conformance']);
+    const slow = fetch(`${srv.url}/sleep?s=20`).then(
+      () => 'answered',
+      () => 'cut off',
+    );
+    await sleep(300);
+    const t0 = Date.now();
+    const code = await srv.stop(signal);
+    assert.is(code, 0);
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
+    assert.is(await slow, 'cut off');
+    assert.match(srv.log(), new RegExp(`Handling signal: ${signal.slice(3).toLowerCase()}[\\s\\S]*Shutting down: Master`));
+  });
+}
+
 sig.run();
 
 const proc = suite('process settings');

@@ -1,0 +1,1021 @@
+#!/usr/bin/env node
+// Side-by-side benchmark of nicorn-py against Debian's Gunicorn on this
+// machine, reported as ratios (nicorn-py / gunicorn). Not part of the tests.
+//
+//   npm run bench                      # 10 s per wrk run, 1 worker
+//   npm run bench -- --quick           # 3 s per wrk run
+//   npm run bench -- --workers 2 --duration 5s --rows a,d
+//
+// Node built-ins only. Installs what is missing: Debian's `gunicorn` and `wrk`
+// (apt-get), and the fixtures' Flask/Django (node fixtures/fetch-packages.mjs).
+// Prints one table and writes docs/benchmarks.md.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH = path.join(ROOT, 'bench');
+const APPS = path.join(BENCH, 'apps');
+const SITE = path.join(ROOT, 'fixtures', '.packages', 'site-packages');
+const POST_SCRIPT = path.join(BENCH, 'post64k.lua');
+const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
+const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
+const GUNICORN_BIN = '/usr/bin/gunicorn'; // Debian's, on /usr/bin/python3
+// Gunicorn's bytecode goes here instead of __pycache__/ beside the sources.
+const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
+
+const BOOT_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+const MiB = 1024 * 1024;
+
+const log = (msg) => console.error(`bench: ${msg}`);
+
+// ---------------------------------------------------------------- options
+
+function usage() {
+  return `usage: node bench/run.mjs [options]
+
+  --workers N        worker processes for both servers (default 1)
+  --duration D       length of each measured wrk run, e.g. 10s, 1m (default 10s)
+  --warmup D         unrecorded keep-alive wrk run before measuring (default 2s)
+  --quick            --duration 3s --warmup 1s
+  --rows LIST        subset of rows, e.g. a,c (default a,b,c,d,e)
+  --retry-budget D   total time for re-running wrk runs that other processes on the
+                     machine disturbed (>20% of a core), waits included
+                     (default 12 x duration; 0: never re-run)
+  --no-doc           do not write docs/benchmarks.md
+  -h, --help         this text`;
+}
+
+function parseDuration(s) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(s).trim());
+  if (!m) throw new Error(`bad duration: ${s}`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms < 1000) throw new Error(`duration must be at least 1s (wrk's granularity): ${s}`);
+  return ms;
+}
+
+function parseArgs(argv) {
+  const opts = { workers: 1, durationMs: 10_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null };
+  let quick = false;
+  let duration = null;
+  let warmup = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case '-w':
+      case '--workers': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--workers must be a positive integer');
+        opts.workers = n;
+        break;
+      }
+      case '--duration':
+        duration = parseDuration(value());
+        break;
+      case '--warmup': {
+        const v = value();
+        warmup = v === '0' || v === '0s' ? 0 : parseDuration(v);
+        break;
+      }
+      case '--retry-budget': {
+        const v = value();
+        opts.retryBudgetMs = v === '0' || v === '0s' ? 0 : parseDuration(v);
+        break;
+      }
+      case '--quick':
+        quick = true;
+        break;
+      case '--rows':
+        opts.rows = value().split(',').map((s) => s.trim()).filter(Boolean);
+        break;
+      case '--no-doc':
+        opts.doc = false;
+        break;
+      case '-h':
+      case '--help':
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option: ${a}\n${usage()}`);
+    }
+  }
+  if (quick) {
+    opts.durationMs = 3_000;
+    opts.warmupMs = 1_000;
+  }
+  if (duration !== null) opts.durationMs = duration;
+  if (warmup !== null) opts.warmupMs = warmup;
+  // Re-running runs that other processes disturbed: 12 runs' worth at most.
+  opts.retryBudgetMs ??= 12 * opts.durationMs;
+  return opts;
+}
+
+const wrkSeconds = (ms) => `${Math.max(1, Math.round(ms / 1000))}s`;
+
+// ---------------------------------------------------------------- setup
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...options });
+  return { ok: r.status === 0, status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, error: r.error };
+}
+
+function onPath(cmd) {
+  return run('sh', ['-c', `command -v ${cmd}`]).ok;
+}
+
+function aptInstall(pkgs) {
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => {
+    log(`apt-get install -y ${pkgs.join(' ')}`);
+    const [cmd, ...args] = [...sudo, 'apt-get', 'install', '-y', '--no-install-recommends', ...pkgs];
+    return spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
+  };
+  if (install()) return;
+  log('install failed; apt-get update, then again');
+  const [cmd, ...args] = [...sudo, 'apt-get', 'update'];
+  spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+  if (!install()) throw new Error(`could not install ${pkgs.join(' ')} with apt-get`);
+}
+
+function ensureTools() {
+  const missing = [];
+  if (!fs.existsSync(GUNICORN_BIN)) missing.push('gunicorn');
+  if (!onPath('wrk')) missing.push('wrk');
+  if (missing.length) aptInstall(missing);
+  if (!fs.existsSync(GUNICORN_BIN)) throw new Error(`${GUNICORN_BIN} is still missing after installing gunicorn`);
+  if (!onPath('wrk')) throw new Error('wrk is still missing after installing it');
+}
+
+function ensureFixtures() {
+  // A no-op when fixtures/.packages is already up to date.
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'fixtures', 'fetch-packages.mjs')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error('node fixtures/fetch-packages.mjs failed');
+}
+
+/** The interpreter on Gunicorn's shebang line (Debian: /usr/bin/python3). */
+function gunicornPython() {
+  const first = fs.readFileSync(GUNICORN_BIN, 'utf8').split('\n', 1)[0];
+  const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
+  if (!m) return '/usr/bin/python3';
+  return m[1].endsWith('/env') && m[2] ? m[2] : m[1];
+}
+
+function gunicornEnv() {
+  const env = childEnv();
+  env.PYTHONPYCACHEPREFIX = PYCACHE;
+  return env;
+}
+
+/**
+ * Byte-compiles what Gunicorn will import (into PYCACHE, not the repository),
+ * so its start-up time is that of an installed app rather than a first import.
+ */
+function precompileForGunicorn(python) {
+  const dirs = [SITE, APPS, path.join(ROOT, 'fixtures', 'flaskapp'), path.join(ROOT, 'fixtures', 'djangolite')];
+  const r = run(python, ['-m', 'compileall', '-q', '-j', '0', ...dirs], { env: gunicornEnv() });
+  if (!r.ok) log(`compileall exited ${r.status} (some files did not compile; ignored)`);
+}
+
+// ---------------------------------------------------------------- environment report
+
+function machineInfo() {
+  const cpuinfo = safeRead('/proc/cpuinfo');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length || os.cpus().length;
+  const memKb = Number(/^MemTotal:\s*(\d+)\s*kB/m.exec(safeRead('/proc/meminfo'))?.[1] ?? 0);
+  const mem = memKb ? `${(memKb / MiB).toFixed(1)} GiB` : `${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`;
+  const osName = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(safeRead('/etc/os-release'))?.[1] ?? os.type();
+  return { model, cores, mem, os: `${osName}, Linux ${os.release()}` };
+}
+
+function versions(python) {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const pyodidePkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'pyodide', 'package.json'), 'utf8'));
+  let pyodidePython = null;
+  try {
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', 'pyodide', 'pyodide-lock.json'), 'utf8'));
+    pyodidePython = lock.info?.python ?? null;
+  } catch {
+    /* older layout */
+  }
+  const firstLine = (s) => s.trim().split('\n')[0].trim();
+  const fixturePkgs = [];
+  try {
+    for (const d of fs.readdirSync(SITE)) {
+      const m = /^(flask|werkzeug|django|jinja2)-([^-]+)\.dist-info$/i.exec(d);
+      if (m) fixturePkgs.push(`${m[1]} ${m[2]}`);
+    }
+  } catch {
+    /* not fetched */
+  }
+  return {
+    node: process.version,
+    nicorn: pkg.version,
+    pyodide: pyodidePkg.version,
+    pyodidePython,
+    gunicorn: firstLine(run(GUNICORN_BIN, ['--version']).out),
+    python: `${python}: ${firstLine(run(python, ['--version']).out)}`,
+    wrk: firstLine(run('wrk', ['-v']).out),
+    fixturePkgs: fixturePkgs.sort(),
+  };
+}
+
+function safeRead(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function request(port, { method = 'GET', path: p = '/', body = null, timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const headers = body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } : {};
+    const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body ?? undefined);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- rows
+
+const ECHO_BODY = Buffer.alloc(64 * 1024, 'x');
+
+function expectJson(key, value) {
+  return (res) => {
+    let doc;
+    try {
+      doc = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      return `not JSON: ${res.body.subarray(0, 80).toString()}`;
+    }
+    return doc?.[key] === value ? null : `unexpected JSON: ${res.body.subarray(0, 80).toString()}`;
+  };
+}
+
+const ROWS = [
+  {
+    id: 'a',
+    name: 'raw WSGI hello',
+    dir: APPS,
+    app: 'hello:app',
+    smoke: { method: 'GET' },
+    check: (res) => (res.body.toString() === 'Hello, world!\n' ? null : `unexpected body: ${res.body.subarray(0, 80)}`),
+  },
+  {
+    id: 'b',
+    name: 'Flask JSON route',
+    dir: path.join(ROOT, 'fixtures', 'flaskapp'),
+    app: 'app:app',
+    pythonpath: SITE,
+    smoke: { method: 'GET' },
+    check: expectJson('hello', 'flask'),
+  },
+  {
+    id: 'c',
+    name: 'Django view',
+    dir: path.join(ROOT, 'fixtures', 'djangolite'),
+    app: 'app:application',
+    pythonpath: SITE,
+    smoke: { method: 'GET' },
+    check: expectJson('hello', 'django'),
+  },
+  {
+    id: 'd',
+    name: 'POST 64 KiB echo',
+    dir: APPS,
+    app: 'echo:app',
+    script: POST_SCRIPT,
+    smoke: { method: 'POST', body: ECHO_BODY },
+    check: (res) => (res.body.equals(ECHO_BODY) ? null : `echoed ${res.body.length} bytes, not the 65536 sent`),
+  },
+  {
+    id: 'e',
+    name: '1 MiB streamed response',
+    dir: APPS,
+    app: 'stream:app',
+    smoke: { method: 'GET' },
+    check: (res) => (res.body.length === MiB ? null : `got ${res.body.length} bytes, not 1 MiB`),
+  },
+];
+
+// ---------------------------------------------------------------- servers
+
+function childEnv() {
+  const env = { ...process.env };
+  // Both servers read these; the command line must be the whole story.
+  delete env.GUNICORN_CMD_ARGS;
+  delete env.WEB_CONCURRENCY;
+  delete env.PYTHONPATH;
+  delete env.VIRTUAL_ENV;
+  return env;
+}
+
+const SERVERS = {
+  nicorn: {
+    label: 'nicorn-py',
+    command(row, port, workers) {
+      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir];
+      if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
+      args.push(row.app);
+      return { cmd: process.execPath, args, env: childEnv() };
+    },
+  },
+  gunicorn: {
+    label: 'gunicorn',
+    command(row, port, workers) {
+      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir];
+      if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
+      args.push(row.app);
+      return { cmd: GUNICORN_BIN, args, env: gunicornEnv() };
+    },
+  },
+};
+
+/** The one server running right now, so that an interrupt can stop it. */
+let current = null;
+
+class Server {
+  constructor(kind, row, port, workers, logDir, attempt = 1) {
+    this.kind = kind;
+    this.row = row;
+    this.port = port;
+    this.workers = workers;
+    this.logFile = path.join(logDir, `${row.id}-${kind}${attempt > 1 ? `-${attempt}` : ''}.log`);
+    const { cmd, args, env } = SERVERS[kind].command(row, port, workers);
+    this.cmd = cmd;
+    this.args = args;
+    this.env = env;
+    this.exited = null;
+  }
+
+  start() {
+    const fd = fs.openSync(this.logFile, 'w');
+    // Its own process group, so that whatever is left of it can be ended at once.
+    this.t0 = performance.now();
+    this.child = spawn(this.cmd, this.args, { cwd: ROOT, env: this.env, stdio: ['ignore', fd, fd], detached: true });
+    fs.closeSync(fd);
+    this.pid = this.child.pid;
+    this.exitPromise = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        this.exited = { code, signal };
+        resolve(this.exited);
+      });
+      this.child.once('error', (err) => {
+        this.exited = { code: null, signal: null, error: err };
+        resolve(this.exited);
+      });
+    });
+    current = this;
+  }
+
+  /** Spawn -> first 200 to GET /, in ms. Throws if the server dies or never answers. */
+  async waitReady() {
+    const deadline = this.t0 + BOOT_TIMEOUT_MS;
+    let last = 'no answer';
+    while (performance.now() < deadline) {
+      if (this.exited) throw new Error(`exited (${this.exited.error?.message ?? this.exited.signal ?? `code ${this.exited.code}`}) before answering`);
+      try {
+        // nicorn-py's arbiter listens before any worker is up: a connection then
+        // waits in the backlog, so the request may take as long as a boot.
+        const res = await request(this.port, { timeoutMs: Math.max(1, deadline - performance.now()) });
+        if (res.status === 200) return performance.now() - this.t0;
+        last = `HTTP ${res.status}`;
+      } catch (e) {
+        last = e.code ?? e.message;
+      }
+      await sleep(10);
+    }
+    throw new Error(`no 200 within ${BOOT_TIMEOUT_MS / 1000}s (last: ${last})`);
+  }
+
+  /** Worker pids: the master's children. */
+  workerPids() {
+    const pids = new Set();
+    let tasks = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${this.pid}/task`);
+    } catch {
+      return [];
+    }
+    for (const t of tasks) {
+      for (const p of safeRead(`/proc/${this.pid}/task/${t}/children`).split(/\s+/)) if (p) pids.add(Number(p));
+    }
+    return [...pids];
+  }
+
+  /**
+   * After the first 200, other workers may still be booting: waits until all N
+   * exist and together used under 20 ms of CPU in the last 250 ms (idle).
+   */
+  async waitWorkersIdle(timeoutMs = BOOT_TIMEOUT_MS) {
+    const sample = () => {
+      const pids = this.workerPids();
+      return { pids, total: pids.reduce((s, p) => s + (procTicks(p) || 0), 0) };
+    };
+    const deadline = performance.now() + timeoutMs;
+    let prev = sample();
+    while (performance.now() < deadline) {
+      await sleep(250);
+      if (this.exited) throw new Error(`exited (${this.exited.signal ?? `code ${this.exited.code}`}) while workers booted`);
+      const next = sample();
+      const same = next.pids.length === prev.pids.length && next.pids.every((p) => prev.pids.includes(p));
+      // Clock ticks are 10 ms on Linux: at most 2 of them in 250 ms.
+      if (same && next.pids.length >= this.workers && next.total - prev.total <= 2) return;
+      prev = next;
+    }
+    throw new Error(`workers still busy or missing ${timeoutMs / 1000}s after the first 200`);
+  }
+
+  /** CPU ticks used so far by the master and its current workers. */
+  ticks() {
+    return [this.pid, ...this.workerPids()].reduce((s, p) => s + (procTicks(p) || 0), 0);
+  }
+
+  /** {perWorkerMiB, workers, masterMiB}; waits (briefly) for all N workers to exist. */
+  async rss() {
+    let pids = this.workerPids();
+    for (let i = 0; i < 100 && pids.length < this.workers; i++) {
+      await sleep(50);
+      pids = this.workerPids();
+    }
+    const kb = (pid) => Number(/^VmRSS:\s*(\d+)\s*kB/m.exec(safeRead(`/proc/${pid}/status`))?.[1] ?? NaN);
+    const total = pids.reduce((s, p) => s + kb(p), 0);
+    return {
+      perWorkerMiB: pids.length ? total / 1024 / this.workers : NaN,
+      workers: pids.length,
+      masterMiB: kb(this.pid) / 1024,
+    };
+  }
+
+  async stop() {
+    if (!this.child) return;
+    if (!this.exited) {
+      try {
+        process.kill(this.pid, 'SIGTERM'); // graceful shutdown, as in Gunicorn
+      } catch {
+        /* gone */
+      }
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS, 'timeout')));
+      const how = await Promise.race([this.exitPromise, timeout]);
+      clearTimeout(timer);
+      if (how === 'timeout') log(`${SERVERS[this.kind].label} (pid ${this.pid}) did not stop on SIGTERM; SIGKILL`);
+    }
+    this.killGroup();
+    if (!this.exited) await this.exitPromise;
+    if (current === this) current = null;
+  }
+
+  /** Ends whatever is left of the process group this server was started in. */
+  killGroup() {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      /* nothing left */
+    }
+  }
+
+  /** Lines of the server's log that look like trouble. */
+  troubleLines() {
+    return safeRead(this.logFile)
+      .split('\n')
+      .filter((l) => /\[(ERROR|CRITICAL)\]|Traceback/.test(l));
+  }
+}
+
+function interrupted(signal) {
+  if (current) current.killGroup();
+  log(`interrupted (${signal})`);
+  process.exit(130);
+}
+process.on('SIGINT', () => interrupted('SIGINT'));
+process.on('SIGTERM', () => interrupted('SIGTERM'));
+process.on('exit', () => current?.killGroup());
+
+// ---------------------------------------------------------------- wrk
+
+const TIME_UNITS = { us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function parseWrk(out) {
+  const num = (re) => {
+    const m = re.exec(out);
+    return m ? Number(m[1]) : NaN;
+  };
+  const p99 = /^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$/m.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: num(/^Requests\/sec:\s+([\d.]+)/m),
+    p99Ms: p99 ? Number(p99[1]) * TIME_UNITS[p99[2]] : NaN,
+    requests: num(/^\s*(\d+) requests in /m),
+    non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+    socket: sock
+      ? { connect: +sock[1], read: +sock[2], write: +sock[3], timeout: +sock[4] }
+      : { connect: 0, read: 0, write: 0, timeout: 0 },
+  };
+}
+
+function wrkArgs(port, durationMs, { close = false, script = null } = {}) {
+  const args = ['-t1', '-c10', `-d${wrkSeconds(durationMs)}`, '--latency'];
+  if (close) args.push('-H', 'Connection: close');
+  if (script) args.push('-s', script);
+  args.push(`http://127.0.0.1:${port}/`);
+  return args;
+}
+
+// ---------------------------------------------------------------- CPU accounting
+// Other work on the machine (a test suite, a build) skews the numbers. Each wrk
+// run reports how much CPU went to processes other than the server, wrk and
+// this script: the machine's busy time from /proc/stat minus theirs.
+
+const CLK_TCK = 100; // USER_HZ, 100 on Linux
+const OTHER_CPU_WARN_PCT = 10;
+const OTHER_CPU_RETRY_PCT = 20;
+const MAX_ATTEMPTS = 3;
+const QUIET_WAIT_MS = 20_000;
+/** Time left for re-running disturbed runs (waits included), over the whole benchmark. */
+let retryBudgetMs = 0;
+
+/** utime + stime of a process (all its threads), in clock ticks; NaN if gone. */
+function procTicks(pid) {
+  const stat = safeRead(`/proc/${pid}/stat`);
+  if (!stat) return NaN;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Busy clock ticks of all CPUs together. */
+function machineBusyTicks() {
+  const f = safeRead('/proc/stat').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+}
+
+const selfTicks = () => {
+  const u = process.cpuUsage();
+  return ((u.user + u.system) / 1e6) * CLK_TCK;
+};
+
+function wrk(args, server = null) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const busy0 = machineBusyTicks();
+    const server0 = server ? server.ticks() : 0;
+    const self0 = selfTicks();
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let wrkTicks = 0;
+    const sampler = setInterval(() => {
+      const t = procTicks(child.pid);
+      if (Number.isFinite(t)) wrkTicks = t;
+    }, 100);
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('error', (e) => {
+      clearInterval(sampler);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const seconds = (performance.now() - t0) / 1000;
+      const ours = (server ? server.ticks() - server0 : 0) + wrkTicks + (selfTicks() - self0);
+      const otherPct = Math.max(0, ((machineBusyTicks() - busy0 - ours) / CLK_TCK / seconds) * 100);
+      if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out.trim().slice(0, 300)}`));
+      const r = parseWrk(out);
+      if (!Number.isFinite(r.rps)) return reject(new Error(`could not parse wrk's output:\n${out}`));
+      resolve({ ...r, otherPct, raw: out });
+    });
+  });
+}
+
+/**
+ * A measured wrk run. When other processes took more than OTHER_CPU_RETRY_PCT of
+ * a core during it (another test suite on the machine, say), waits for a quiet
+ * machine and runs it again, up to MAX_ATTEMPTS in all; keeps the least
+ * disturbed run.
+ */
+async function measuredWrk(args, server, what, durationMs) {
+  let best = null;
+  let attempts = 0;
+  let retryStarted = null;
+  for (;;) {
+    attempts++;
+    const r = await wrk(args, server);
+    if (retryStarted !== null) retryBudgetMs -= performance.now() - retryStarted;
+    if (!best || r.otherPct < best.otherPct) best = r;
+    if (r.otherPct <= OTHER_CPU_RETRY_PCT || attempts === MAX_ATTEMPTS) break;
+    if (retryBudgetMs < durationMs) {
+      log(`${what}: other processes used ${r.otherPct.toFixed(0)}% of a core; no time left to run it again`);
+      break;
+    }
+    log(`${what}: other processes used ${r.otherPct.toFixed(0)}% of a core; waiting for a quiet machine to run it again`);
+    retryStarted = performance.now();
+    await waitQuiet(server, Math.min(QUIET_WAIT_MS, retryBudgetMs - durationMs));
+  }
+  return { ...best, attempts };
+}
+
+/** Waits (at most maxMs) until others use under OTHER_CPU_RETRY_PCT / 2 of a core for a second. */
+async function waitQuiet(server, maxMs) {
+  const deadline = performance.now() + maxMs;
+  while (performance.now() < deadline) {
+    const busy0 = machineBusyTicks();
+    const server0 = server ? server.ticks() : 0;
+    const self0 = selfTicks();
+    await sleep(1000);
+    const other = machineBusyTicks() - busy0 - (server ? server.ticks() - server0 : 0) - (selfTicks() - self0);
+    if (other <= OTHER_CPU_RETRY_PCT / 2) return true; // ticks in 1 s = % of one core
+  }
+  log(`the machine did not get quiet within ${(maxMs / 1000).toFixed(0)}s; going on`);
+  return false;
+}
+
+// ---------------------------------------------------------------- one measurement
+
+async function measure(kind, row, opts, logDir) {
+  const label = SERVERS[kind].label;
+  const result = { kind, row: row.id, error: null, startupMs: NaN, keepAlive: null, close: null, rss: null, trouble: [] };
+  const port = await freePort();
+  let server = null;
+  const trouble = [];
+  try {
+    // Launch; when other processes took more than OTHER_CPU_RETRY_PCT of a core
+    // meanwhile, stop it and launch again on a quiet machine, as measuredWrk does.
+    // The least disturbed launch time is kept.
+    result.startAttempts = 0;
+    for (;;) {
+      const t = performance.now();
+      result.startAttempts++;
+      server = new Server(kind, row, port, opts.workers, logDir, result.startAttempts);
+      const busy0 = machineBusyTicks();
+      const self0 = selfTicks();
+      server.start();
+      const ms = await server.waitReady();
+      const other = machineBusyTicks() - busy0 - server.ticks() - (selfTicks() - self0);
+      const otherPct = Math.max(0, (other / CLK_TCK / (ms / 1000)) * 100);
+      log(`(${row.id}) ${label}: first 200 after ${Math.round(ms)} ms, other CPU ${otherPct.toFixed(0)}%`);
+      if (!(result.startOtherPct <= otherPct)) {
+        result.startupMs = ms;
+        result.startOtherPct = otherPct;
+      }
+      if (result.startAttempts > 1) retryBudgetMs -= performance.now() - t;
+      if (otherPct <= OTHER_CPU_RETRY_PCT || result.startAttempts === MAX_ATTEMPTS) break;
+      const bootMs = performance.now() - t;
+      if (retryBudgetMs < bootMs) break;
+      log(`(${row.id}) ${label}: launch disturbed by other processes; launching it again on a quiet machine`);
+      const t1 = performance.now();
+      await server.stop();
+      trouble.push(...server.troubleLines());
+      await waitQuiet(null, Math.min(QUIET_WAIT_MS, retryBudgetMs - bootMs));
+      retryBudgetMs -= performance.now() - t1;
+    }
+    const smoke = await request(port, { method: row.smoke.method, body: row.smoke.body ?? null, timeoutMs: 30_000 });
+    if (smoke.status !== 200) throw new Error(`smoke request answered HTTP ${smoke.status}`);
+    const bad = row.check(smoke);
+    if (bad) throw new Error(`smoke request: ${bad}`);
+    await server.waitWorkersIdle();
+    const script = row.script ?? null;
+    if (opts.warmupMs > 0) await wrk(wrkArgs(port, opts.warmupMs, { script }));
+    result.keepAlive = await measuredWrk(wrkArgs(port, opts.durationMs, { script }), server, `(${row.id}) ${label} keep-alive`, opts.durationMs);
+    log(`(${row.id}) ${label} keep-alive: ${result.keepAlive.rps.toFixed(0)} req/s, p99 ${result.keepAlive.p99Ms.toFixed(2)} ms, other CPU ${result.keepAlive.otherPct.toFixed(0)}%`);
+    result.close = await measuredWrk(wrkArgs(port, opts.durationMs, { script, close: true }), server, `(${row.id}) ${label} Connection: close`, opts.durationMs);
+    log(`(${row.id}) ${label} Connection: close: ${result.close.rps.toFixed(0)} req/s, p99 ${result.close.p99Ms.toFixed(2)} ms, other CPU ${result.close.otherPct.toFixed(0)}%`);
+    result.rss = await server.rss();
+    if (server.exited) throw new Error(`server exited during the run (${server.exited.signal ?? server.exited.code})`);
+  } catch (e) {
+    result.error = e.message;
+    log(`(${row.id}) ${label} FAILED: ${e.message}`);
+    const tail = server ? safeRead(server.logFile).trim().split('\n').slice(-15).join('\n') : '';
+    if (tail) log(`last lines of ${label}'s log:\n${tail}`);
+  } finally {
+    await server?.stop();
+  }
+  result.trouble = [...trouble, ...(server?.troubleLines() ?? [])];
+  return result;
+}
+
+// ---------------------------------------------------------------- table
+
+const METRICS = [
+  { key: 'ka.rps', label: 'req/s, keep-alive', better: 'higher', get: (r) => r.keepAlive?.rps, fmt: fmtInt },
+  { key: 'ka.p99', label: 'p99 latency ms, keep-alive', better: 'lower', get: (r) => r.keepAlive?.p99Ms, fmt: fmtMs },
+  { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
+  { key: 'cl.p99', label: 'p99 latency ms, Connection: close', better: 'lower', get: (r) => r.close?.p99Ms, fmt: fmtMs },
+  { key: 'start', label: 'launch to first 200, ms', better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
+  { key: 'rss', label: 'RSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerMiB, fmt: (v) => v.toFixed(1) },
+];
+
+function fmtInt(v) {
+  return Math.round(v).toLocaleString('en-US');
+}
+function fmtMs(v) {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function wrkErrors(w) {
+  if (!w) return 0;
+  const s = w.socket;
+  return w.non2xx + s.connect + s.read + s.write + s.timeout;
+}
+
+function cell(res, metric) {
+  if (!res) return 'not run';
+  const v = metric.get(res);
+  if (v === undefined || v === null || !Number.isFinite(v)) return res.error ? 'FAILED' : 'n/a';
+  let text = metric.fmt(v);
+  const w = metric.key.startsWith('ka.') ? res.keepAlive : metric.key.startsWith('cl.') ? res.close : null;
+  if (wrkErrors(w)) text += ' *';
+  return text;
+}
+
+function ratio(n, g, metric) {
+  const a = n && metric.get(n);
+  const b = g && metric.get(g);
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '-';
+  const r = a / b;
+  return `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`;
+}
+
+function renderTable(rows, results) {
+  const header = ['row', 'metric', 'better', 'nicorn-py', 'gunicorn', 'nicorn/gunicorn'];
+  const lines = [];
+  for (const row of rows) {
+    const n = results.get(`${row.id}:nicorn`);
+    const g = results.get(`${row.id}:gunicorn`);
+    METRICS.forEach((m, i) => {
+      lines.push([i === 0 ? `(${row.id}) ${row.name}` : '', m.label, m.better, cell(n, m), cell(g, m), ratio(n, g, m)]);
+    });
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const right = new Set([3, 4, 5]);
+  const fmt = (cells) =>
+    `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const sep = `| ${widths.map((w, i) => (right.has(i) ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [fmt(header), sep, ...lines.map(fmt)].join('\n');
+}
+
+function notes(rows, results) {
+  const out = [];
+  for (const row of rows) {
+    for (const kind of ['nicorn', 'gunicorn']) {
+      const r = results.get(`${row.id}:${kind}`);
+      if (!r) continue;
+      const who = `(${row.id}) ${SERVERS[kind].label}`;
+      if (r.error) out.push(`${who} failed: ${r.error}`);
+      for (const [name, w] of [
+        ['keep-alive', r.keepAlive],
+        ['Connection: close', r.close],
+      ]) {
+        if (w && w.otherPct > OTHER_CPU_WARN_PCT) {
+          const tries = w.attempts > 1 ? ` (the least disturbed of ${w.attempts} attempts)` : '';
+          out.push(`${who}, ${name}: other processes on the machine used ${w.otherPct.toFixed(0)}% of a core during the run${tries}`);
+        } else if (w && w.attempts > 1) {
+          out.push(`${who}, ${name}: run ${w.attempts} times, the first ones disturbed by other processes on the machine`);
+        }
+        if (!wrkErrors(w)) continue;
+        const s = w.socket;
+        const parts = [];
+        if (w.non2xx) parts.push(`${w.non2xx} non-2xx/3xx responses`);
+        for (const k of ['connect', 'read', 'write', 'timeout']) if (s[k]) parts.push(`${s[k]} socket ${k} errors`);
+        out.push(`${who}, ${name}: wrk counted ${parts.join(', ')} (of ${w.requests.toLocaleString('en-US')} requests)`);
+      }
+      if (r.startOtherPct > OTHER_CPU_WARN_PCT) {
+        const tries = r.startAttempts > 1 ? ` (the least disturbed of ${r.startAttempts} launches)` : '';
+        out.push(`${who}, launch: other processes on the machine used ${r.startOtherPct.toFixed(0)}% of a core while it booted${tries}`);
+      } else if (r.startAttempts > 1) {
+        out.push(`${who}, launch: launched ${r.startAttempts} times, the first ones disturbed by other processes on the machine`);
+      }
+      if (r.rss && r.rss.workers !== r.workersWanted) {
+        out.push(`${who}: found ${r.rss.workers} worker processes, expected ${r.workersWanted}`);
+      }
+      if (r.trouble.length) {
+        out.push(`${who}: ${r.trouble.length} error line(s) in the server log, first: ${r.trouble[0].trim().slice(0, 200)}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU used by other processes during the measured wrk runs, in % of one core. */
+function otherCpu(results) {
+  const v = [...results.values()].flatMap((r) => [r.keepAlive?.otherPct, r.close?.otherPct]).filter(Number.isFinite);
+  if (!v.length) return 'n/a';
+  const avg = v.reduce((a, b) => a + b, 0) / v.length;
+  return `average ${avg.toFixed(0)}%, max ${Math.max(...v).toFixed(0)}% of one core`;
+}
+
+function masterRss(rows, results) {
+  const parts = [];
+  for (const kind of ['nicorn', 'gunicorn']) {
+    const v = rows.map((row) => results.get(`${row.id}:${kind}`)?.rss?.masterMiB).filter(Number.isFinite);
+    if (v.length) parts.push(`${SERVERS[kind].label} ${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)} MiB`);
+  }
+  return parts.join(', ');
+}
+
+// ---------------------------------------------------------------- doc
+
+function commandLine(argv) {
+  const quote = (a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
+  const extra = argv.map(quote).join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${extra ? ` -- ${extra}` : ''}`;
+  return `node bench/run.mjs${extra ? ` ${extra}` : ''}`;
+}
+
+function writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, noteLines, busyBeforePct }) {
+  const rel = (p) => path.relative(ROOT, p) || '.';
+  const d = wrkSeconds(opts.durationMs);
+  const w = opts.workers;
+  const md = `# Benchmarks: nicorn-py vs Gunicorn
+
+Side by side on one machine, same app files, same worker count, one server at
+a time. Produced by \`bench/run.mjs\`; re-run with \`npm run bench\` (numbers
+from a single run on a shared machine: read the ratios, not the digits).
+
+- Date: ${when}
+- Machine: ${machine.model}, ${machine.cores} cores, ${machine.mem} RAM; ${machine.os}
+- Run time of the whole benchmark: ${elapsedS.toFixed(0)} s
+
+## Versions
+
+| | |
+| --- | --- |
+| node | ${ver.node} |
+| nicorn-py (package.json) | ${ver.nicorn} |
+| pyodide (node_modules/pyodide) | ${ver.pyodide}${ver.pyodidePython ? ` (CPython ${ver.pyodidePython})` : ''} |
+| gunicorn --version | ${ver.gunicorn} |
+| Gunicorn's python3 --version | ${ver.python} |
+| wrk -v | ${ver.wrk} |
+| fixture packages | ${ver.fixturePkgs.join(', ') || 'n/a'} |
+
+## Command
+
+    ${command}
+
+Workers: ${w}. For each row and each server, on a free loopback port:
+
+    node bin/nicorn-py -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
+    ${GUNICORN_BIN} -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
+    wrk -t1 -c10 -d${d} --latency [-s bench/post64k.lua] http://127.0.0.1:PORT/
+    wrk -t1 -c10 -d${d} --latency -H 'Connection: close' [-s bench/post64k.lua] http://127.0.0.1:PORT/
+
+| row | --chdir DIR | APP |
+| --- | --- | --- |
+${rows.map((r) => `| (${r.id}) ${r.name} | ${rel(r.dir)} | ${r.app}${r.pythonpath ? ` (+ --pythonpath)` : ''} |`).join('\n')}
+
+## Results
+
+nicorn/gunicorn is nicorn-py's value divided by Gunicorn's. For req/s higher
+is better (a ratio above 1 favours nicorn-py); for p99 latency, launch time and
+RSS lower is better (a ratio below 1 favours nicorn-py). A \`*\` marks a wrk
+run that counted errors (see the notes).
+
+${table}
+
+## How it is measured
+
+- Each server is started, then polled with \`GET /\` until it answers 200: that
+  is "launch to first 200" (from spawning the process; for nicorn-py this
+  includes booting Pyodide and importing the app in the worker). Then one
+  request checks the response body (e.g. the echo returns the 64 KiB it was
+  sent), then an unrecorded ${opts.warmupMs ? `${wrkSeconds(opts.warmupMs)} ` : ''}wrk warm-up${opts.warmupMs ? '' : ' (disabled)'}, then the two measured wrk runs.
+- Keep-alive: wrk's default. Gunicorn's sync worker does not keep connections
+  alive (it answers \`Connection: close\` and closes), so its "keep-alive" run
+  reconnects for every request too; nicorn-py keeps connections open. This is
+  part of the comparison, reported as wrk measures it. When Gunicorn closes a
+  connection that wrk meant to reuse, wrk may count socket read/write errors
+  (listed in the notes): those are closed connections, not failed requests.
+- RSS per worker: the sum of VmRSS of the master's child processes (read from
+  /proc/<master>/task/*/children) divided by the worker count, taken after the
+  wrk runs. VmRSS counts pages shared with other processes (Gunicorn's workers
+  share copy-on-write pages with their master). Masters' own RSS: ${masterRss(rows, results) || 'n/a'}.
+- Gunicorn runs with its bytecode precompiled (\`python3 -m compileall\` into a
+  PYTHONPYCACHEPREFIX outside the repository), as in an installed app;
+  nicorn-py compiles the app's and packages' sources at every worker boot.
+- wrk, the servers and the Python threads share the machine's ${machine.cores} cores.
+  Anything else running disturbs the numbers, so the script measures it: the
+  machine's busy time (/proc/stat) minus that of the server, wrk and the
+  script. In the second before the benchmark started: ${busyBeforePct}% of one core;
+  during the measured wrk runs: ${otherCpu(results)}.
+  A launch or a measured run during which other processes used more than
+  ${OTHER_CPU_RETRY_PCT}% of a core is done again once the machine is quiet (at most
+  ${MAX_ATTEMPTS} attempts, within ${wrkSeconds(opts.retryBudgetMs)} of retries for the whole benchmark) and the
+  least disturbed attempt is kept; the notes name those that stayed disturbed.
+
+## Notes from this run
+
+${noteLines.length ? noteLines.map((l) => `- ${l}`).join('\n') : '- wrk counted no errors and no non-2xx responses; every server served every row.'}
+`;
+  fs.mkdirSync(path.dirname(DOC), { recursive: true });
+  fs.writeFileSync(DOC, md);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const opts = parseArgs(argv);
+  const started = performance.now();
+  const rows = opts.rows ? ROWS.filter((r) => opts.rows.includes(r.id)) : ROWS;
+  if (!rows.length) throw new Error(`no such rows: ${opts.rows.join(',')} (have ${ROWS.map((r) => r.id).join(',')})`);
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+
+  retryBudgetMs = opts.retryBudgetMs;
+  ensureTools();
+  ensureFixtures();
+  const python = gunicornPython();
+  precompileForGunicorn(python);
+  const machine = machineInfo();
+  const ver = versions(python);
+  // Busy time of the machine before starting: a test suite running alongside shows here.
+  const busy0 = machineBusyTicks();
+  await sleep(1000);
+  const busyBeforePct = machineBusyTicks() - busy0; // ticks in 1 s = % of one core
+  if (busyBeforePct > 25) log(`warning: the machine was already busy (${busyBeforePct}% of one core) before the benchmark`);
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-bench-'));
+  log(
+    `${rows.length} rows x 2 servers, ${opts.workers} worker(s), wrk ${wrkSeconds(opts.durationMs)} per run` +
+      `${opts.warmupMs ? ` after a ${wrkSeconds(opts.warmupMs)} warm-up` : ''}; server logs in ${logDir}`,
+  );
+
+  const results = new Map();
+  for (const row of rows) {
+    for (const kind of ['nicorn', 'gunicorn']) {
+      const r = await measure(kind, row, opts, logDir);
+      r.workersWanted = opts.workers;
+      results.set(`${row.id}:${kind}`, r);
+    }
+  }
+
+  const elapsedS = (performance.now() - started) / 1000;
+  const table = renderTable(rows, results);
+  const noteLines = notes(rows, results);
+  const when = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const command = commandLine(argv);
+
+  console.log(
+    `\nnicorn-py vs Gunicorn, ${opts.workers} worker(s), wrk -t1 -c10 -d${wrkSeconds(opts.durationMs)}; ` +
+      'ratio = nicorn-py / gunicorn: req/s higher is better, p99 latency, launch time and RSS lower is better\n',
+  );
+  console.log(table);
+  console.log(`\nmasters' RSS: ${masterRss(rows, results) || 'n/a'}`);
+  console.log(`CPU busy before starting: ${busyBeforePct}% of one core; used by other processes during the measured wrk runs: ${otherCpu(results)}`);
+  if (noteLines.length) console.log(`\nnotes (* in the table):\n${noteLines.map((l) => `  - ${l}`).join('\n')}`);
+  console.log(`\ntotal run time: ${elapsedS.toFixed(0)} s`);
+
+  const failed = [...results.values()].some((r) => r.error);
+  if (!failed) fs.rmSync(logDir, { recursive: true, force: true });
+  else console.log(`server logs kept in ${logDir}`);
+
+  if (opts.doc) {
+    writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, noteLines, busyBeforePct });
+    console.log(`wrote ${path.relative(process.cwd(), DOC) || DOC}`);
+  }
+}
+
+main().catch((e) => {
+  current?.killGroup();
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});
