@@ -9,6 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { runArbiter } from './arbiter/arbiter.js';
+import { daemonStdio } from './log/error-log.js';
 import { ConfigFileError, checkApp, configInterpreter, loadConfigFile } from './config/config-file.js';
 import { renderConfig } from './config/print-config.js';
 import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName } from './config/registry.js';
@@ -114,10 +115,10 @@ async function readConfigFile(env: RawSettings, cli: RawSettings): Promise<RawSe
 }
 
 /** -D: the arbiter carries on detached, its stdio on /dev/null, as Gunicorn's daemonize(). */
-function daemonize(argv: string[]): number {
+function daemonize(argv: string[], enableStdioInheritance: boolean): number {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
     detached: true,
-    stdio: 'ignore',
+    stdio: daemonStdio(enableStdioInheritance),
     env: { ...process.env, NICORN_DAEMON: '1' },
   });
   child.unref();
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!settings.check_config) return 0;
     }
     if (settings.check_config) return await checkApp(settings);
-    if (settings.daemon && !process.env.NICORN_DAEMON) return daemonize(argv);
+    if (settings.daemon && !process.env.NICORN_DAEMON) return daemonize(argv, settings.enable_stdio_inheritance);
     // --preload: the app is imported in the arbiter first, so a broken one fails fast.
     if (settings.preload_app && (await checkApp(settings)) !== 0) return 1;
     // raw_env: set in the arbiter before any worker is forked, so the app sees it.

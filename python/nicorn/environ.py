@@ -7,26 +7,29 @@ alternating (see encodeHead in src/bridge/protocol.ts).
 """
 
 import os
-import sys
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import SERVER_SOFTWARE
+from .log import wsgi_errors
 
 HEAD_FIELDS = 9
 
 
 class ErrorStream:
-    """wsgi.errors: text written here lands in the error log (stderr)."""
+    """wsgi.errors: text written here lands in the error log, as Gunicorn's
+    WSGIErrorsWrapper writes it (the error log file, or sys.stderr for '-')."""
 
     def write(self, data):
-        sys.stderr.write(data)
+        stream = wsgi_errors()
+        stream.write(data)
+        stream.flush()
 
     def writelines(self, lines):
         for line in lines:
             self.write(line)
 
     def flush(self):
-        sys.stderr.flush()
+        wsgi_errors().flush()
 
 
 def base_environ(multiprocess, file_wrapper):

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { ErrorLog } from '../log/error-log.js';
+import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
 import type { ArbiterMessage, WorkerMessage } from '../worker/messages.js';
 import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from './listeners.js';
@@ -33,6 +34,8 @@ interface WorkerProcess {
   /** The WorkerTmp heartbeat file's descriptor. */
   tmp: number;
   ready: boolean;
+  /** Booting is not timed (Pyodide takes seconds); the clock starts when it serves. */
+  readyAt: number;
   /** From the last heartbeat message: how long Python had been busy in one request. */
   busyMs: number;
   /** When the arbiter sent SIGABRT for a timeout (0: not yet). */
@@ -157,8 +160,11 @@ export class Arbiter {
         if (!this.stopping && this.numWorkers > 1) this.setNumWorkers(this.numWorkers - 1);
         this.manageWorkers();
       },
-      // Reopen log files: nicorn-py's logs are stderr/stdout for now; workers are told too.
-      SIGUSR1: () => this.signalWorkers('SIGUSR1'),
+      // Reopen log files (logrotate's mv + USR1), here and in every worker.
+      SIGUSR1: () => {
+        this.log.reopen();
+        this.signalWorkers('SIGUSR1');
+      },
       SIGUSR2: () => this.reexec(),
       SIGWINCH: () => this.winch(),
     };
@@ -233,6 +239,7 @@ export class Arbiter {
     // Retire the oldest first, as Gunicorn does.
     const extra = live.sort((a, b) => a.age - b.age).slice(0, Math.max(0, live.length - this.numWorkers));
     for (const w of extra) w.child.kill('SIGTERM');
+    reportWorkerCount(this.log, [...this.workers.values()].filter((w) => !w.child.killed).length);
   }
 
   private spawn(): void {
@@ -261,10 +268,11 @@ export class Arbiter {
       const msg: ArbiterMessage = { kind: 'listener', index };
       child.send(msg, l.handle as never);
     });
-    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, tmp, ready: false, busyMs: 0, abortedAt: 0 };
+    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, tmp, ready: false, readyAt: 0, busyMs: 0, abortedAt: 0 };
     child.on('message', (m: WorkerMessage) => {
       if (m.kind === 'ready') {
         w.ready = true;
+        w.readyAt = Date.now();
         this.log.debug(`Worker ${w.pid} is serving`);
         this.onReady?.();
       } else if (m.kind === 'heartbeat') {
@@ -310,6 +318,7 @@ export class Arbiter {
         const next = await this.reloader();
         this.settings = next.settings;
         this.config = next.config;
+        this.log.setup(this.settings);
         this.config?.init(this.settings, this.settings.loglevel);
         if (this.settings.workers !== this.numWorkers) this.setNumWorkers(this.settings.workers);
       } catch (e) {
@@ -343,7 +352,7 @@ export class Arbiter {
       // Silent (no heartbeat in the tmp file) or stuck in one request: both are timeouts.
       let lastSeen: number;
       try {
-        lastSeen = lastUpdate(w.tmp);
+        lastSeen = Math.max(lastUpdate(w.tmp), w.readyAt);
       } catch {
         continue;
       }
@@ -399,5 +408,5 @@ export function procName(settings: Settings): string {
 export type Reloader = () => Promise<{ settings: Settings; config: ConfigInterpreter | null }>;
 
 export function runArbiter(settings: Settings, config: ConfigInterpreter | null = null, reloader: Reloader | null = null): Promise<number> {
-  return new Arbiter(settings, new ErrorLog(settings.loglevel), config, reloader).run();
+  return new Arbiter(settings, ErrorLog.fromSettings(settings), config, reloader).run();
 }

@@ -10,6 +10,7 @@ import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
 import { bootPyodide, type HostLayout } from '../runtime/boot.js';
 import { Ctl, FRAME_HEADER, openChannel } from './protocol.js';
+import type { PythonLogOptions } from '../log/error-log.js';
 
 export interface PythonThreadData {
   sab: SharedArrayBuffer;
@@ -29,6 +30,8 @@ export interface PythonThreadData {
   /** Lower-cased environ names the access log asks for ({name}e atoms). */
   accessEnv: string[];
   inboxSize: number;
+  /** The I/O thread's error log (ErrorLog.forPythonThread()), which the Python thread writes too. */
+  log: PythonLogOptions;
 }
 
 /** Messages this thread posts to the I/O thread. */
@@ -100,7 +103,7 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
 async function main(): Promise<void> {
   const data = workerData as PythonThreadData;
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
-  const py = await bootPyodide(data.layout);
+  const py = await bootPyodide(data.layout, {}, data.log);
   const { ctl } = openChannel(data.sab);
   py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
   const worker = py.pyimport('nicorn.worker');

@@ -807,7 +807,7 @@ export const registry = {
     default: () => false,
     defaultDoc: 'False',
     desc: 'Disable redirect access logs to syslog.',
-    supported: false,
+    supported: true,
   }),
   access_log_format: spec({
     section: 'Logging',
@@ -836,7 +836,7 @@ export const registry = {
     desc:
       "The Error log file to write to. Using `'-'` for FILE makes the server log to stderr, the default and, for now, the " +
       'only destination nicorn-py supports.',
-    supported: false,
+    supported: true,
   }),
   loglevel: spec({
     section: 'Logging',
@@ -858,7 +858,7 @@ export const registry = {
     default: () => false,
     defaultDoc: 'False',
     desc: 'Redirect stdout/stderr to specified file in *errorlog*.',
-    supported: false,
+    supported: true,
   }),
   logger_class: spec({
     section: 'Logging',
@@ -919,7 +919,7 @@ export const registry = {
       '`stream`, the default, or `dgram`), `udp://HOST:PORT` for UDP sockets or `tcp://HOST:PORT` for TCP sockets. The ' +
       'default depends on the platform: `unix:///var/run/syslog` on macOS, `unix:///var/run/log` on FreeBSD, ' +
       '`unix:///dev/log` on OpenBSD and `udp://localhost:514` elsewhere.',
-    supported: false,
+    supported: true,
   }),
   syslog: spec({
     section: 'Logging',
@@ -930,7 +930,7 @@ export const registry = {
     defaultDoc: 'False',
     desc:
       'Send *Gunicorn* logs to syslog. Access logs can be kept out of syslog with *disable_redirect_access_to_syslog*.',
-    supported: false,
+    supported: true,
   }),
   syslog_prefix: spec({
     section: 'Logging',
@@ -942,7 +942,7 @@ export const registry = {
     desc:
       'Makes Gunicorn use the parameter as program-name in the syslog entries. All entries will be prefixed by ' +
       '`gunicorn.<prefix>`; by default the program name is the name of the process.',
-    supported: false,
+    supported: true,
   }),
   syslog_facility: spec({
     section: 'Logging',
@@ -952,7 +952,7 @@ export const registry = {
     default: () => 'user',
     defaultDoc: "'user'",
     desc: 'Syslog facility name.',
-    supported: false,
+    supported: true,
   }),
   enable_stdio_inheritance: spec({
     section: 'Logging',
@@ -964,7 +964,7 @@ export const registry = {
     desc:
       'Enable stdio inheritance. Enable inheritance for stdio file descriptors in daemon mode. To disable the Python ' +
       'stdout buffering, set the environment variable `PYTHONUNBUFFERED`.',
-    supported: false,
+    supported: true,
   }),
   statsd_host: spec({
     section: 'Logging',
@@ -976,7 +976,7 @@ export const registry = {
     desc:
       'The address of the StatsD server to log to. A string of the form `unix://PATH` for a unix domain socket, or ' +
       '`HOST:PORT` for a network address.',
-    supported: false,
+    supported: true,
   }),
   dogstatsd_tags: spec({
     section: 'Logging',
@@ -986,7 +986,7 @@ export const registry = {
     default: () => '',
     defaultDoc: "''",
     desc: 'A comma-delimited list of datadog statsd (dogstatsd) tags to append to statsd metrics.',
-    supported: false,
+    supported: true,
   }),
   statsd_prefix: spec({
     section: 'Logging',
@@ -996,7 +996,7 @@ export const registry = {
     default: () => '',
     defaultDoc: "''",
     desc: 'Prefix to use when emitting statsd metrics (a trailing `.` is added, if not provided).',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Process Naming

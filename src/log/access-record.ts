@@ -24,5 +24,9 @@ export interface AccessRecord {
   environ: Readonly<Record<string, string>>;
 }
 
-/** Anything that wants to hear about finished requests: the access log, statsd, syslog. */
-export type AccessSink = (record: AccessRecord) => void;
+/**
+ * Anything that wants to hear about finished requests: the access log, statsd,
+ * syslog. `line` is the access line as formatted (access_log_format), for the
+ * sinks that send it on (syslog).
+ */
+export type AccessSink = (record: AccessRecord, line?: string) => void;

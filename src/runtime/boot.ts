@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
+import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
 
 /** Where python/nicorn lives: the package's python/ folder, found upward from this bundle. */
 export const PYTHON_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'python/nicorn/__init__.py');
@@ -65,22 +66,34 @@ export function hostLayout(chdir: string, pythonPath: string[], extra: string[] 
   return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
 }
 
-export interface Output {
-  write(data: Uint8Array): number;
+export type { Output } from '../log/error-log.js';
+
+/**
+ * What python/nicorn/log.py imports as `_nicorn_log`: this thread's error log
+ * (src/log/error-log.ts), looked up on every call so that the log set up
+ * later (the arbiter's, after its config file ran) or reopened is the one used.
+ */
+function logModule() {
+  return {
+    write: (text: string) => pythonLogHost().write(text),
+    record: (level: string, message: string) => pythonLogHost().record(level, message),
+    count: (kind: string) => pythonLogHost().count(kind),
+    metric: (mtype: string, name: string, value: string) => pythonLogHost().metric(mtype, name, value),
+    forward_records: () => pythonLogHost().forwardRecords,
+    forward_counts: () => pythonLogHost().forwardCounts,
+    to_stderr: () => pythonLogHost().toStderr,
+  };
 }
 
-const fdWriter = (fd: number): Output => ({
-  write(data: Uint8Array): number {
-    try {
-      return fs.writeSync(fd, data);
-    } catch {
-      return data.length;
-    }
-  },
-});
-
-/** `extraEnv`: variables on top of this process's environment (raw_env). */
-export async function bootPyodide(layout: HostLayout, extraEnv: Record<string, string> = {}): Promise<PyodideInterface> {
+/**
+ * `extraEnv`: variables on top of this process's environment (raw_env).
+ * `log`: in a worker's Python thread, the I/O thread's error log
+ * (ErrorLog.forPythonThread()): the "gunicorn.error" logger, wsgi.errors and,
+ * with capture_output, sys.stdout and sys.stderr write to it. Without it the
+ * interpreter writes to this thread's error log (pythonStdio, the log host).
+ */
+export async function bootPyodide(layout: HostLayout, extraEnv: Record<string, string> = {}, log?: PythonLogOptions): Promise<PyodideInterface> {
+  if (log) installPythonThreadLog(log);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, extraEnv);
@@ -88,11 +101,13 @@ export async function bootPyodide(layout: HostLayout, extraEnv: Record<string, s
     // Pyodide would otherwise find itself from a stack trace, which source maps rewrite.
     indexURL: PYODIDE_DIR,
     env,
-    stdout: (s) => fdWriter(1).write(Buffer.from(s + '\n')),
-    stderr: (s) => fdWriter(2).write(Buffer.from(s + '\n')),
+    stdout: (s) => pythonStdio.stdout.write(Buffer.from(s + '\n')),
+    stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
   });
-  py.setStdout(fdWriter(1));
-  py.setStderr(fdWriter(2));
+  // Looked up per write: capture_output and reopen() change where they go.
+  py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
+  py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });
+  py.registerJsModule('_nicorn_log', logModule());
   const { FS } = py;
   for (const dir of layout.mounts) {
     FS.mkdirTree(dir);

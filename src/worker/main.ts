@@ -7,7 +7,9 @@ import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/boot.js';
-import { AccessLog } from '../log/access-log.js';
+import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
+import { statsdAccessSink } from '../log/statsd.js';
+import { syslogAccessSink } from '../log/syslog.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
 import { createFrontDoor } from './front-door.js';
 import type { ArbiterMessage, WorkerMessage } from './messages.js';
@@ -38,7 +40,7 @@ function receiveInit(): Promise<Init> {
 async function main(): Promise<void> {
   const { init, handles } = await receiveInit();
   const { settings } = init;
-  const log = new ErrorLog(settings.loglevel);
+  const log = ErrorLog.fromSettings(settings);
   process.title = `nicorn-py: worker [${settings.proc_name ?? settings.wsgi_app}]`;
   log.info(`Booting worker with pid: ${process.pid}`);
   const exit = (code: number) => {
@@ -53,12 +55,14 @@ async function main(): Promise<void> {
 
   // Log files are opened before dropping privileges, as Gunicorn's master opens them.
   const accessLog = settings.accesslog ? new AccessLog(settings.accesslog, settings.access_log_format) : null;
+  const syslogAccess = syslogAccessSink(settings);
+  const statsdAccess = statsdAccessSink(log);
   // -u/-g: the worker drops to the configured user and group before any app code runs.
   if (settings.group !== process.getegid?.()) process.setgid?.(settings.group);
   if (settings.user !== process.geteuid?.()) process.setuid?.(settings.user);
   // USR1 (reopen log files) must not reach node's default, which starts the inspector.
   process.on('SIGUSR1', () => {
-    log.debug('Handling signal: usr1');
+    log.reopen();
     accessLog?.reopen();
   });
 
@@ -75,7 +79,8 @@ async function main(): Promise<void> {
       settingsJson: JSON.stringify(settings),
       config: init.config,
       hookNames: init.hooks,
-      accessEnv: accessLog?.environKeys ?? [],
+      accessEnv: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
+      log: log.forPythonThread(),
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
@@ -83,7 +88,13 @@ async function main(): Promise<void> {
     return exit(3);
   }
 
-  if (accessLog) bridge.onAccess = (r) => accessLog.write(r);
+  if (accessLog || syslogAccess || statsdAccess) {
+    bridge.onAccess = (r) => {
+      const line = accessLog ? accessLog.write(r) : syslogAccess ? formatAccess(settings.access_log_format, accessAtoms(r, process.pid)) : undefined;
+      syslogAccess?.(r, line);
+      statsdAccess?.(r);
+    };
+  }
 
   const servers: http.Server[] = handles.map((handle) => {
     const server = createFrontDoor(bridge, { keepalive: settings.keepalive });
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
   // The arbiter's view of this worker: alive (the WorkerTmp file's ctime, as in
   // Gunicorn), and how long Python has been busy in one request.
   let spinner = 0;
+  notify(WORKER_TMP_FD, ++spinner);
   const heartbeat = setInterval(() => {
     notify(WORKER_TMP_FD, ++spinner);
     process.send?.({ kind: 'heartbeat', busyMs: bridge.busyFor() } satisfies WorkerMessage);

@@ -2,6 +2,7 @@
 // process it started, by pid.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -15,8 +16,10 @@ export interface Server {
   pid: number;
   port: number;
   url: string;
-  /** Everything the arbiter and its workers wrote to stderr so far. */
+  /** Everything the arbiter and its workers wrote to stderr (and stdout, and the `logFile`) so far. */
   log(): string;
+  /** What they wrote to stderr and stdout only. */
+  stdio(): string;
   /** Pids from "Booting worker with pid: N" lines. */
   workerPids(): number[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -92,8 +95,11 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `nicorn-py ARGS -b 127.0.0.1:0` and resolves once a worker accepts. */
-export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Server> {
+/**
+ * Starts `nicorn-py ARGS -b 127.0.0.1:0` and resolves once a worker accepts.
+ * `logFile`: the --error-logfile the ARGS give, read along with stderr.
+ */
+export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string } = {}): Promise<Server> {
   const proc = spawn(process.execPath, [CLI, '-b', '127.0.0.1:0', ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
@@ -102,17 +108,19 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
   proc.stdout!.on('data', (d) => (stderr += d));
-  track(proc, () => stderr);
+  const logFile = opts.logFile;
+  const all = () => (logFile && fs.existsSync(logFile) ? stderr + fs.readFileSync(logFile, 'utf8') : stderr);
+  track(proc, all);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   let port = 0;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`nicorn-py exited early (${proc.exitCode}):\n${stderr}`);
+    if (proc.exitCode !== null) throw new Error(`nicorn-py exited early (${proc.exitCode}):\n${all()}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`nicorn-py did not start within 60 s:\n${stderr}`);
+      throw new Error(`nicorn-py did not start within 60 s:\n${all()}`);
     }
-    port ||= Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1] ?? 0);
+    port ||= Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(all())?.[1] ?? 0);
     if (port && (await canConnect(port))) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -121,8 +129,9 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
     pid: proc.pid!,
     port,
     url: `http://127.0.0.1:${port}`,
-    log: () => stderr,
-    workerPids: () => workerPidsIn(stderr),
+    log: all,
+    stdio: () => stderr,
+    workerPids: () => workerPidsIn(all()),
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal);
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
