@@ -31,7 +31,11 @@ export interface Run {
   stderr: string;
 }
 
-const live = new Set<number>();
+// Every test file bundles its own copy of this module, but uvu runs them all
+// in one process: one shared set of live pids, one exit listener.
+const shared = globalThis as { __nicornLivePids?: Set<number> };
+const firstCopy = shared.__nicornLivePids === undefined;
+const live = (shared.__nicornLivePids ??= new Set<number>());
 
 function killAll(): void {
   for (const pid of live) {
@@ -42,7 +46,7 @@ function killAll(): void {
     }
   }
 }
-process.on('exit', killAll);
+if (firstCopy) process.on('exit', killAll);
 
 function track(proc: ChildProcess, stderr: () => string): void {
   live.add(proc.pid!);
