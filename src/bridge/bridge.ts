@@ -28,6 +28,10 @@ export interface Exchange {
   status?: number;
   responseHeaders?: string[];
   bytesSent?: number;
+  /** Bridge bookkeeping: the head's number, whether all body frames went out, whether the client left. */
+  seq?: number;
+  bodySent?: boolean;
+  gone?: boolean;
 }
 
 export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize'>;
@@ -89,9 +93,18 @@ class FrameWriter {
 export class PythonBridge {
   private readonly channel: Channel;
   private readonly writer: FrameWriter;
+  /** Waiting for their head to go to Python. */
   private readonly queue: Exchange[] = [];
-  private current: Exchange | null = null;
+  /**
+   * Heads already handed to Python, oldest first; the first is the one Python
+   * is serving. The next head is written while Python still works on the
+   * current request, so Python finds it without sleeping (when the current
+   * request's body is complete: frames of two requests never interleave).
+   */
+  private readonly inflight: Exchange[] = [];
   private currentSince = 0;
+  /** Numbers the heads, as the Python side counts them, for ClientGone. */
+  private seq = 0;
   private idleWaiters: (() => void)[] = [];
   /** Requests Python has finished (Gunicorn's worker.nr). */
   handled = 0;
@@ -126,8 +139,12 @@ export class PythonBridge {
     return new PythonBridge(thread, sab);
   }
 
+  private get current(): Exchange | null {
+    return this.inflight[0] ?? null;
+  }
+
   get busy(): boolean {
-    return this.current !== null || this.queue.length > 0;
+    return this.inflight.length > 0 || this.queue.length > 0;
   }
 
   /** How long Python has been inside the current request, in ms (0 when idle). */
@@ -137,7 +154,7 @@ export class PythonBridge {
 
   handle(ex: Exchange): void {
     this.queue.push(ex);
-    if (!this.current) this.next();
+    this.sendHeads();
   }
 
   /** Resolves when no request is queued or in Python. */
@@ -169,44 +186,66 @@ export class PythonBridge {
     await once(this.thread, 'exit');
   }
 
+  /** The current request is over (End or Close): the next one in flight becomes current. */
   private next(): void {
-    if (this.current) {
+    if (this.inflight.shift()) {
       this.handled++;
       this.onRequestDone?.();
     }
-    this.current = null;
-    let ex: Exchange | undefined;
-    while ((ex = this.queue.shift())) {
-      if (!ex.res.destroyed) break;
-    }
-    if (!ex) {
-      for (const resolve of this.idleWaiters.splice(0)) resolve();
-      return;
-    }
-    this.current = ex;
     this.currentSince = Date.now();
-    this.writer.onDrain = null;
-    Atomics.store(this.channel.ctl, Ctl.ClientGone, 0);
-    this.writer.push(InFrame.Head, encodeHead(ex.head));
-    if (ex.head.hasBody) this.forwardBody(ex);
-    ex.res.once('close', () => {
-      if (this.current === ex && !ex.res.writableFinished) Atomics.store(this.channel.ctl, Ctl.ClientGone, 1);
-    });
+    const now = this.current;
+    if (now?.gone) Atomics.store(this.channel.ctl, Ctl.ClientGone, now.seq!);
+    this.sendHeads();
+    if (!this.busy) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Hands heads to Python: up to one ahead of the current request, once its body is all sent. */
+  private sendHeads(): void {
+    while (this.queue.length > 0 && this.inflight.length < 2) {
+      const last = this.inflight.at(-1);
+      if (last && !last.bodySent) return;
+      const ex = this.queue.shift()!;
+      if (ex.res.destroyed) continue;
+      if (this.inflight.length === 0) this.currentSince = Date.now();
+      ex.seq = ++this.seq;
+      this.inflight.push(ex);
+      this.writer.push(InFrame.Head, encodeHead(ex.head));
+      ex.bodySent = !ex.head.hasBody;
+      if (ex.head.hasBody) this.forwardBody(ex);
+      ex.res.once('close', () => {
+        if (ex.res.writableFinished) return;
+        ex.gone = true;
+        // Python compares this with the number of the request it is serving.
+        if (this.inflight.includes(ex)) Atomics.store(this.channel.ctl, Ctl.ClientGone, ex.seq!);
+      });
+    }
   }
 
   private forwardBody(ex: Exchange): void {
     const { req } = ex;
     const w = this.writer;
     w.onDrain = () => req.resume();
+    const done = () => {
+      if (ex.bodySent) return;
+      ex.bodySent = true;
+      w.onDrain = null;
+      this.sendHeads();
+    };
     req.on('data', (chunk: Buffer) => {
       for (let off = 0; off < chunk.length; off += MAX_IN_FRAME) {
         w.push(InFrame.Body, chunk.subarray(off, off + MAX_IN_FRAME));
       }
       if (w.pendingBytes > UPLOAD_HIGH_WATER) req.pause();
     });
-    req.once('end', () => w.push(InFrame.Eof));
+    req.once('end', () => {
+      w.push(InFrame.Eof);
+      done();
+    });
     req.once('close', () => {
-      if (!req.complete) w.push(InFrame.Abort);
+      if (!req.complete) {
+        w.push(InFrame.Abort);
+        done();
+      }
     });
   }
 

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
 import { bootPyodide, type HostLayout } from '../runtime/boot.js';
-import { Ctl, FRAME_HEADER, openChannel } from './protocol.js';
+import { Ctl, FRAME_HEADER, InFrame, openChannel } from './protocol.js';
 import type { PythonLogOptions } from '../log/error-log.js';
 
 export interface PythonThreadData {
@@ -53,6 +53,8 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   const header = new Uint8Array(FRAME_HEADER);
   const headerView = new DataView(header.buffer);
   let inboxAddr = 0;
+  /** How many heads Python has received: the number of the request it is serving. */
+  let seq = 0;
   let inboxSize = 0;
 
   /** 0, or the signal number that interrupted the wait before the first byte
@@ -83,6 +85,7 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
       if (signal !== 0) return -signal;
       const type = header[0] ?? 0;
       const len = headerView.getUint32(4, true);
+      if (type === InFrame.Head) seq++;
       if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
       if (len > 0) readExact(mod.HEAPU8.subarray(inboxAddr, inboxAddr + len));
       return len * 16 + type;
@@ -95,7 +98,8 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
         if (w === 0) outRing.waitForSpace(WAIT_SLICE_MS);
         off += w;
       }
-      return Atomics.load(ctl, Ctl.ClientGone);
+      // The I/O thread writes the number of the request whose client left.
+      return Atomics.load(ctl, Ctl.ClientGone) === seq ? 1 : 0;
     },
   };
 }
