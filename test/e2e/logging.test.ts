@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, FIXTURES, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
+import { alive, CLI, FIXTURES, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-logging-')));
@@ -154,15 +154,6 @@ misc('syslog to a unix socket is refused by name; an unknown facility as Gunicor
   assert.is(facility.code, 1);
   assert.match(facility.stderr, /Error: unknown facility name/);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 misc('-D -R (--enable-stdio-inheritance): the daemon keeps a stderr that is not a terminal', async () => {
   const pidfile = path.join(tmp, 'daemon.pid');

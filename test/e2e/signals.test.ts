@@ -8,19 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, eventually, runCli, sleep, startServer } from '../helpers/server.js';
+import { alive, FIXTURES, eventually, runCli, sleep, startServer } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-signals-'));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
