@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startLoad } from '../helpers/http.js';
 import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
@@ -72,22 +73,13 @@ access('every atom of a custom --access-logformat', async ({ fileSrv: srv, file 
 
 access('mv + USR1 under load: every request is logged in the old or the new file', async ({ fileSrv: srv, file }) => {
   const before = fs.readFileSync(file, 'utf8').trim().split('\n').length;
-  let sent = 0;
-  let stop = false;
-  const clients = Array.from({ length: 3 }, async () => {
-    while (!stop) {
-      const res = await fetch(`${srv.url}/hello`);
-      await res.text();
-      if (res.status === 200) sent++;
-    }
-  });
+  const load = startLoad(`${srv.url}/hello`, 3);
   await sleep(400);
   fs.renameSync(file, `${file}.1`);
   process.kill(srv.pid, 'SIGUSR1');
   assert.ok(await eventually(() => fs.existsSync(file), 5000), 'a new file was opened');
   await sleep(400);
-  stop = true;
-  await Promise.all(clients);
+  const sent = (await load.stop()).ok;
   await sleep(300);
   const lines = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean);
   const old = lines(`${file}.1`).length - before;

@@ -6,40 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startLoad } from '../helpers/http.js';
 import { FIXTURES, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-arbiter-'));
-
-interface LoadResult {
-  ok: number;
-  failed: number;
-  errors: string[];
-}
-
-/** `clients` loops of GET `path` until `stop` resolves; counts answers that are not 200. */
-function load(url: string, clients: number, stop: Promise<unknown>): Promise<LoadResult> {
-  const r: LoadResult = { ok: 0, failed: 0, errors: [] };
-  let done = false;
-  void stop.then(() => (done = true));
-  const one = async () => {
-    while (!done) {
-      try {
-        const res = await fetch(url);
-        await res.arrayBuffer();
-        if (res.status === 200) r.ok++;
-        else {
-          r.failed++;
-          r.errors.push(`status ${res.status}`);
-        }
-      } catch (e) {
-        r.failed++;
-        r.errors.push(String((e as Error).cause ?? e));
-      }
-    }
-  };
-  return Promise.all(Array.from({ length: clients }, one)).then(() => r);
-}
 
 // ---------------------------------------------------------------- timeouts
 
@@ -102,9 +73,7 @@ life.after(async (ctx) => {
 });
 
 life('kill -9 of a worker: only its in-flight requests may fail; it is replaced within a second', async ({ srv }) => {
-  let stop!: () => void;
-  const stopped = new Promise<void>((r) => (stop = r));
-  const running = load(`${srv.url}/hello`, 4, stopped);
+  const running = startLoad(`${srv.url}/hello`, 4);
   await sleep(500);
   const victim = srv.workerPids()[0]!;
   const t0 = Date.now();
@@ -112,8 +81,7 @@ life('kill -9 of a worker: only its in-flight requests may fail; it is replaced 
   assert.ok(await eventually(() => srv.workerPids().length === 3, 5000), 'replacement spawned');
   const respawnMs = Date.now() - t0;
   await sleep(1500);
-  stop();
-  const r = await running;
+  const r = await running.stop();
   assert.ok(respawnMs < 1000, `respawned after ${respawnMs} ms`);
   assert.ok(r.ok > 100, `the other worker kept serving (${r.ok} ok)`);
   assert.ok(r.failed <= 4, `at most the killed worker's in-flight requests failed: ${r.failed} ${r.errors.slice(0, 3)}`);
@@ -121,16 +89,13 @@ life('kill -9 of a worker: only its in-flight requests may fail; it is replaced 
 });
 
 life('HUP under steady load: new workers, old ones retire, no request fails', async ({ srv }) => {
-  let stop!: () => void;
-  const stopped = new Promise<void>((r) => (stop = r));
-  const running = load(`${srv.url}/hello`, 4, stopped);
+  const running = startLoad(`${srv.url}/hello`, 4);
   await sleep(300);
   const booted = srv.workerPids().length;
   process.kill(srv.pid, 'SIGHUP');
   assert.ok(await eventually(() => srv.workerPids().length === booted + 2, 20_000), 'two new workers');
   await sleep(2000);
-  stop();
-  const r = await running;
+  const r = await running.stop();
   assert.match(srv.log(), /Hang up: Master/);
   assert.is(r.failed, 0, `failures: ${r.errors.slice(0, 5)}`);
   assert.ok(r.ok > 100);
@@ -161,12 +126,9 @@ rotation.after(async (ctx) => {
 });
 
 rotation('workers are replaced after --max-requests (+jitter) without a failed request', async ({ srv }) => {
-  let stop!: () => void;
-  const stopped = new Promise<void>((r) => (stop = r));
-  const running = load(`${srv.url}/hello`, 4, stopped);
+  const running = startLoad(`${srv.url}/hello`, 4);
   assert.ok(await eventually(() => srv.workerPids().length >= 4, 30_000), 'workers rotated');
-  stop();
-  const r = await running;
+  const r = await running.stop();
   assert.match(srv.log(), /Autorestarting worker after current request\./);
   assert.is(r.failed, 0, `failures: ${r.errors.slice(0, 5)}`);
 });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startLoad } from '../helpers/http.js';
 import { alive, CLI, FIXTURES, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
@@ -92,21 +93,13 @@ file('mv + USR1 under load: no line lost, and every process continues in the new
   const moved = `${log}.1`;
   // Its "Booting worker" line moves away with the old file.
   const worker = srv.workerPids()[0]!;
-  let sent = 0;
-  let n = 0;
-  let stop = false;
-  const clients = Array.from({ length: 3 }, async () => {
-    while (!stop) {
-      if ((await get(`${srv.url}/log?msg=rot-${n++}`)) === 200) sent++;
-    }
-  });
+  const load = startLoad((n) => `${srv.url}/log?msg=rot-${n}`, 3);
   await sleep(500);
   fs.renameSync(log, moved);
   process.kill(srv.pid, 'SIGUSR1');
   assert.ok(await eventually(() => fs.existsSync(log), 5000), 'a new file was opened');
   await sleep(700);
-  stop = true;
-  await Promise.all(clients);
+  const sent = (await load.stop()).ok;
   await sleep(300);
   const count = (re: RegExp) => (read(moved).match(re)?.length ?? 0) + (read(log).match(re)?.length ?? 0);
   assert.ok(/log route: rot-/.test(read(log)), 'the Python thread writes the new file');

@@ -86,3 +86,48 @@ export function parseResponse(bytes: Buffer): ParsedResponse {
 export function get(path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`;
 }
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+}
+
+export interface Load {
+  /** Lets every client finish its current request; resolves with the counts. */
+  stop(): Promise<LoadResult>;
+}
+
+/**
+ * `clients` concurrent fetch loops (keep-alive) until stopped; an answer other
+ * than 200, or a failed request, counts as failed. `url` may vary per request.
+ */
+export function startLoad(url: string | ((i: number) => string), clients: number): Load {
+  const r: LoadResult = { ok: 0, failed: 0, errors: [] };
+  let done = false;
+  let i = 0;
+  const one = async () => {
+    while (!done) {
+      try {
+        const res = await fetch(typeof url === 'string' ? url : url(i++));
+        await res.arrayBuffer();
+        if (res.status === 200) r.ok++;
+        else {
+          r.failed++;
+          r.errors.push(`status ${res.status}`);
+        }
+      } catch (e) {
+        r.failed++;
+        r.errors.push(String((e as Error).cause ?? e));
+      }
+    }
+  };
+  const all = Promise.all(Array.from({ length: clients }, one));
+  return {
+    async stop() {
+      done = true;
+      await all;
+      return r;
+    },
+  };
+}
