@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
+import { procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
@@ -397,11 +398,6 @@ export class Arbiter {
     if (tb) this.log.error(`Exception in on_exit hook:\n${tb.trimEnd()}`);
     this.done(this.exitCode);
   }
-}
-
-/** Gunicorn's proc_name: -n/--name, else the app it serves. */
-export function procName(settings: Settings): string {
-  return settings.proc_name ?? settings.wsgi_app;
 }
 
 /** Reads the configuration again, for HUP. */

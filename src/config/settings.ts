@@ -84,3 +84,8 @@ export function shellSplit(s: string): string[] {
   if (inWord) out.push(cur);
   return out;
 }
+
+/** Gunicorn's proc_name: -n/--name, else the app it serves (process titles, syslog prefix). */
+export function procName(settings: Pick<Settings, 'proc_name' | 'wsgi_app'>): string {
+  return settings.proc_name ?? settings.wsgi_app;
+}

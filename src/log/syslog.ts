@@ -11,6 +11,7 @@
 
 import net from 'node:net';
 import type { Settings } from '../config/registry.js';
+import { procName } from '../config/settings.js';
 import { ConfigError, pyRepr } from '../config/validators.js';
 import type { AccessSink } from './access-record.js';
 import type { ErrorSink, LogLevel } from './error-log.js';
@@ -99,7 +100,7 @@ export function parseSyslogAddress(addr: string): SyslogAddress {
 
 /** "gunicorn.<prefix>.<name>": --log-syslog-prefix, else proc_name with ':' as '.'. */
 export function syslogProgram(settings: Pick<Settings, 'syslog_prefix' | 'proc_name' | 'wsgi_app'>, name: 'error' | 'access'): string {
-  const prefix = settings.syslog_prefix || (settings.proc_name ?? settings.wsgi_app).replaceAll(':', '.');
+  const prefix = settings.syslog_prefix || procName(settings).replaceAll(':', '.');
   return `gunicorn.${prefix}.${name}`;
 }
 

@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
+import { procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/boot.js';
 import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const { init, handles } = await receiveInit();
   const { settings } = init;
   const log = ErrorLog.fromSettings(settings);
-  process.title = `nicorn-py: worker [${settings.proc_name ?? settings.wsgi_app}]`;
+  process.title = `nicorn-py: worker [${procName(settings)}]`;
   log.info(`Booting worker with pid: ${process.pid}`);
   const exit = (code: number) => {
     log.info(`Worker exiting (pid: ${process.pid})`);
