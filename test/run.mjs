@@ -47,5 +47,7 @@ const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-console.log(`${passed} passed, ${total - passed - skipped} failed, ${skipped} skipped`);
-process.exit(status);
+const failed = total - passed - skipped;
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+// uvu exits 0 when a suite's before() hook throws; its tests count as not passed.
+process.exit(status || (failed > 0 || total === 0 ? 1 : 0));
