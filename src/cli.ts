@@ -12,10 +12,11 @@ import { runArbiter } from './arbiter/arbiter.js';
 import { daemonStdio } from './log/error-log.js';
 import { ConfigFileError, checkApp, configInterpreter, loadConfigFile } from './config/config-file.js';
 import { renderConfig } from './config/print-config.js';
-import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName } from './config/registry.js';
+import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName, type Settings } from './config/registry.js';
 import { ConfigError, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
 import { envPairs, pyRepr, pyStr } from './config/validators.js';
 import { VERSION } from './version.js';
+import { checkTlsFiles } from './worker/front-door/tls.js';
 
 const PROG = 'nicorn-py';
 const USAGE = '[OPTIONS] [APP_MODULE]';
@@ -125,6 +126,15 @@ function daemonize(argv: string[], enableStdioInheritance: boolean): number {
   return 0;
 }
 
+/** Relative certificate paths are found from --chdir, where Gunicorn's arbiter is when it checks them. */
+function tlsFilesInChdir(settings: Settings): void {
+  for (const name of ['certfile', 'keyfile', 'ca_certs'] as const) {
+    const file = settings[name];
+    if (file) settings[name] = path.resolve(settings.chdir, file);
+  }
+  checkTlsFiles(settings);
+}
+
 export async function main(argv: string[]): Promise<number> {
   let env: RawSettings;
   let cli: RawSettings;
@@ -153,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!settings.check_config) return 0;
     }
     if (settings.check_config) return await checkApp(settings);
+    tlsFilesInChdir(settings);
     if (settings.daemon && !process.env.NICORN_DAEMON) return daemonize(argv, settings.enable_stdio_inheritance);
     // --preload: the app is imported in the arbiter first, so a broken one fails fast.
     if (settings.preload_app && (await checkApp(settings)) !== 0) return 1;
@@ -161,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     // HUP reads the config file again; the command line and GUNICORN_CMD_ARGS stay.
     const reloader = async () => {
       const next = resolveSettings(await readConfigFile(env, cli), env, cli);
+      tlsFilesInChdir(next);
       Object.assign(process.env, envPairs(next.raw_env));
       return { settings: next, config: configInterpreter() };
     };

@@ -89,13 +89,14 @@ def build(fields, base, body):
     for i in range(HEAD_FIELDS, len(headers) - 1, 2):
         name = headers[i].upper()
         value = headers[i + 1]
-        if "_" in name:
-            # header_map "drop" (Gunicorn 22+): "_" and "-" would collide in environ.
-            continue
-        if name == "CONTENT-TYPE":
+        # Names with "_" arrive only when allowed (header_map, forwarder_headers):
+        # the I/O thread has applied those rules already.
+        if name == "SCRIPT_NAME":
+            script_name = value
+        elif name == "CONTENT-TYPE":
             environ["CONTENT_TYPE"] = value
             continue
-        if name == "CONTENT-LENGTH":
+        elif name == "CONTENT-LENGTH":
             environ["CONTENT_LENGTH"] = value
             continue
         key = "HTTP_" + name.replace("-", "_")

@@ -264,8 +264,11 @@ export const registry = {
     validate: v.posInt,
     default: () => 1000,
     defaultDoc: '1000',
-    desc: 'The maximum number of simultaneous clients. This setting only affects the `gthread`, `eventlet` and `gevent` worker types.',
-    supported: false,
+    desc:
+      'The maximum number of simultaneous clients. In Gunicorn this only affects the `gthread`, `eventlet` and `gevent` ' +
+      'worker types; a nicorn-py worker holds at most this many connections, and at the limit closes its oldest idle one ' +
+      '(no request in progress) to make room for a new client.',
+    supported: true,
   }),
   max_requests: spec({
     section: 'Worker Processes',
@@ -346,7 +349,7 @@ export const registry = {
       'protocol version, this restricts the length of a request-URI, query string included; a server needs it large ' +
       'enough to hold any of its resource names. Value is a number from 0 (unlimited) to 8190. This parameter can be used ' +
       'to prevent any DDOS attack.',
-    supported: false,
+    supported: true,
   }),
   limit_request_fields: spec({
     section: 'Security',
@@ -359,7 +362,7 @@ export const registry = {
       'Limit the number of HTTP headers fields in a request. This is used to limit the number of headers in a request to ' +
       "prevent DDOS attack; used with *limit_request_field_size* it allows more safety. By default this value is 100 and " +
       "can't be larger than 32768.",
-    supported: false,
+    supported: true,
   }),
   limit_request_field_size: spec({
     section: 'Security',
@@ -371,7 +374,7 @@ export const registry = {
     desc:
       'Limit the allowed size of an HTTP request header field. Value is a positive number or 0; 0 allows unlimited header ' +
       'field sizes, which can open up for DDOS attacks.',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Debugging
@@ -618,7 +621,7 @@ export const registry = {
       'dictionary, `wsgi.url_scheme` is set to `https`. Listed headers that are present but do not match make the request ' +
       'fail to parse. The dictionary maps upper-case header names to exact, case-sensitive string values; your front-end ' +
       'proxy must ensure these headers cannot be passed directly from the client.',
-    supported: false,
+    supported: true,
   }),
   forwarded_allow_ips: spec({
     section: 'Server Mechanics',
@@ -628,11 +631,12 @@ export const registry = {
     default: () => v.addrList(process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1,::1'),
     defaultDoc: "'127.0.0.1,::1'",
     desc:
-      "Front-end's IPs from which allowed to handle set secure headers (comma separated). Set to `*` to disable checking " +
+      "Front-end's IPs or networks (such as `10.0.0.0/8`) from which allowed to handle set secure headers (comma " +
+      'separated). Set to `*` to disable checking ' +
       "of front-end IPs, when you don't know them in advance but have ensured by other means that only your authorized " +
       'front-ends can reach the server. By default, the value of the `FORWARDED_ALLOW_IPS` environment variable; if it is ' +
       'not defined, the default is `"127.0.0.1,::1"`. It does not affect UNIX socket connections.',
-    supported: false,
+    supported: true,
   }),
   pythonpath: spec({
     section: 'Server Mechanics',
@@ -671,7 +675,7 @@ export const registry = {
     desc:
       'Enable detect PROXY protocol (PROXY mode). Allows using HTTP and PROXY together, which is useful with stunnel as ' +
       'an HTTPS front end.',
-    supported: false,
+    supported: true,
   }),
   proxy_allow_ips: spec({
     section: 'Server Mechanics',
@@ -680,9 +684,10 @@ export const registry = {
     default: () => v.addrList('127.0.0.1,::1'),
     defaultDoc: "'127.0.0.1,::1'",
     desc:
-      "Front-end's IPs from which allowed accept proxy requests (comma separated). Set to `*` to disable checking of " +
+      "Front-end's IPs or networks (such as `10.0.0.0/8`) from which allowed accept proxy requests (comma separated). " +
+      'Set to `*` to disable checking of ' +
       'front-end IPs. It does not affect UNIX socket connections.',
-    supported: false,
+    supported: true,
   }),
   raw_paste_global_conf: spec({
     section: 'Server Mechanics',
@@ -707,7 +712,8 @@ export const registry = {
     desc:
       'Permit requests employing obsolete HTTP line folding mechanism. The folding mechanism was deprecated by RFC 7230 ' +
       'Section 3.2.4 and is not employed by standards-compliant HTTP clients. This option is provided to diagnose ' +
-      'backwards-incompatible changes; use with care and only if necessary.',
+      'backwards-incompatible changes; use with care and only if necessary. ' +
+      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
     supported: false,
   }),
   strip_header_spaces: spec({
@@ -719,7 +725,8 @@ export const registry = {
     defaultDoc: 'False',
     desc:
       'Strip spaces present between the header name and the `:`. This is known to induce vulnerabilities and is not ' +
-      'compliant with the HTTP/1.1 standard. Deprecated in Gunicorn; scheduled for removal in 25.0.0.',
+      'compliant with the HTTP/1.1 standard. Deprecated in Gunicorn; scheduled for removal in 25.0.0. ' +
+      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
     supported: false,
   }),
   permit_unconventional_http_method: spec({
@@ -732,7 +739,8 @@ export const registry = {
     desc:
       'Permit HTTP methods not matching conventions, such as IANA registration guidelines. This permits request methods ' +
       'of length less than 3 or more than 20, methods with lowercase characters or methods containing the `#` character. ' +
-      'Temporary in Gunicorn; scheduled for removal in 24.0.0.',
+      'Temporary in Gunicorn; scheduled for removal in 24.0.0. ' +
+      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
     supported: false,
   }),
   permit_unconventional_http_version: spec({
@@ -745,7 +753,8 @@ export const registry = {
     desc:
       'Permit HTTP version not matching conventions of 2023. This disables the refusal of likely malformed request lines; ' +
       'it is unusual to specify HTTP 1 versions other than 1.0 and 1.1. Provided to diagnose backwards-incompatible ' +
-      'changes; use with care and only if necessary.',
+      'changes; use with care and only if necessary. ' +
+      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
     supported: false,
   }),
   casefold_http_method: spec({
@@ -757,8 +766,9 @@ export const registry = {
     defaultDoc: 'False',
     desc:
       'Transform received HTTP methods to uppercase. HTTP methods are case sensitive by definition, and merely uppercase ' +
-      'by convention; previous versions of Gunicorn uppercased them. Deprecated in Gunicorn; scheduled for removal in 24.0.0.',
-    supported: false,
+      'by convention; previous versions of Gunicorn uppercased them. Deprecated in Gunicorn; scheduled for removal in 24.0.0. ' +
+      'In nicorn-py llhttp only accepts methods that are already uppercase, so the setting changes nothing.',
+    supported: true,
   }),
   forwarder_headers: spec({
     section: 'Server Mechanics',
@@ -771,7 +781,7 @@ export const registry = {
       'used in WSGI environment. This option has no effect for headers not present in the request, and can be used to ' +
       'transfer `SCRIPT_NAME`, `PATH_INFO` and `REMOTE_USER`. Your front-end proxy must ensure these headers cannot be ' +
       'passed directly from the client.',
-    supported: false,
+    supported: true,
   }),
   header_map: spec({
     section: 'Server Mechanics',
@@ -785,7 +795,7 @@ export const registry = {
       '`drop` silently drops headers that cannot be unambiguously mapped, `refuse` returns an error if a request contains ' +
       'any such header, and `dangerous` maps them anyway, as Gunicorn did before 22.0. A header from a permitted ' +
       'forwarder that is listed in *forwarder_headers* is mapped regardless of this setting.',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Logging
@@ -1080,7 +1090,7 @@ export const registry = {
     default: () => null,
     defaultDoc: 'None',
     desc: 'SSL key file.',
-    supported: false,
+    supported: true,
   }),
   certfile: spec({
     section: 'SSL',
@@ -1090,7 +1100,7 @@ export const registry = {
     default: () => null,
     defaultDoc: 'None',
     desc: 'SSL certificate file.',
-    supported: false,
+    supported: true,
   }),
   ssl_version: spec<unknown>({
     section: 'SSL',
@@ -1101,7 +1111,7 @@ export const registry = {
     desc:
       "SSL version to use (see stdlib ssl module's). Deprecated since Gunicorn 21.0, where it is ignored: use " +
       '*ssl_context* instead.',
-    supported: false,
+    supported: true,
   }),
   cert_reqs: spec({
     section: 'SSL',
@@ -1112,7 +1122,7 @@ export const registry = {
     desc:
       "Whether client certificate is required (see stdlib ssl module's). `0`: no client verification, `1`: " +
       '`ssl.CERT_OPTIONAL`, `2`: `ssl.CERT_REQUIRED`.',
-    supported: false,
+    supported: true,
   }),
   ca_certs: spec({
     section: 'SSL',
@@ -1122,7 +1132,7 @@ export const registry = {
     default: () => null,
     defaultDoc: 'None',
     desc: 'CA certificates file.',
-    supported: false,
+    supported: true,
   }),
   suppress_ragged_eofs: spec({
     section: 'SSL',
@@ -1142,7 +1152,7 @@ export const registry = {
     default: () => false,
     defaultDoc: 'False',
     desc: "Whether to perform SSL handshake on socket connect (see stdlib ssl module's).",
-    supported: false,
+    supported: true,
   }),
   ciphers: spec({
     section: 'SSL',
@@ -1153,7 +1163,7 @@ export const registry = {
     desc:
       "SSL Cipher suite to use, in the format of an OpenSSL cipher list. By default the cipher list of Python's `ssl` " +
       'module is used, which contains ciphers considered strong at the time of each Python release.',
-    supported: false,
+    supported: true,
   }),
 };
 

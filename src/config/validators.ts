@@ -6,9 +6,9 @@
 // as it is).
 
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseNetwork } from './networks.js';
 
 /** Why a value is invalid; shown as `Invalid value for NAME: VALUE (reason)`. */
 export class SettingError extends Error {}
@@ -153,13 +153,19 @@ export function stringToList(raw: unknown): string[] {
     .map((v) => v.trim());
 }
 
-/** validate_string_to_addr_list: comma-separated IP addresses, or '*'. */
+/**
+ * validate_string_to_addr_list (Gunicorn 24.1.1+): comma-separated IP
+ * addresses or networks (10.0.0.0/8, fd00::/8), or '*', kept as written.
+ * Each is ipaddress.ip_network(entry) in strict mode, so 10.0.0.1/8 (host
+ * bits set) is refused, with Python's messages.
+ */
 export function addrList(raw: unknown): string[] {
   const list = stringToList(raw);
   for (const addr of list) {
-    if (addr !== '*' && net.isIP(addr) === 0) {
-      throw new SettingError(`${pyRepr(addr)} does not appear to be an IPv4 or IPv6 address`);
-    }
+    if (addr === '*') continue;
+    const parsed = parseNetwork(addr);
+    if (parsed.kind === 'invalid') throw new SettingError(`${pyRepr(addr)} does not appear to be an IPv4 or IPv6 network`);
+    if (parsed.kind === 'host-bits') throw new SettingError(`${parsed.text} has host bits set`);
   }
   return list;
 }

@@ -12,7 +12,7 @@ import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/acces
 import { statsdAccessSink } from '../log/statsd.js';
 import { syslogAccessSink } from '../log/syslog.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
-import { createFrontDoor } from './front-door.js';
+import { createFrontDoor } from './front-door/server.js';
 import type { ArbiterMessage, WorkerMessage } from './messages.js';
 
 type InitMessage = Extract<ArbiterMessage, { kind: 'init' }>;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   }
 
   const servers: http.Server[] = handles.map((handle) => {
-    const server = createFrontDoor(bridge, { keepalive: settings.keepalive });
+    const { server } = createFrontDoor(bridge, settings, log);
     // listen(2) happens here, in each worker, with Gunicorn's --backlog.
     server.listen(handle as never, settings.backlog);
     return server;

@@ -222,7 +222,7 @@ files.before(async (ctx) => {
   fs.mkdirSync(withConf);
   fs.writeFileSync(path.join(withConf, 'gunicorn.conf.py'), 'workers = 3\nwsgi_app = "x:y"\n');
   const unsupported = path.join(tmp, 'unsupported.conf.py');
-  fs.writeFileSync(unsupported, 'worker_connections = 10\n');
+  fs.writeFileSync(unsupported, 'permit_obsolete_folding = True\n');
   const sslContext = path.join(tmp, 'ssl_context.conf.py');
   fs.writeFileSync(sslContext, 'def ssl_context(config, factory):\n    return factory()\n');
   const appAndEnv = ['-c', path.join(CONF, 'app_and_env.conf.py'), '--chdir', WSGI, '--print-config'];
@@ -285,7 +285,7 @@ files('a bad value in the file: one line naming the setting and the value, exit 
 
 files('an unsupported setting or hook in the file is rejected by name, exit 1', ({ runs }) => {
   assert.is(runs.unsupported!.code, 1);
-  assert.is(oneLine(runs.unsupported!), 'Error: worker_connections is not supported by nicorn-py yet');
+  assert.is(oneLine(runs.unsupported!), 'Error: permit_obsolete_folding is not supported by nicorn-py yet');
   assert.is(runs.sslContext!.code, 1);
   assert.is(oneLine(runs.sslContext!), 'Error: ssl_context is not supported by nicorn-py yet');
 });

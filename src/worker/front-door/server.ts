@@ -1,0 +1,277 @@
+// The worker's HTTP front door. node:http's llhttp (strict, never the lenient
+// parser) frames every request; Gunicorn's own rules (rules.ts) then decide
+// whether it may reach Python. Around the parser: the PROXY protocol preface,
+// TLS, a cap on open connections and timeouts for slow clients.
+//
+// A request is handed to Python only once the parser has gone through the
+// bytes it came with: if those bytes also hold an error (bad chunk framing, a
+// forbidden trailer), the app is never called.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { PythonBridge } from '../../bridge/bridge.js';
+import type { RequestHead } from '../../bridge/protocol.js';
+import type { Settings } from '../../config/registry.js';
+import type { ErrorLog } from '../../log/error-log.js';
+import { AllowList } from '../../config/networks.js';
+import {
+  RequestError, errorResponse, forbiddenProxyRequest, fromParserError, invalidProxyHeader, invalidProxyLine,
+} from './errors.js';
+import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
+import { RequestRules, type CheckedHead } from './rules.js';
+import { clientCertAcceptable, tlsServerOptions } from './tls.js';
+
+export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
+  Pick<
+    Settings,
+    | 'keepalive'
+    | 'timeout'
+    | 'worker_connections'
+    | 'proxy_protocol'
+    | 'proxy_allow_ips'
+    | 'certfile'
+    | 'keyfile'
+    | 'ca_certs'
+    | 'cert_reqs'
+    | 'ciphers'
+  >;
+
+/** What the front door knows about one accepted TCP (or unix) connection. */
+interface Connection {
+  /** Requests handed to Python whose response is not finished. */
+  active: number;
+  /** The connection met a bad request: nothing more is served on it. */
+  refused: boolean;
+  /** The client's address as a PROXY protocol header gave it. */
+  proxy: ProxyInfo | null;
+  /** Runs once `active` drops to 0 (the refusal page waits for earlier pipelined responses). */
+  whenIdle: (() => void) | null;
+}
+
+const state = new WeakMap<Socket, Connection>();
+
+/** The accepted socket under a TLS one (node keeps it as `_parent`). */
+function rawSocket(sock: Socket): Socket {
+  return (sock as Socket & { _parent?: Socket })._parent ?? sock;
+}
+
+function connectionOf(sock: Socket): Connection {
+  const raw = rawSocket(sock);
+  let c = state.get(raw);
+  if (!c) {
+    c = { active: 0, refused: false, proxy: null, whenIdle: null };
+    state.set(raw, c);
+  }
+  return c;
+}
+
+/** The peer's address; null on a unix socket (which Gunicorn trusts as a proxy). */
+function peerOf(sock: Socket): string | null {
+  return rawSocket(sock).remoteAddress ?? null;
+}
+
+export interface FrontDoor {
+  server: http.Server;
+  /** Open connections right now (bounded by --worker-connections). */
+  connections(): number;
+}
+
+export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSettings, log: ErrorLog): FrontDoor {
+  const rules = new RequestRules(settings);
+  const tls = tlsServerOptions(settings);
+  const timeoutMs = settings.timeout > 0 ? settings.timeout * 1000 : 0;
+  const options: http.ServerOptions = {
+    insecureHTTPParser: false,
+    keepAlive: true,
+    // The app never sees a header-joined object: raw pairs go to Python.
+    joinDuplicateHeaders: false,
+    // Gunicorn serves HTTP/1.1 requests without Host.
+    requireHostHeader: false,
+    maxHeaderSize: rules.maxHeadBytes,
+    // A request head must arrive within --timeout (a slowloris cannot hold the worker);
+    // bodies are the app's business, as in Gunicorn.
+    headersTimeout: timeoutMs,
+    requestTimeout: 0,
+    connectionsCheckingInterval: 1000,
+  };
+  const server: http.Server = tls ? https.createServer({ ...options, ...tls }) : http.createServer(options);
+  server.keepAliveTimeout = settings.keepalive * 1000;
+  // One past the limit, so that "too many" is seen rather than silently cut.
+  server.maxHeadersCount = rules.fields + 1;
+  const scheme = tls ? 'https' : 'http';
+
+  const refuse = (sock: Socket, e: RequestError) => {
+    const conn = connectionOf(sock);
+    if (conn.refused) return;
+    conn.refused = true;
+    log.warning(`Invalid request from ip=${conn.proxy?.clientAddr ?? peerOf(sock) ?? ''}: ${e.message}`);
+    const send = () => {
+      if (sock.destroyed) return;
+      sock.end(errorResponse(e));
+      sock.destroySoon();
+    };
+    if (conn.active > 0) conn.whenIdle = send;
+    else send();
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
+    const sock = req.socket;
+    const conn = connectionOf(sock);
+    if (conn.refused) return;
+    let checked: CheckedHead;
+    try {
+      checked = rules.check(
+        { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders },
+        peerOf(sock),
+        scheme,
+      );
+    } catch (e) {
+      if (e instanceof RequestError) return refuse(sock, e);
+      throw e;
+    }
+    // Gunicorn's keepalive = 0 turns keep-alive off; node's 0 would mean "forever".
+    if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
+    conn.active++;
+    res.once('close', () => {
+      if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
+    });
+    const head = requestHead(req, checked, conn.proxy);
+    const startedAt = Date.now();
+    const t0 = process.hrtime.bigint();
+    queueMicrotask(() => {
+      // The parser failed later in the same bytes, inside this request's own body.
+      if (conn.refused && !req.complete) return res.destroy();
+      if (expectsContinue) res.writeContinue();
+      bridge.handle({ head, req, res, startedAt, t0 });
+    });
+  };
+  server.on('request', (req, res) => onRequest(req, res, false));
+  // Gunicorn answers "100 Continue" once the head has passed its checks, not before.
+  server.on('checkContinue', (req, res) => onRequest(req, res, true));
+
+  server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The head did not arrive within --timeout.
+      if (sock.writable) sock.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      sock.destroySoon();
+      return;
+    }
+    if (!err.code?.startsWith('HPE_') || !sock.writable) {
+      sock.destroy();
+      return;
+    }
+    refuse(sock, fromParserError({ code: err.code, reason: err.reason ?? err.message, rawPacket: err.rawPacket }, rules));
+  });
+
+  if (tls) {
+    server.on('secureConnection', (sock: TLSSocket) => {
+      if (!clientCertAcceptable(sock, settings)) sock.destroy();
+    });
+  }
+
+  const open = admitConnections(server, settings.worker_connections);
+  if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
+  return { server, connections: open };
+}
+
+/**
+ * Caps open connections at --worker-connections. At the cap a new client is
+ * not turned away while an idle connection (no request in progress: kept
+ * alive, or still trickling in its head) can make room: the oldest goes.
+ */
+function admitConnections(server: http.Server, limit: number): () => number {
+  const open = new Set<Socket>();
+  server.prependListener('connection', (sock: Socket) => {
+    if (open.size >= limit) {
+      let victim: Socket | null = null;
+      for (const s of open) {
+        if ((state.get(s)?.active ?? 0) === 0) {
+          victim = s;
+          break;
+        }
+      }
+      if (!victim) {
+        sock.destroy();
+        return;
+      }
+      open.delete(victim);
+      victim.destroy();
+    }
+    open.add(sock);
+    sock.once('close', () => open.delete(sock));
+  });
+  return () => open.size;
+}
+
+/**
+ * --proxy-protocol: before HTTP (or TLS) sees a byte, a PROXY v1/v2 header is
+ * read off the connection when there is one; plain requests still pass, as in Gunicorn.
+ */
+function readProxyPreface(
+  server: http.Server,
+  allowed: AllowList,
+  timeoutMs: number,
+  refuse: (sock: Socket, e: RequestError) => void,
+): void {
+  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
+  for (const l of downstream) server.off('connection', l);
+  server.on('connection', (sock: Socket) => {
+    if (sock.destroyed) return;
+    let buf: Buffer = Buffer.alloc(0);
+    const timer = timeoutMs > 0 ? setTimeout(() => sock.destroy(), timeoutMs) : null;
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      sock.off('readable', onReadable);
+      sock.off('close', finish);
+    };
+    const hand = (rest: Buffer) => {
+      finish();
+      if (rest.length > 0) sock.unshift(rest);
+      for (const l of downstream) l.call(server, sock);
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const parsed = parseProxyHeader(buf);
+      if (parsed.kind === 'more') return;
+      if (parsed.kind === 'none') return hand(buf);
+      finish();
+      const peer = sock.remoteAddress;
+      if (peer !== undefined && !allowed.allows(peer)) return refuse(sock, forbiddenProxyRequest(peer));
+      if (parsed.kind === 'error') {
+        const e = parsed.exception === 'InvalidProxyLine' ? invalidProxyLine(parsed.detail) : invalidProxyHeader(parsed.detail);
+        return refuse(sock, e);
+      }
+      connectionOf(sock).proxy = parsed.info;
+      hand(buf.subarray(parsed.consumed));
+    };
+    sock.on('readable', onReadable);
+    sock.once('close', finish);
+  });
+}
+
+function hasBody(req: http.IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && Number(cl) > 0;
+}
+
+export function requestHead(req: http.IncomingMessage, checked: CheckedHead, proxy: ProxyInfo | null): RequestHead {
+  const sock = req.socket;
+  const local = sock.address() as AddressInfo | Record<string, never>;
+  const proxied = proxy?.clientAddr != null;
+  return {
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    httpVersion: req.httpVersion,
+    hasBody: hasBody(req),
+    scheme: checked.scheme,
+    remoteAddress: proxied ? proxy.clientAddr! : (sock.remoteAddress ?? ''),
+    remotePort: proxied ? (proxy.clientPort ?? 0) : (sock.remotePort ?? 0),
+    serverName: 'address' in local ? local.address : '',
+    serverPort: 'port' in local ? String(local.port) : '',
+    rawHeaders: checked.headers,
+  };
+}
