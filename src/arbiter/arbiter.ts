@@ -105,7 +105,10 @@ export class Arbiter {
       this.pidfile?.unlink(process.pid);
       return 1;
     }
-    log.info(`Listening at: ${this.listeners.map((l) => l.url).join(',')} (${process.pid})`);
+    // Gunicorn names every TCP listener https:// once a certificate is configured.
+    const tls = Boolean(settings.certfile || settings.keyfile);
+    const urls = this.listeners.map((l) => (tls ? l.url.replace(/^http:/, 'https:') : l.url));
+    log.info(`Listening at: ${urls.join(',')} (${process.pid})`);
     log.info(`Using worker: ${settings.worker_class}`);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
     process.title = `nicorn-py: master [${procName(settings)}]`;

@@ -118,13 +118,15 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   let port = 0;
+  let scheme = 'http';
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`nicorn-py exited early (${proc.exitCode}):\n${all()}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`nicorn-py did not start within 60 s:\n${all()}`);
     }
-    port ||= Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(all())?.[1] ?? 0);
+    const listening = /Listening at: (https?):\/\/127\.0\.0\.1:(\d+)/.exec(all());
+    if (listening && !port) [scheme, port] = [listening[1]!, Number(listening[2])];
     if (port && (await canConnect(port))) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -132,7 +134,7 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
     proc,
     pid: proc.pid!,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     log: all,
     stdio: () => stderr,
     workerPids: () => workerPidsIn(all()),

@@ -21,7 +21,7 @@ import {
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
 import { RequestRules, type CheckedHead } from './rules.js';
-import { clientCertAcceptable, tlsServerOptions } from './tls.js';
+import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
   Pick<
@@ -167,7 +167,15 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
 
   if (tls) {
     server.on('secureConnection', (sock: TLSSocket) => {
-      if (!clientCertAcceptable(sock, settings)) sock.destroy();
+      if (clientCertAcceptable(sock, settings)) return;
+      log.warning(`Invalid request from ip=${peerOf(sock) ?? ''}: ${clientCertRefusal(sock)}`);
+      sock.destroy();
+    });
+    // Gunicorn logs a failed handshake as an invalid request, with OpenSSL's reason.
+    server.on('tlsClientError', (err: Error, sock: TLSSocket) => {
+      const text = sslErrorText(err);
+      if (text) log.warning(`Invalid request from ip=${peerOf(sock) ?? ''}: ${text}`);
+      else log.debug('ssl connection closed');
     });
   }
 
