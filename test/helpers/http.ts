@@ -131,3 +131,345 @@ export function startLoad(url: string | ((i: number) => string), clients: number
     },
   };
 }
+
+// ---------------------------------------------------------------- connections kept open
+
+export interface Exchange extends ParsedResponse {
+  /** The response exactly as it came off the wire. */
+  raw: Buffer;
+}
+
+/** One client connection kept open across requests (keep-alive, PROXY headers, pipelining). */
+export interface Connection {
+  sock: net.Socket;
+  /** Resolves once connected. */
+  ready: Promise<void>;
+  send(data: string | Buffer): void;
+  /**
+   * The next whole response: framed by Content-Length, chunked encoding or the
+   * server's close. Rejects after `timeoutMs`, or when the server closes before
+   * a whole response arrived (the bytes it did send are in the error message).
+   */
+  response(timeoutMs?: number): Promise<Exchange>;
+  /** Resolves when the server ends or resets the connection. */
+  closed: Promise<void>;
+  closedByServer(): boolean;
+  /** Bytes received and not yet taken by response(). */
+  pending(): Buffer;
+  close(): void;
+}
+
+/** How many bytes of `buf` make one whole response, or -1 if more must arrive (`eof`: the server closed). */
+function responseLength(buf: Buffer, eof: boolean): number {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return -1;
+  const head = buf.subarray(0, end).toString('latin1');
+  const status = Number(head.split(' ')[1]);
+  const bodyStart = end + 4;
+  if ((status >= 100 && status < 200) || status === 204 || status === 304) return bodyStart;
+  const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    let off = bodyStart;
+    for (;;) {
+      const nl = buf.indexOf('\r\n', off);
+      if (nl < 0) return -1;
+      const size = parseInt(buf.subarray(off, nl).toString('latin1'), 16);
+      if (size === 0) {
+        // Trailers (if any) end with an empty line.
+        const fin = buf.indexOf('\r\n\r\n', nl);
+        return fin < 0 ? -1 : fin + 4;
+      }
+      off = nl + 2 + size + 2;
+      if (off > buf.length) return -1;
+    }
+  }
+  if (cl) return buf.length >= bodyStart + Number(cl[1]) ? bodyStart + Number(cl[1]) : -1;
+  return eof ? buf.length : -1;
+}
+
+/** Opens a connection to a TCP port on 127.0.0.1, or to a unix socket path. */
+export function connect(target: number | string): Connection {
+  const sock = typeof target === 'number' ? net.connect(target, '127.0.0.1') : net.connect(target);
+  let buf = Buffer.alloc(0);
+  let eof = false;
+  let byServer = false;
+  let wake: () => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  const closed = new Promise<void>((resolve) => {
+    const done = (server: boolean) => {
+      if (!eof) byServer = server;
+      eof = true;
+      wake();
+      resolve();
+    };
+    sock.on('end', () => done(true));
+    sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNRESET' || e.code === 'EPIPE'));
+    sock.on('close', () => done(false));
+  });
+  sock.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    wake();
+  });
+  return {
+    sock,
+    ready,
+    closed,
+    send(data) {
+      sock.write(data);
+    },
+    async response(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const n = responseLength(buf, eof);
+        if (n >= 0 && n <= buf.length && buf.length > 0) {
+          const rawBytes = buf.subarray(0, n);
+          buf = buf.subarray(n);
+          return { ...parseResponse(rawBytes), raw: rawBytes };
+        }
+        if (eof) throw new Error(`connection closed before a whole response: ${JSON.stringify(buf.toString('latin1'))}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no whole response within ${timeoutMs} ms: ${JSON.stringify(buf.toString('latin1'))}`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    },
+    closedByServer: () => byServer,
+    pending: () => buf,
+    close() {
+      eof = true;
+      sock.destroy();
+    },
+  };
+}
+
+/** Sends `data` on a fresh connection, returns the first response and closes. */
+export async function exchange(target: number | string, data: string | Buffer, timeoutMs?: number): Promise<Exchange> {
+  const c = connect(target);
+  try {
+    await c.ready;
+    c.send(data);
+    return await c.response(timeoutMs);
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * A PROXY protocol v2 header (binary, HAProxy's proxy-protocol.txt section 2.2)
+ * for a proxied TCP over IPv4 connection; `command` LOCAL carries no address.
+ */
+export function proxyV2(src: string, dst: string, srcPort: number, dstPort: number, command: 'PROXY' | 'LOCAL' = 'PROXY'): Buffer {
+  const signature = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+  const addr = Buffer.alloc(12);
+  src.split('.').forEach((b, i) => addr.writeUInt8(Number(b), i));
+  dst.split('.').forEach((b, i) => addr.writeUInt8(Number(b), 4 + i));
+  addr.writeUInt16BE(srcPort, 8);
+  addr.writeUInt16BE(dstPort, 10);
+  const local = command === 'LOCAL';
+  const head = Buffer.from([local ? 0x20 : 0x21, local ? 0x00 : 0x11, 0, 0]);
+  head.writeUInt16BE(local ? 0 : addr.length, 2);
+  return Buffer.concat([signature, head, local ? Buffer.alloc(0) : addr]);
+}
+
+/** A connection held open without a request (or with the one it sends), watched for the server closing it. */
+export interface HeldConnection {
+  sock: net.Socket;
+  /** Date.now() when connected. */
+  openedAt: number;
+  /** Date.now() when the server ended or reset it; null while open (or closed by us). */
+  closedAt: number | null;
+  /** What the server sent before closing, latin-1. */
+  received(): string;
+  close(): void;
+}
+
+/** Connects to 127.0.0.1:`port` and resolves once connected. */
+export function hold(port: number): Promise<HeldConnection> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let ours = false;
+    const held: HeldConnection = {
+      sock,
+      openedAt: 0,
+      closedAt: null,
+      received: () => Buffer.concat(chunks).toString('latin1'),
+      close() {
+        ours = true;
+        sock.destroy();
+      },
+    };
+    const byServer = () => {
+      if (!ours && held.closedAt === null) held.closedAt = Date.now();
+      sock.destroy();
+    };
+    sock.on('data', (d: Buffer) => chunks.push(d));
+    sock.on('end', byServer);
+    sock.on('close', byServer);
+    sock.on('error', (e) => {
+      if (held.openedAt === 0) reject(e);
+      else byServer();
+    });
+    sock.once('connect', () => {
+      held.openedAt = Date.now();
+      resolve(held);
+    });
+  });
+}
+
+/** A raw connection kept open across writes, for exchanges in steps (Expect: 100-continue). */
+export interface RawSession {
+  write(data: string | Buffer): void;
+  /** Resolves with everything received (latin-1) once `done` holds for it; rejects after `ms`. */
+  until(done: RegExp | ((text: string) => boolean), ms?: number): Promise<string>;
+  /** Resolves true once the server has closed the connection, false if `ms` pass first. */
+  closed(ms?: number): Promise<boolean>;
+  /** Everything received so far, as latin-1 text. */
+  text(): string;
+  destroy(): void;
+}
+
+export function openRaw(port: number): Promise<RawSession> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let ended = false;
+    const waiters = new Set<() => void>();
+    const wake = () => {
+      for (const w of [...waiters]) w();
+    };
+    const text = () => Buffer.concat(chunks).toString('latin1');
+    sock.on('data', (d) => {
+      chunks.push(d);
+      wake();
+    });
+    sock.on('end', () => {
+      ended = true;
+      wake();
+    });
+    sock.on('close', () => {
+      ended = true;
+      wake();
+    });
+    sock.on('error', () => {
+      ended = true;
+      wake();
+    });
+    const wait = <T>(check: () => T | undefined, ms: number, onTimeout: () => T | Error): Promise<T> =>
+      new Promise((res, rej) => {
+        const test = () => {
+          const v = check();
+          if (v === undefined) return false;
+          waiters.delete(test);
+          clearTimeout(timer);
+          res(v);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(test);
+          const v = onTimeout();
+          if (v instanceof Error) rej(v);
+          else res(v);
+        }, ms);
+        waiters.add(test);
+        test();
+      });
+    sock.once('connect', () =>
+      resolve({
+        write: (data) => void sock.write(data),
+        until: (done, ms = 5000) =>
+          wait(
+            () => ((typeof done === 'function' ? done(text()) : done.test(text())) ? text() : undefined),
+            ms,
+            () => new Error(`not done (${String(done)}) within ${ms} ms; received ${JSON.stringify(text().slice(0, 300))}`),
+          ),
+        closed: (ms = 3000) =>
+          wait(
+            () => (ended ? true : undefined),
+            ms,
+            () => false,
+          ),
+        text,
+        destroy: () => sock.destroy(),
+      }),
+    );
+    sock.once('error', reject);
+  });
+}
+
+export interface FramedResponse extends ParsedResponse {
+  /** The status line and header lines as received. */
+  head: string;
+}
+
+/**
+ * Splits a raw reply holding several responses (pipelining, interim 1xx) into
+ * them, each framed by Content-Length or chunked coding; a response framed by
+ * neither runs to the end. Chunked bodies are returned decoded.
+ */
+export function splitResponses(bytes: Buffer): FramedResponse[] {
+  const out: FramedResponse[] = [];
+  let rest = bytes;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
+    const head = rest.subarray(0, end).toString('latin1');
+    const { status, headers } = parseResponse(rest.subarray(0, end + 4));
+    let after = rest.subarray(end + 4);
+    let body: Buffer;
+    const length = headers.get('content-length')?.[0];
+    if (status < 200) {
+      body = Buffer.alloc(0);
+    } else if (headers.get('transfer-encoding')?.[0] === 'chunked') {
+      const parts: Buffer[] = [];
+      let off = 0;
+      for (;;) {
+        const nl = after.indexOf('\r\n', off);
+        if (nl < 0) throw new Error('incomplete chunked body');
+        const size = parseInt(after.subarray(off, nl).toString('latin1'), 16);
+        if (size === 0) {
+          const trailerEnd = after.indexOf('\r\n\r\n', nl - 2);
+          off = trailerEnd < 0 ? after.length : trailerEnd + 4;
+          break;
+        }
+        parts.push(after.subarray(nl + 2, nl + 2 + size));
+        off = nl + 2 + size + 2;
+      }
+      body = Buffer.concat(parts);
+      after = after.subarray(off);
+    } else if (length !== undefined) {
+      body = after.subarray(0, Number(length));
+      after = after.subarray(Number(length));
+    } else {
+      body = after;
+      after = Buffer.alloc(0);
+    }
+    out.push({ head, status, headers, body });
+    rest = after;
+  }
+  return out;
+}
+
+/** How many complete responses (framed by Content-Length, or interim 1xx) `text` holds. */
+export function completeResponses(text: string): number {
+  let n = 0;
+  let off = 0;
+  for (;;) {
+    const end = text.indexOf('\r\n\r\n', off);
+    if (end < 0) return n;
+    const head = text.slice(off, end);
+    const status = Number(head.split(' ')[1]);
+    const length = status < 200 ? 0 : Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+    if (Number.isNaN(length) || text.length < end + 4 + length) return n;
+    n++;
+    off = end + 4 + length;
+  }
+}

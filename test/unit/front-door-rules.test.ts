@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registry } from '../../src/config/registry.js';
 import { RequestError, errorResponse, fromParserError, invalidRequestLine } from '../../src/worker/front-door/errors.js';
-import { RequestRules, type ParsedHead, type RuleSettings } from '../../src/worker/front-door/rules.js';
+import { RequestRules, forbiddenTrailer, parserRefusal, type ParsedHead, type RuleSettings } from '../../src/worker/front-door/rules.js';
 
 const defaults: RuleSettings = {
   limit_request_line: registry.limit_request_line.default(),
@@ -132,7 +132,7 @@ test('Transfer-Encoding: stacked chunked, chunked in HTTP/1.0 are 400; unknown c
 });
 
 test("llhttp's errors in Gunicorn's terms", () => {
-  const limits = { requestLine: 4094, headerBuffer: rules.headerBuffer };
+  const limits = 4094;
   const pkt = (s: string) => Buffer.from(s, 'latin1');
   assert.is(fromParserError({ code: 'HPE_INVALID_METHOD', reason: 'x', rawPacket: pkt('get / HTTP/1.1\r\n') }, limits).mesg,
     "Invalid Method 'Invalid HTTP method: 'get''");
@@ -145,9 +145,27 @@ test("llhttp's errors in Gunicorn's terms", () => {
     "Obsolete line folding is unacceptable: ''");
   assert.is(fromParserError({ code: 'HPE_UNEXPECTED_CONTENT_LENGTH', reason: 'Duplicate Content-Length' }, limits).message,
     "Invalid HTTP Header: 'CONTENT-LENGTH'");
-  const te = fromParserError({ code: 'HPE_INVALID_TRANSFER_ENCODING', reason: 'Request has invalid `Transfer-Encoding`', rawPacket: pkt('POST / HTTP/1.1\r\nTransfer-Encoding: foo\r\n\r\n') }, limits);
-  assert.is(te.status, 501);
+  const te = (value: string) => parserRefusal({ code: 'HPE_INVALID_TRANSFER_ENCODING', reason: 'Request has invalid `Transfer-Encoding`', rawPacket: pkt(`POST / HTTP/1.1\r\nTransfer-Encoding: ${value}\r\n\r\n`) }, limits);
+  assert.is(te('foo').status, 501);
+  assert.is(te('chunked, gzip').message, "Invalid HTTP Header: 'TRANSFER-ENCODING'");
+  // Gunicorn takes a bare gzip (no body); llhttp refuses it.
+  assert.is(te('gzip').status, 400);
   assert.is(fromParserError({ code: 'HPE_INVALID_CHUNK_SIZE', reason: 'Invalid character in chunk size' }, limits).status, 400);
+});
+
+test('request targets urlsplit refuses, and * outside OPTIONS, are 400 Invalid Request Line', () => {
+  assert.is(refusal(rules, head({ method: 'PUT', url: 's://]ufd/:' })).status, 400);
+  assert.is(refusal(rules, head({ url: 'http://[::1/x' })).status, 400);
+  assert.is(refusal(rules, head({ url: 'http://[zz]/x' })).status, 400);
+  rules.check(head({ url: 'http://[::1]:8000/x?y' }), null, 'http');
+  assert.is(refusal(rules, head({ url: '*' })).status, 400);
+  rules.check(head({ method: 'OPTIONS', url: '*' }), null, 'http');
+});
+
+test('trailers may not carry framing, routing or content fields', () => {
+  assert.is(forbiddenTrailer(['X-Checksum', 'abc']), null);
+  assert.is(forbiddenTrailer(['X-Checksum', 'abc', 'host', 'evil']), 'HOST');
+  assert.is(forbiddenTrailer(['Content-Length', '5']), 'CONTENT-LENGTH');
 });
 
 test("the refusal page is util.write_error's", () => {

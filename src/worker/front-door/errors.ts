@@ -86,7 +86,8 @@ function firstLine(raw: Buffer | undefined): string {
   return end < 0 ? s : s.slice(0, end);
 }
 
-export function fromParserError(err: ParserError, limits: { requestLine: number; headerBuffer: number }): RequestError {
+/** The error as Gunicorn would have raised it, from what llhttp says (its transfer codings aside: rules.ts). */
+export function fromParserError(err: ParserError, requestLineLimit: number): RequestError {
   const line = firstLine(err.rawPacket);
   switch (err.code) {
     case 'HPE_INVALID_METHOD':
@@ -101,8 +102,8 @@ export function fromParserError(err: ParserError, limits: { requestLine: number;
     case 'HPE_HEADER_OVERFLOW':
       // The head outgrew what Gunicorn's limits allow in total: a request line
       // still without its end, or the header block (Gunicorn's "max buffer headers").
-      if (err.rawPacket && !err.rawPacket.includes('\n') && limits.requestLine > 0) {
-        return limitRequestLine(err.rawPacket.length, limits.requestLine);
+      if (err.rawPacket && !err.rawPacket.includes('\n') && requestLineLimit > 0) {
+        return limitRequestLine(err.rawPacket.length, requestLineLimit);
       }
       return limitRequestHeaders('max buffer headers');
     case 'HPE_INVALID_HEADER_TOKEN':
@@ -114,7 +115,7 @@ export function fromParserError(err: ParserError, limits: { requestLine: number;
       return invalidHeader('CONTENT-LENGTH');
     case 'HPE_INVALID_TRANSFER_ENCODING':
       if (/Content-Length/i.test(err.reason)) return invalidHeader('CONTENT-LENGTH');
-      return unsupportedTransferCoding(headerValue(err.rawPacket, 'transfer-encoding'));
+      return invalidHeader('TRANSFER-ENCODING');
     case 'HPE_INVALID_CHUNK_SIZE':
     case 'HPE_STRICT':
     case 'HPE_INVALID_EOF_STATE':
@@ -124,8 +125,9 @@ export function fromParserError(err: ParserError, limits: { requestLine: number;
   }
 }
 
-function headerValue(raw: Buffer | undefined, name: string): string {
-  if (!raw) return '';
-  const m = new RegExp(`^${name}:[ \\t]*([^\\r\\n]*)`, 'im').exec(raw.toString('latin1'));
-  return m?.[1]?.trim() ?? '';
+/** Every value of a header in raw request bytes (for what llhttp refused without saying). */
+export function headerValues(raw: Buffer | undefined, name: string): string[] {
+  if (!raw) return [];
+  const re = new RegExp(`^${name}:[ \\t]*([^\\r\\n]*)`, 'gim');
+  return [...raw.toString('latin1').matchAll(re)].map((m) => m[1]!.trim());
 }

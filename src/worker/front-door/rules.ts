@@ -6,9 +6,10 @@
 
 import type { Settings } from '../../config/registry.js';
 import { AllowList } from '../../config/networks.js';
+import { isIP } from 'node:net';
 import {
-  invalidHeader, invalidHeaderName, invalidSchemeHeaders, invalidVersion, limitRequestHeaders, limitRequestLine,
-  unsupportedTransferCoding,
+  RequestError, fromParserError, headerValues, invalidHeader, invalidHeaderName, invalidRequestLine, invalidSchemeHeaders,
+  invalidVersion, limitRequestHeaders, limitRequestLine, unsupportedTransferCoding, type ParserError,
 } from './errors.js';
 
 export type RuleSettings = Pick<
@@ -80,6 +81,8 @@ export class RequestRules {
    * `peer` is the socket's peer address, null on a unix socket (always trusted, as in Gunicorn).
    */
   check(head: ParsedHead, peer: string | null, listenerScheme: 'http' | 'https'): CheckedHead {
+    if (head.url === '*' && head.method !== 'OPTIONS') throw invalidRequestLine(`${head.method} * HTTP/${head.httpVersion}`);
+    if (!validAuthority(head.url)) throw invalidRequestLine(`${head.method} ${head.url} HTTP/${head.httpVersion}`);
     const lineLength = head.method.length + head.url.length + head.httpVersion.length + 7;
     if (this.requestLine > 0 && lineLength > this.requestLine) throw limitRequestLine(lineLength, this.requestLine);
     if (head.httpVersion !== '1.1' && head.httpVersion !== '1.0') {
@@ -112,19 +115,9 @@ export class RequestRules {
         }
       }
       if (upper === 'TRANSFER-ENCODING') {
-        for (const coding of value.split(',').map((v) => v.trim().toLowerCase())) {
-          if (coding === 'chunked') {
-            if (chunked) throw invalidHeader('TRANSFER-ENCODING');
-            chunked = true;
-          } else if (coding === 'identity') {
-            if (chunked) throw invalidHeader('TRANSFER-ENCODING');
-          } else if (coding === 'compress' || coding === 'deflate' || coding === 'gzip') {
-            if (chunked) throw invalidHeader('TRANSFER-ENCODING');
-            close = true;
-          } else {
-            throw unsupportedTransferCoding(value);
-          }
-        }
+        const codings = transferCodings(value, chunked);
+        chunked = codings.chunked;
+        close ||= codings.close;
       }
       if (upper.includes('_') && !(trusted && (this.forwarders.has(upper) || this.forwarders.has('*')))) {
         if (this.headerMap === 'drop') continue;
@@ -136,4 +129,78 @@ export class RequestRules {
     if (chunked && head.httpVersion === '1.0') throw invalidHeader('TRANSFER-ENCODING');
     return { headers, scheme, close };
   }
+}
+
+/**
+ * One Transfer-Encoding value, as Gunicorn's set_body_reader reads the list:
+ * chunked once and last; identity and the compressions only before it.
+ */
+function transferCodings(value: string, chunkedBefore: boolean): { chunked: boolean; close: boolean } {
+  let chunked = chunkedBefore;
+  let close = false;
+  for (const coding of value.split(',').map((v) => v.trim().toLowerCase())) {
+    if (coding === 'chunked') {
+      if (chunked) throw invalidHeader('TRANSFER-ENCODING');
+      chunked = true;
+    } else if (coding === 'identity' || coding === 'compress' || coding === 'deflate' || coding === 'gzip') {
+      if (chunked) throw invalidHeader('TRANSFER-ENCODING');
+      close ||= coding !== 'identity';
+    } else {
+      throw unsupportedTransferCoding(value);
+    }
+  }
+  return { chunked, close };
+}
+
+/**
+ * What llhttp's refusal means in Gunicorn's terms. For transfer codings llhttp
+ * only says "invalid": Gunicorn's own reading of the header picks the error
+ * (a bare gzip, which Gunicorn would take, llhttp refuses: 400).
+ */
+export function parserRefusal(err: ParserError, requestLineLimit: number): RequestError {
+  if (err.code === 'HPE_INVALID_TRANSFER_ENCODING' && !/Content-Length/i.test(err.reason)) {
+    try {
+      let chunked = false;
+      for (const value of headerValues(err.rawPacket, 'transfer-encoding')) chunked = transferCodings(value, chunked).chunked;
+    } catch (e) {
+      if (e instanceof RequestError) return e;
+      throw e;
+    }
+  }
+  return fromParserError(err, requestLineLimit);
+}
+
+/**
+ * Fields RFC 9110 section 6.5.1 keeps out of trailers (framing, routing,
+ * request modifiers, content metadata): the first one present, upper-cased.
+ */
+const FORBIDDEN_TRAILERS = new Set([
+  'TRANSFER-ENCODING', 'CONTENT-LENGTH', 'HOST', 'TRAILER', 'TE', 'CONNECTION', 'AUTHORIZATION', 'PROXY-AUTHORIZATION',
+  'COOKIE', 'EXPECT', 'RANGE', 'MAX-FORWARDS', 'CACHE-CONTROL', 'IF-MATCH', 'IF-NONE-MATCH', 'IF-MODIFIED-SINCE',
+  'IF-UNMODIFIED-SINCE', 'IF-RANGE', 'CONTENT-ENCODING', 'CONTENT-TYPE', 'CONTENT-RANGE',
+]);
+
+export function forbiddenTrailer(rawTrailers: readonly string[]): string | null {
+  for (let i = 0; i < rawTrailers.length; i += 2) {
+    const name = rawTrailers[i]!.toUpperCase();
+    if (FORBIDDEN_TRAILERS.has(name)) return name;
+  }
+  return null;
+}
+
+/**
+ * Whether Python's urlsplit (Gunicorn's split_request_uri) takes an
+ * absolute-form target's authority: brackets must pair and hold an IPv6 address.
+ */
+function validAuthority(target: string): boolean {
+  if (target.startsWith('/') || target === '*') return true;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(target);
+  if (!scheme) return true;
+  const rest = target.slice(scheme[0].length);
+  const netloc = rest.slice(0, rest.search(/[/?#]|$/));
+  const open = netloc.includes('[');
+  if (open !== netloc.includes(']')) return false;
+  if (!open) return true;
+  const host = /\[([^\]]*)\]/.exec(netloc)?.[1] ?? '';
+  return host.startsWith('v') || isIP(host.split('%')[0]!) === 6;
 }

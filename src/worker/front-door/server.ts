@@ -17,10 +17,10 @@ import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
 import { AllowList } from '../../config/networks.js';
 import {
-  RequestError, errorResponse, forbiddenProxyRequest, fromParserError, invalidProxyHeader, invalidProxyLine,
+  RequestError, errorResponse, forbiddenProxyRequest, invalidHeader, invalidProxyHeader, invalidProxyLine,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
-import { RequestRules, type CheckedHead } from './rules.js';
+import { RequestRules, forbiddenTrailer, parserRefusal, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
@@ -48,6 +48,8 @@ interface Connection {
   proxy: ProxyInfo | null;
   /** Runs once `active` drops to 0 (the refusal page waits for earlier pipelined responses). */
   whenIdle: (() => void) | null;
+  /** The request handed to Python last, whose body may still be arriving. */
+  reading: { req: http.IncomingMessage; res: http.ServerResponse } | null;
 }
 
 const state = new WeakMap<Socket, Connection>();
@@ -61,7 +63,7 @@ function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
   let c = state.get(raw);
   if (!c) {
-    c = { active: 0, refused: false, proxy: null, whenIdle: null };
+    c = { active: 0, refused: false, proxy: null, whenIdle: null, reading: null };
     state.set(raw, c);
   }
   return c;
@@ -102,6 +104,10 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
 
+  const release = (conn: Connection) => {
+    if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
+  };
+
   const refuse = (sock: Socket, e: RequestError) => {
     const conn = connectionOf(sock);
     if (conn.refused) return;
@@ -112,6 +118,15 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       sock.end(errorResponse(e));
       sock.destroySoon();
     };
+    const reading = conn.reading;
+    if (reading && !reading.req.complete) {
+      // The error is in the body Python is reading: that request is broken too
+      // (its body stream ends in an error); its answer is the page, if it has none yet.
+      if (conn.active === 1 && !reading.res.headersSent) send();
+      else sock.destroy();
+      return;
+    }
+    // Earlier pipelined requests are answered first, then the page.
     if (conn.active > 0) conn.whenIdle = send;
     else send();
   };
@@ -134,15 +149,21 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     // Gunicorn's keepalive = 0 turns keep-alive off; node's 0 would mean "forever".
     if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
     conn.active++;
-    res.once('close', () => {
-      if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
-    });
     const head = requestHead(req, checked, conn.proxy);
     const startedAt = Date.now();
     const t0 = process.hrtime.bigint();
-    queueMicrotask(() => {
+    // After the parser is through the bytes this request came in (setImmediate:
+    // node runs microtasks between its body callbacks and its error report).
+    setImmediate(() => {
       // The parser failed later in the same bytes, inside this request's own body.
-      if (conn.refused && !req.complete) return res.destroy();
+      if (conn.refused && !req.complete) return release(conn);
+      const trailer = req.complete ? forbiddenTrailer(req.rawTrailers) : null;
+      if (trailer) {
+        refuse(sock, invalidHeader(trailer));
+        return release(conn);
+      }
+      if (!req.complete) conn.reading = { req, res };
+      res.once('close', () => release(conn));
       if (expectsContinue) res.writeContinue();
       bridge.handle({ head, req, res, startedAt, t0 });
     });
@@ -162,7 +183,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       sock.destroy();
       return;
     }
-    refuse(sock, fromParserError({ code: err.code, reason: err.reason ?? err.message, rawPacket: err.rawPacket }, rules));
+    refuse(sock, parserRefusal({ code: err.code, reason: err.reason ?? err.message, rawPacket: err.rawPacket }, rules.requestLine));
   });
 
   if (tls) {
