@@ -18,6 +18,7 @@ import type { ErrorLog } from '../../log/error-log.js';
 import { AllowList } from '../../config/networks.js';
 import {
   RequestError, errorResponse, forbiddenProxyRequest, invalidHeader, invalidProxyHeader, invalidProxyLine,
+  unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, type CheckedHead } from './rules.js';
@@ -171,6 +172,9 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.on('request', (req, res) => onRequest(req, res, false));
   // Gunicorn answers "100 Continue" once the head has passed its checks, not before.
   server.on('checkContinue', (req, res) => onRequest(req, res, true));
+
+  // node:http cannot hand a CONNECT tunnel to a WSGI app; Gunicorn would call the app with it.
+  server.on('connect', (req: http.IncomingMessage, sock: Socket) => refuse(sock, unsupportedConnect(req.url ?? '')));
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
