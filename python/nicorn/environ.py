@@ -2,7 +2,7 @@
 
 The head record is one latin-1 string whose NUL-separated fields are, in
 order: method, request target, HTTP version, has-body flag, scheme, peer
-address, peer port, server name, server port, then header names and values
+address, peer port, server name, server port, PROXY protocol info, then header names and values
 alternating (see encodeHead in src/bridge/protocol.ts).
 """
 
@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from . import SERVER_SOFTWARE
 from .log import wsgi_errors
 
-HEAD_FIELDS = 9
+HEAD_FIELDS = 10
 
 
 class ErrorStream:
@@ -80,7 +80,7 @@ def server_address(name, port, host_header, scheme):
 
 
 def build(fields, base, body):
-    method, target, version, _, scheme, raddr, rport, sname, sport = fields[:HEAD_FIELDS]
+    method, target, version, _, scheme, raddr, rport, sname, sport, proxy = fields[:HEAD_FIELDS]
     environ = base.copy()
     path, query = split_target(target)
     script_name = os.environ.get("SCRIPT_NAME", "")
@@ -118,6 +118,9 @@ def build(fields, base, body):
     environ["SERVER_NAME"], environ["SERVER_PORT"] = server_address(sname, sport, host, scheme)
     environ["REMOTE_ADDR"] = raddr
     environ["REMOTE_PORT"] = rport
+    if proxy:
+        # Gunicorn's proxy_environ: what the PROXY protocol header said.
+        environ["PROXY_PROTOCOL"], environ["PROXY_ADDR"], environ["PROXY_PORT"] = proxy.split(" ")
     environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
     return environ

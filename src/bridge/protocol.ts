@@ -93,6 +93,11 @@ export interface RequestHead {
   /** The listener's own address; both empty on a unix socket (Python then uses Host). */
   serverName: string;
   serverPort: string;
+  /**
+   * From a PROXY protocol header: "PROTOCOL PROXY_ADDR PROXY_PORT" (Gunicorn's
+   * PROXY_* environ keys; remoteAddress/remotePort are then the client's). Empty without one.
+   */
+  proxy: string;
   /** Header names and values as received, alternating. */
   rawHeaders: readonly string[];
 }
@@ -101,7 +106,7 @@ export interface RequestHead {
 export function encodeHead(h: RequestHead): Buffer {
   const fields = [
     h.method, h.target, h.httpVersion, h.hasBody ? '1' : '0', h.scheme,
-    h.remoteAddress, String(h.remotePort), h.serverName, h.serverPort, ...h.rawHeaders,
+    h.remoteAddress, String(h.remotePort), h.serverName, h.serverPort, h.proxy, ...h.rawHeaders,
   ];
   return Buffer.from(fields.join('\0'), 'latin1');
 }

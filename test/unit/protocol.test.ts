@@ -23,14 +23,15 @@ const head = (over: Partial<RequestHead> = {}): RequestHead => ({
   remotePort: 51234,
   serverName: '127.0.0.1',
   serverPort: '8000',
+  proxy: '',
   rawHeaders: ['Host', 'example.com', 'X-Thing', 'a b'],
   ...over,
 });
 
-test('encodeHead lays out fields in order: method, target, version, hasBody, scheme, peer, server, header pairs', () => {
+test('encodeHead lays out fields in order: method, target, version, hasBody, scheme, peer, server, proxy, header pairs', () => {
   const buf = encodeHead(head());
   assert.equal(buf.toString('latin1').split('\0'), [
-    'POST', '/path?x=1', '1.1', '1', 'http', '10.0.0.7', '51234', '127.0.0.1', '8000',
+    'POST', '/path?x=1', '1.1', '1', 'http', '10.0.0.7', '51234', '127.0.0.1', '8000', '',
     'Host', 'example.com', 'X-Thing', 'a b',
   ]);
 });
@@ -42,15 +43,15 @@ test("encodeHead writes hasBody as '0' when there is no body", () => {
 });
 
 test('encodeHead separates fields with single NUL bytes and adds none at the end', () => {
-  const buf = encodeHead(head({ rawHeaders: [] }));
+  const buf = encodeHead(head({ rawHeaders: [], proxy: 'TCP4 10.0.0.1 443' }));
   const nuls = [...buf].filter((b) => b === 0).length;
-  assert.is(nuls, 8, '9 fields, 8 separators');
+  assert.is(nuls, 9, '10 fields, 9 separators');
   assert.is.not(buf[buf.length - 1], 0);
 });
 
 test('encodeHead keeps empty server name/port fields (unix socket) as empty fields', () => {
   const fields = encodeHead(head({ serverName: '', serverPort: '', rawHeaders: [] })).toString('latin1').split('\0');
-  assert.is(fields.length, 9);
+  assert.is(fields.length, 10);
   assert.is(fields[7], '');
   assert.is(fields[8], '');
 });
@@ -66,7 +67,7 @@ test('encodeHead encodes latin-1: a header value byte 0xE9 stays one byte 0xE9',
 test('encodeHead keeps duplicate headers as separate pairs in arrival order', () => {
   const raw = ['Cookie', 'a=1', 'Accept', '*/*', 'Cookie', 'b=2'];
   const fields = encodeHead(head({ rawHeaders: raw })).toString('latin1').split('\0');
-  assert.equal(fields.slice(9), raw);
+  assert.equal(fields.slice(10), raw);
 });
 
 const start = (s: string) => Buffer.from(s, 'latin1');

@@ -134,6 +134,7 @@ const baseHead: RequestHead = {
   remotePort: 40000,
   serverName: '127.0.0.1',
   serverPort: '8000',
+  proxy: '',
   rawHeaders: ['Host', 'example.com'],
 };
 
@@ -230,6 +231,12 @@ test("environ: repeated headers are joined with ','", () => {
 test("environ: names with '_' the front door let through map as Gunicorn's 'dangerous' does", () => {
   const e = environFor({ rawHeaders: ['Host', 'h', 'X_Auth_User', 'admin', 'X-Auth-User', 'guest'] });
   assert.is(e.HTTP_X_AUTH_USER, 'admin,guest');
+});
+
+test("environ: a PROXY protocol header's PROTOCOL, ADDR and PORT, as Gunicorn's proxy_environ", () => {
+  const e = environFor({ remoteAddress: '203.0.113.7', remotePort: 56324, proxy: 'TCP4 10.0.0.1 443' });
+  assert.equal([e.REMOTE_ADDR, e.REMOTE_PORT, e.PROXY_PROTOCOL, e.PROXY_ADDR, e.PROXY_PORT], ['203.0.113.7', '56324', 'TCP4', '10.0.0.1', '443']);
+  assert.not.ok('PROXY_PROTOCOL' in environFor({}));
 });
 
 test('environ: a SCRIPT_NAME header (a trusted forwarder) sets SCRIPT_NAME and shortens PATH_INFO', () => {

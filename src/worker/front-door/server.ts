@@ -254,9 +254,12 @@ function readProxyPreface(
     if (sock.destroyed) return;
     let buf: Buffer = Buffer.alloc(0);
     const timer = timeoutMs > 0 ? setTimeout(() => sock.destroy(), timeoutMs) : null;
+    // A client that leaves before its header is complete is gone: no half-open socket.
+    const leave = () => sock.destroy();
     const finish = () => {
       if (timer) clearTimeout(timer);
       sock.off('readable', onReadable);
+      sock.off('end', leave);
       sock.off('close', finish);
     };
     const hand = (rest: Buffer) => {
@@ -281,6 +284,7 @@ function readProxyPreface(
       hand(buf.subarray(parsed.consumed));
     };
     sock.on('readable', onReadable);
+    sock.once('end', leave);
     sock.once('close', finish);
   });
 }
@@ -305,6 +309,7 @@ export function requestHead(req: http.IncomingMessage, checked: CheckedHead, pro
     remotePort: proxied ? (proxy.clientPort ?? 0) : (sock.remotePort ?? 0),
     serverName: 'address' in local ? local.address : '',
     serverPort: 'port' in local ? String(local.port) : '',
+    proxy: proxied ? `${proxy.protocol} ${proxy.proxyAddr} ${proxy.proxyPort}` : '',
     rawHeaders: checked.headers,
   };
 }
