@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { exchange, get } from '../helpers/http.js';
+import { exchange, get, readArrivals } from '../helpers/http.js';
 import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -303,15 +303,7 @@ behind('a streamed response through nginx without buffering (HTTP/1.1 upstream) 
   const t0 = Date.now();
   const res = await fetch(`${nginx.url}/h11/stream?n=3&delay=0.6`);
   assert.is(res.status, 200);
-  const reader = res.body!.getReader();
-  const arrivals: number[] = [];
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += Buffer.from(value).toString();
-    arrivals.push(Date.now() - t0);
-  }
+  const { text, arrivals } = await readArrivals(res, t0);
   assert.is(text, 'chunk 0\nchunk 1\nchunk 2\n');
   assert.ok(arrivals.length >= 3, `chunks arrived separately: ${arrivals}`);
   assert.ok(arrivals.at(-1)! - arrivals[0]! >= 900, `the first chunk came before the generator finished: ${arrivals}`);

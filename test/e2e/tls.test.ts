@@ -3,7 +3,6 @@
 // node's https client. Two servers: CERT_OPTIONAL with a cipher list, and
 // CERT_REQUIRED with key and certificate in one file.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -12,31 +11,13 @@ import type tls from 'node:tls';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { raw } from '../helpers/http.js';
+import { makePki } from '../helpers/pki.js';
 import { FIXTURES, eventually, runCli, runLimited, startServer, type Server } from '../helpers/server.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-tls-'));
 const file = (name: string) => path.join(tmp, name);
 const read = (name: string) => fs.readFileSync(file(name));
 const APP = ['--chdir', path.join(FIXTURES, 'wsgi'), 'environ_echo'];
-
-/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate from the CA and one from another CA. */
-function makePki(): void {
-  const ssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: tmp, stdio: 'pipe' });
-  const selfSigned = (name: string, cn: string) =>
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`);
-  const signed = (name: string, cn: string, ca: string, ext?: string) => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    const extra = ext ? ['-extfile', ext] : [];
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
-  };
-  selfSigned('ca', 'nicorn test CA');
-  selfSigned('other-ca', 'another CA');
-  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  signed('server', '127.0.0.1', 'ca', 'san.ext');
-  signed('client', 'client', 'ca');
-  signed('rogue', 'rogue', 'other-ca');
-  fs.writeFileSync(file('combined.pem'), Buffer.concat([read('server.pem'), read('server.key')]));
-}
 
 interface Reply {
   status?: number;
@@ -71,7 +52,7 @@ const env = (r: Reply) => JSON.parse(r.body ?? '{}') as Record<string, unknown>;
 const servers: { optional?: Server; required?: Server } = {};
 
 test('boot: a CERT_OPTIONAL server with --ciphers and a CERT_REQUIRED one with key and certificate in one file', async () => {
-  makePki();
+  makePki(tmp);
   const booted = await runLimited({
     optional: () =>
       startServer([

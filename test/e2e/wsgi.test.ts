@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { get, parseResponse, raw } from '../helpers/http.js';
+import { get, parseResponse, raw, readArrivals } from '../helpers/http.js';
 import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const wsgi = suite<{ srv: Server }>('WSGI bridge');
@@ -76,15 +76,7 @@ wsgi('repeated headers are joined with a comma; underscores are dropped', async 
 wsgi('each chunk a generator yields is flushed as it is produced', async ({ srv }) => {
   const t0 = Date.now();
   const res = await fetch(`${srv.url}/stream?n=4&delay=0.4`);
-  const reader = res.body!.getReader();
-  const arrivals: number[] = [];
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += Buffer.from(value).toString();
-    arrivals.push(Date.now() - t0);
-  }
+  const { text, arrivals } = await readArrivals(res, t0);
   assert.is(text, 'chunk 0\nchunk 1\nchunk 2\nchunk 3\n');
   assert.ok(arrivals.length >= 4, `chunks arrived separately: ${arrivals}`);
   assert.ok(arrivals[0]! < 1000, `first chunk before the generator finished: ${arrivals}`);

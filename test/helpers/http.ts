@@ -473,3 +473,17 @@ export function completeResponses(text: string): number {
     off = end + 4 + length;
   }
 }
+
+/** Reads a streamed fetch body to its end, noting when (ms after t0) each piece arrived. */
+export async function readArrivals(res: Response, t0: number): Promise<{ text: string; arrivals: number[] }> {
+  const reader = res.body!.getReader();
+  const arrivals: number[] = [];
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+    arrivals.push(Date.now() - t0);
+  }
+  return { text, arrivals };
+}

@@ -2,7 +2,6 @@
 // settings (sock.py ssl_context: create_default_context(CLIENT_AUTH, cafile),
 // load_cert_chain, verify_mode, set_ciphers) as node:tls options.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,29 +20,15 @@ import {
   tlsServerOptions,
   type TlsSettings,
 } from '../../src/worker/front-door/tls.js';
+import { makePki } from '../helpers/pki.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-tls-unit-'));
 const file = (name: string) => path.join(tmp, name);
 
-/** A CA, a server certificate for 127.0.0.1, a client certificate from the CA and one from another CA. */
 let pkiMade = false;
 function pki(): void {
   if (pkiMade) return;
-  const ssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: tmp, stdio: 'pipe' });
-  const selfSigned = (name: string, cn: string) =>
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`);
-  const signed = (name: string, cn: string, ca: string, ext?: string) => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    const extra = ext ? ['-extfile', ext] : [];
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
-  };
-  selfSigned('ca', 'nicorn test CA');
-  selfSigned('other-ca', 'another CA');
-  fs.writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  signed('server', '127.0.0.1', 'ca', 'san.ext');
-  signed('client', 'client', 'ca');
-  signed('rogue', 'rogue', 'other-ca');
-  fs.writeFileSync(file('combined.pem'), Buffer.concat([fs.readFileSync(file('server.pem')), fs.readFileSync(file('server.key'))]));
+  makePki(tmp);
   pkiMade = true;
 }
 
