@@ -77,8 +77,6 @@ function peerOf(sock: Socket): string | null {
 
 export interface FrontDoor {
   server: http.Server;
-  /** Open connections right now (bounded by --worker-connections). */
-  connections(): number;
 }
 
 export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSettings, log: ErrorLog): FrontDoor {
@@ -204,9 +202,9 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     });
   }
 
-  const open = admitConnections(server, settings.worker_connections);
+  admitConnections(server, settings.worker_connections);
   if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
-  return { server, connections: open };
+  return { server };
 }
 
 /**
@@ -214,7 +212,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
  * not turned away while an idle connection (no request in progress: kept
  * alive, or still trickling in its head) can make room: the oldest goes.
  */
-function admitConnections(server: http.Server, limit: number): () => number {
+function admitConnections(server: http.Server, limit: number): void {
   const open = new Set<Socket>();
   server.prependListener('connection', (sock: Socket) => {
     if (open.size >= limit) {
@@ -235,7 +233,6 @@ function admitConnections(server: http.Server, limit: number): () => number {
     open.add(sock);
     sock.once('close', () => open.delete(sock));
   });
-  return () => open.size;
 }
 
 /**
