@@ -165,8 +165,6 @@ export async function main(argv: string[]): Promise<number> {
     if (settings.check_config) return await checkApp(settings);
     tlsFilesInChdir(settings);
     if (settings.daemon && !process.env.NICORN_DAEMON) return daemonize(argv, settings.enable_stdio_inheritance);
-    // --preload: the app is imported in the arbiter first, so a broken one fails fast.
-    if (settings.preload_app && (await checkApp(settings)) !== 0) return 1;
     // raw_env: set in the arbiter before any worker is forked, so the app sees it.
     Object.assign(process.env, envPairs(settings.raw_env));
     // HUP reads the config file again; the command line and GUNICORN_CMD_ARGS stay.

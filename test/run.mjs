@@ -32,8 +32,12 @@ await build({
   logLevel: 'warning',
 });
 const uvu = path.resolve('node_modules/uvu/bin.js');
+// --preload snapshots are cached under XDG_CACHE_HOME: one fresh cache per run, not the user's.
+const cache = path.join(out, 'cache');
+fs.mkdirSync(cache, { recursive: true });
 const child = spawn(process.execPath, ['--enable-source-maps', uvu, out, '\\.test\\.js$'], {
   stdio: ['ignore', 'pipe', 'inherit'],
+  env: { ...process.env, XDG_CACHE_HOME: cache },
 });
 let output = '';
 child.stdout.on('data', (d) => {

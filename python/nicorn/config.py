@@ -109,16 +109,22 @@ def load(path, module, names, hook_arities):
     return json.dumps({"values": values, "hooks": hooks})
 
 
-def prepare_process(pid, cwd, pythonpath, site_dirs):
-    """What a config file and the app expect of the process they run in."""
+def _process_state(pid, cwd):
+    """What belongs to one process, not to the interpreter it inherits."""
     # Pyodide reports a fixed pid; logs, hooks and apps need the real one.
     os.getpid = lambda: pid
+    # Gunicorn reseeds after fork, so that workers do not share a sequence.
     random.seed(os.urandom(64))
     # Pyodide marks its browser-style event loop as running; Gunicorn's
     # processes have none, and libraries (Django's async_unsafe) decide on that.
     asyncio.events._set_running_loop(None)
     time.sleep = _sleep
     os.chdir(cwd)
+
+
+def prepare_process(pid, cwd, pythonpath, site_dirs):
+    """What a config file and the app expect of the process they run in."""
+    _process_state(pid, cwd)
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     for path in pythonpath:
@@ -127,3 +133,58 @@ def prepare_process(pid, cwd, pythonpath, site_dirs):
             sys.path.insert(0, path)
     for d in site_dirs:
         site.addsitedir(d)
+
+
+# The host variables os.environ held when a snapshot was made (preload).
+_host_env_keys = frozenset()
+
+
+class EnvironReads:
+    """Records which variables os.environ is asked for while it is active
+    (os.environ[k], .get, os.getenv, `in`); `everything` when it is iterated
+    over (copy(), items(), dict(os.environ)). A snapshot depends on them."""
+
+    def __enter__(self):
+        self.names = set()
+        self.everything = False
+        cls = type(os.environ)
+        self._saved = cls.__getitem__, cls.__iter__
+        getitem, iterate = self._saved
+        reads = self
+
+        def __getitem__(environ, key):
+            reads.names.add(key)
+            return getitem(environ, key)
+
+        def __iter__(environ):
+            reads.everything = True
+            return iterate(environ)
+
+        cls.__getitem__, cls.__iter__ = __getitem__, __iter__
+        return self
+
+    def __exit__(self, *exc):
+        cls = type(os.environ)
+        cls.__getitem__, cls.__iter__ = self._saved
+        return False
+
+
+def remember_host_env(keys):
+    global _host_env_keys
+    _host_env_keys = frozenset(keys)
+
+
+def restore_process(pid, cwd, env):
+    """A worker started from a snapshot: the interpreter (sys.path, imported
+    modules, the app) is the snapshot maker's; the process is its own. The
+    current directory lived outside the heap, and os.environ is brought to
+    this process's environment, as a forked worker sees its own."""
+    _process_state(pid, cwd)
+    for key in [k for k in os.environ if k in _host_env_keys and k not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+    # Pyodide puts "" in front of sys.path at every start, restored or not.
+    while sys.path.count("") > 1:
+        sys.path.remove("")

@@ -1,12 +1,15 @@
 """The Python thread's side of a worker: boot the app, then serve one request at a time.
 
 src/bridge/python-thread.ts calls boot() once and then serve(), which blocks
-in this thread until the I/O thread sends Stop.
+in this thread until the I/O thread sends Stop. With --preload, preload()
+runs first, once, in the arbiter's snapshot maker (src/runtime/snapshot-maker.ts),
+and every worker's boot() starts from the snapshot taken after it.
 """
 
 import json
 import signal
 import sys
+import traceback
 
 from . import config as config_mod
 from . import environ as environ_mod
@@ -38,12 +41,50 @@ class _Worker:
 
 _w = _Worker()
 
+# What preload() did, carried by the snapshot into every worker: the app spec,
+# the app, and the config file's namespace (None without one).
+_preloaded = None
+
+
+def preload(opts):
+    """What Gunicorn's arbiter does before it forks with preload_app: run the
+    config file and import the app, here once for every worker. Returns JSON:
+    {"traceback"} of the failure, or the environment variables the config
+    file and the app read ({"environ": names, "environ_all": iterated})."""
+    global _preloaded
+    opts = opts.to_py() if hasattr(opts, "to_py") else opts
+    error_logger(opts["loglevel"])
+    config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
+    config_mod.remember_host_env(opts["env_keys"])
+    try:
+        with config_mod.EnvironReads() as reads:
+            source = opts.get("config")
+            namespace = config_mod.execute(source.get("path"), source.get("module")) if source else None
+            app = import_app(opts["app"])
+    except BaseException:
+        return json.dumps({"traceback": traceback.format_exc()})
+    _preloaded = {"app_spec": opts["app"], "app": app, "namespace": namespace}
+    return json.dumps({"environ": sorted(reads.names), "environ_all": reads.everything})
+
+
+def preloaded_for(app_spec):
+    """Empty when this interpreter came from a snapshot of `app_spec`; else why not."""
+    if _preloaded is None:
+        return "the snapshot holds no preloaded app"
+    if _preloaded["app_spec"] != app_spec:
+        return "the snapshot holds app %r, not %r" % (_preloaded["app_spec"], app_spec)
+    return ""
+
 
 def _load_hooks(opts):
-    """Runs the config file here too: worker-side hooks live in this interpreter."""
+    """Runs the config file here too: worker-side hooks live in this interpreter
+    (or ran once already, before the snapshot this worker started from)."""
     source = opts.get("config")
     if source:
-        namespace = config_mod.execute(source.get("path"), source.get("module"))
+        if opts.get("restored"):
+            namespace = _preloaded["namespace"] or {}
+        else:
+            namespace = config_mod.execute(source.get("path"), source.get("module"))
         names = set(opts["hook_arities"])
         hooks.install({k: v for k, v in namespace.items() if k in names and callable(v)})
     cfg = hooks.Config(json.loads(opts["settings"]))
@@ -56,12 +97,17 @@ def boot(io, opts):
     """Loads the app; returns 0, or the exit code Gunicorn uses for the failure."""
     opts = opts.to_py() if hasattr(opts, "to_py") else opts
     _w.log = log = error_logger(opts["loglevel"])
-    config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
+    restored = opts.get("restored")
+    if restored:
+        config_mod.restore_process(opts["pid"], opts["cwd"], opts["env"])
+    else:
+        config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     _w.host_roots = tuple(r.rstrip("/") + "/" for r in opts["host_roots"])
     try:
         _load_hooks(opts)
         hooks.call("post_fork", _w.server, _w.worker)
-        _w.app = import_app(opts["app"])
+        # With preload_app the app was imported before the fork, as in Gunicorn.
+        _w.app = _preloaded["app"] if restored else import_app(opts["app"])
         _w.worker.wsgi = _w.app
         hooks.call("post_worker_init", _w.worker)
         _w.worker.booted = True

@@ -16,6 +16,8 @@ import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
+import { preload, type PreloadImage } from '../runtime/preload.js';
+import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -57,6 +59,8 @@ export class Arbiter {
   /** The listeners came from systemd: their unix socket files are systemd's to remove. */
   private systemd = false;
   private pidfile: Pidfile | null = null;
+  /** --preload: the snapshot every worker starts from (null: workers import the app themselves). */
+  private image: PreloadImage | null = null;
 
   constructor(
     private settings: Settings,
@@ -73,6 +77,14 @@ export class Arbiter {
     this.config?.init(settings, settings.loglevel);
     // Gunicorn's Arbiter.setup sets num_workers, which announces it (old value None).
     if (!this.hook('nworkers_changed', { args: [settings.workers, null] }, 1)) return this.finished;
+    // Gunicorn's Arbiter.setup loads a preloaded app here, before anything is bound.
+    if (settings.preload_app) {
+      const traceback = await this.preloadApp(false);
+      if (traceback !== null) {
+        process.stderr.write(`\nError while loading the application:\n\n${traceback}`);
+        return 1;
+      }
+    }
     log.info(`Starting nicorn-py ${VERSION}`);
     if (settings.pidfile) {
       // A USR2 child writes NAME.2 until its parent is gone, as Gunicorn's does.
@@ -257,8 +269,14 @@ export class Arbiter {
       this.log.error(e.message);
       return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
     }
-    // The heartbeat file travels as the worker's fd 4 (WORKER_TMP_FD), after the IPC channel.
-    const child = fork(WORKER_ENTRY, [], { stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp], serialization: 'advanced' });
+    // The heartbeat file travels as the worker's fd 4 (WORKER_TMP_FD), after the IPC channel;
+    // with --preload the snapshot image follows as fd 5 (IMAGE_FD).
+    const image = this.image;
+    const child = fork(WORKER_ENTRY, [], {
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp, ...(image ? [image.fd] : [])],
+      serialization: 'advanced',
+      env: image ? { ...process.env, [IMAGE_FD_ENV]: String(IMAGE_FD) } : process.env,
+    });
     const init: ArbiterMessage = {
       kind: 'init',
       settings: this.settings,
@@ -311,6 +329,37 @@ export class Arbiter {
   private onReady: (() => void) | null = null;
 
   /**
+   * --preload: imports the app once and snapshots the interpreter for the
+   * workers (src/runtime/preload.ts); `rebuild` (HUP) makes a new snapshot
+   * even if the cached one is current. Returns the traceback when the app
+   * failed to import, else null; an app that imports but cannot be
+   * snapshotted is logged, and workers then import it themselves.
+   */
+  private async preloadApp(rebuild: boolean): Promise<string | null> {
+    const outcome = await preload({
+      settings: this.settings,
+      config: this.config?.source ?? null,
+      log: this.log.forPythonThread(),
+      rebuild,
+    });
+    if (outcome.kind === 'app-error') return outcome.traceback;
+    const old = this.image;
+    if (outcome.kind === 'fallback') {
+      this.log.warning(`Preload: cannot snapshot the app (${outcome.reason}); each worker imports it itself`);
+      this.image = null;
+    } else {
+      const { image } = outcome;
+      const where = image.file || 'a private temporary file';
+      if (image.built === null) this.log.debug(`Preload: workers start from the cached snapshot ${where}`);
+      else this.log.info(`Preload: snapshot made in ${image.ms} ms (${image.built}): ${where}`);
+      this.image = image;
+    }
+    // Workers forked already hold their own copy of the descriptor.
+    if (old && old !== this.image) fs.closeSync(old.fd);
+    return null;
+  }
+
+  /**
    * HUP: the configuration is read again (config file included), new workers
    * come up with it, and once they serve the old ones leave gracefully.
    */
@@ -329,6 +378,18 @@ export class Arbiter {
         this.log.error(`Reload failed, keeping the current configuration: ${(e as Error).message}`);
         return;
       }
+    }
+    if (this.settings.preload_app) {
+      // The app is imported again, so the new workers run the code as it is now.
+      const traceback = await this.preloadApp(true);
+      if (traceback !== null) {
+        const then = this.image ? 'new workers start from the previous snapshot' : 'new workers import the app themselves';
+        this.log.error(`Preload failed, ${then}:\n${traceback.trimEnd()}`);
+      }
+      if (this.stopping) return;
+    } else if (this.image) {
+      fs.closeSync(this.image.fd);
+      this.image = null;
     }
     if (!this.hook('on_reload')) return;
     const old = [...this.workers.values()];

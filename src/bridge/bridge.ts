@@ -34,7 +34,10 @@ export interface Exchange {
   gone?: boolean;
 }
 
-export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize'>;
+export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize' | 'snapshotFd'> & {
+  /** --preload: the descriptor of the arbiter's snapshot image (src/runtime/preload.ts). */
+  snapshotFd?: number | null;
+};
 
 export class BootFailure extends Error {
   constructor(readonly exitCode: number) {
@@ -124,7 +127,7 @@ export class PythonBridge {
   /** Starts the Python thread and resolves once the app is loaded. */
   static async start(opts: BridgeOptions): Promise<PythonBridge> {
     const sab = createChannelBuffer();
-    const data: PythonThreadData = { ...opts, sab, inboxSize: INBOX_BYTES };
+    const data: PythonThreadData = { ...opts, snapshotFd: opts.snapshotFd ?? null, sab, inboxSize: INBOX_BYTES };
     const thread = new Worker(PYTHON_THREAD, { workerData: data });
     const booted = await new Promise<PythonThreadMessage>((resolve, reject) => {
       thread.once('message', resolve);

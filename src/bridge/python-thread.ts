@@ -1,16 +1,20 @@
-// The Python thread: a worker_threads Worker that holds Pyodide and the app.
+// The Python thread: a worker_threads Worker that holds Pyodide and the app,
+// booted, or with --preload restored from the arbiter's snapshot.
 //
 // WSGI is synchronous, so this thread blocks (Atomics.wait) whenever Python
 // waits for a request, for body bytes, or for room to write the response.
 // Python calls the three functions of `io` below with integers only: frames
 // are copied between the shared rings and buffers in Pyodide's own memory.
 
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
-import { bootPyodide, type HostLayout } from '../runtime/boot.js';
+import { bootPyodide, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
+import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
 import { Ctl, FRAME_HEADER, InFrame, openChannel } from './protocol.js';
-import type { PythonLogOptions } from '../log/error-log.js';
+import { LOG_LEVELS, formatLine, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
 
 export interface PythonThreadData {
   sab: SharedArrayBuffer;
@@ -32,6 +36,8 @@ export interface PythonThreadData {
   inboxSize: number;
   /** The I/O thread's error log (ErrorLog.forPythonThread()), which the Python thread writes too. */
   log: PythonLogOptions;
+  /** --preload: a descriptor holding the arbiter's snapshot image to start from, or null. */
+  snapshotFd: number | null;
 }
 
 /** Messages this thread posts to the I/O thread. */
@@ -104,10 +110,39 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   };
 }
 
-async function main(): Promise<void> {
-  const data = workerData as PythonThreadData;
+/** A line in the error log, from this thread, if the log level lets it through. */
+function logLine(loglevel: string, level: LogLevel, message: string): void {
+  if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(loglevel as LogLevel)) return;
+  pythonLogHost().write(formatLine(level, message));
+}
+
+/**
+ * The interpreter from the arbiter's snapshot, with the app already imported;
+ * null (and a warning) when it cannot be restored, so the worker boots normally.
+ */
+async function restore(data: PythonThreadData, fd: number): Promise<PyodideInterface | null> {
+  const t0 = performance.now();
+  try {
+    const py = await bootPyodide(data.layout, {}, data.log, { kind: 'restore', image: imageFromFd(fd) });
+    const worker = py.pyimport('nicorn.worker');
+    const why = worker.preloaded_for(data.app) as string;
+    worker.destroy();
+    if (why) throw new SnapshotError(why);
+    logLine(data.loglevel, 'debug', `Started from the preload snapshot in ${Math.round(performance.now() - t0)} ms`);
+    return py;
+  } catch (e) {
+    const reason = e instanceof SnapshotError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    logLine(data.loglevel, 'warning', `Cannot start from the preload snapshot (${reason}); booting normally`);
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function main(data: PythonThreadData): Promise<void> {
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
-  const py = await bootPyodide(data.layout, {}, data.log);
+  const restored = data.snapshotFd === null ? null : await restore(data, data.snapshotFd);
+  const py = restored ?? (await bootPyodide(data.layout, {}, data.log));
   const { ctl } = openChannel(data.sab);
   py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
   const worker = py.pyimport('nicorn.worker');
@@ -127,6 +162,8 @@ async function main(): Promise<void> {
     site_dirs: data.layout.siteDirs,
     host_roots: data.layout.mounts,
     inbox_size: data.inboxSize,
+    restored: restored !== null,
+    env: interpreterEnv(),
   });
   const code = worker.boot(makeIo(py, data.sab), opts) as number;
   opts.destroy();
@@ -141,4 +178,12 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-await main();
+/** The arbiter's snapshot maker (src/runtime/preload.ts) runs in this entry too. */
+async function makerMain(data: SnapshotMakerData): Promise<void> {
+  const result = await makeSnapshot(data);
+  parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
+}
+
+const data = workerData as PythonThreadData | SnapshotMakerData;
+if ('role' in data && data.role === 'snapshot-maker') await makerMain(data);
+else await main(data as PythonThreadData);

@@ -8,18 +8,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
+import { IMAGE_FD_ENV, hostObject, restoreOptions, type ImageSource } from './snapshot.js';
 
 /** Where python/nicorn lives: the package's python/ folder, found upward from this bundle. */
 export const PYTHON_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'python/nicorn/__init__.py');
 
-function findUp(from: string, rel: string): string {
+/** The directory holding `rel` (its first segment), searched upward from `from`. */
+export function findUp(from: string, rel: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel.split('/')[0]!);
     if (dir === path.dirname(dir)) throw new Error(`cannot find ${rel} above ${from}`);
   }
 }
 
-const PYODIDE_DIR = path.dirname(fileURLToPath(import.meta.resolve('pyodide'))) + path.sep;
+/** Where the pyodide package lives, with a trailing separator. */
+export const PYODIDE_DIR = path.dirname(fileURLToPath(import.meta.resolve('pyodide'))) + path.sep;
 
 export interface HostLayout {
   /** The working directory (--chdir), absolute. */
@@ -72,18 +75,30 @@ export type { Output } from '../log/error-log.js';
  * What python/nicorn/log.py imports as `_nicorn_log`: this thread's error log
  * (src/log/error-log.ts), looked up on every call so that the log set up
  * later (the arbiter's, after its config file ran) or reopened is the one used.
+ * One object per thread: a snapshot refers to it by name (snapshot.ts).
  */
-function logModule() {
-  return {
-    write: (text: string) => pythonLogHost().write(text),
-    record: (level: string, message: string) => pythonLogHost().record(level, message),
-    count: (kind: string) => pythonLogHost().count(kind),
-    metric: (mtype: string, name: string, value: string) => pythonLogHost().metric(mtype, name, value),
-    forward_records: () => pythonLogHost().forwardRecords,
-    forward_counts: () => pythonLogHost().forwardCounts,
-    to_stderr: () => pythonLogHost().toStderr,
-  };
+const LOG_MODULE = hostObject('_nicorn_log', {
+  write: (text: string) => pythonLogHost().write(text),
+  record: (level: string, message: string) => pythonLogHost().record(level, message),
+  count: (kind: string) => pythonLogHost().count(kind),
+  metric: (mtype: string, name: string, value: string) => pythonLogHost().metric(mtype, name, value),
+  forward_records: () => pythonLogHost().forwardRecords,
+  forward_counts: () => pythonLogHost().forwardCounts,
+  to_stderr: () => pythonLogHost().toStderr,
+});
+
+/** Variables of the host's environment that are nicorn-py's own plumbing, not the app's. */
+const PRIVATE_ENV = [IMAGE_FD_ENV];
+
+/** The interpreter's environment: this process's, plus `extraEnv` (raw_env). */
+export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.includes(k)) env[k] = v;
+  return Object.assign(env, extraEnv);
 }
+
+/** How an interpreter comes to life: booted, booted to be snapshotted, or restored from an image. */
+export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'restore'; image: ImageSource };
 
 /**
  * `extraEnv`: variables on top of this process's environment (raw_env).
@@ -91,28 +106,37 @@ function logModule() {
  * (ErrorLog.forPythonThread()): the "gunicorn.error" logger, wsgi.errors and,
  * with capture_output, sys.stdout and sys.stderr write to it. Without it the
  * interpreter writes to this thread's error log (pythonStdio, the log host).
+ * `mode`: a restored interpreter already has nicorn on sys.path and
+ * `_nicorn_log` registered (they are in the image); its mounts are made again.
  */
-export async function bootPyodide(layout: HostLayout, extraEnv: Record<string, string> = {}, log?: PythonLogOptions): Promise<PyodideInterface> {
+export async function bootPyodide(
+  layout: HostLayout,
+  extraEnv: Record<string, string> = {},
+  log?: PythonLogOptions,
+  mode: BootMode = { kind: 'fresh' },
+): Promise<PyodideInterface> {
   if (log) installPythonThreadLog(log);
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, extraEnv);
   const py = await loadPyodide({
     // Pyodide would otherwise find itself from a stack trace, which source maps rewrite.
     indexURL: PYODIDE_DIR,
-    env,
+    env: interpreterEnv(extraEnv),
     stdout: (s) => pythonStdio.stdout.write(Buffer.from(s + '\n')),
     stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
+    // Before Python starts, so that a restored interpreter finds every path it knew.
+    fsInit: async (FS) => {
+      for (const dir of layout.mounts) {
+        FS.mkdirTree(dir);
+        FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
+      }
+    },
+    ...(mode.kind === 'for-snapshot' ? { _makeSnapshot: true } : {}),
+    ...(mode.kind === 'restore' ? restoreOptions(mode.image, PYODIDE_DIR) : {}),
   });
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });
-  py.registerJsModule('_nicorn_log', logModule());
-  const { FS } = py;
-  for (const dir of layout.mounts) {
-    FS.mkdirTree(dir);
-    FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
-  }
+  if (mode.kind === 'restore') return py;
+  py.registerJsModule('_nicorn_log', LOG_MODULE);
   py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
   return py;
 }

@@ -82,6 +82,8 @@ async function main(): Promise<void> {
       hookNames: init.hooks,
       accessEnv: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
       log: log.forPythonThread(),
+      // --preload: the arbiter's snapshot image (IMAGE_FD_ENV, src/runtime/snapshot.ts).
+      snapshotFd: process.env.NICORN_SNAPSHOT_FD ? Number(process.env.NICORN_SNAPSHOT_FD) : null,
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);

@@ -1,0 +1,71 @@
+// The snapshot maker: a thread of the arbiter (the python-thread.js entry,
+// role 'snapshot-maker') that does what Gunicorn's arbiter does before it
+// forks with --preload — run the config file, import the app — and hands
+// back a memory image of that interpreter for every worker to start from,
+// with the host files and directories it read (what the image depends on).
+// The thread ends afterwards, and the interpreter's memory with it.
+
+import type { ConfigSource } from '../config/interpreter.js';
+import type { PythonLogOptions } from '../log/error-log.js';
+import { bootPyodide, interpreterEnv, type HostLayout } from './boot.js';
+import { SnapshotError, makeImage, trackHostReads } from './snapshot.js';
+
+export interface SnapshotMakerData {
+  role: 'snapshot-maker';
+  layout: HostLayout;
+  /** raw_env, on top of the process's environment. */
+  extraEnv: Record<string, string>;
+  app: string;
+  config: ConfigSource | null;
+  loglevel: string;
+  /** The arbiter's pid: os.getpid() while the app is imported, as in Gunicorn's master. */
+  pid: number;
+  /** The arbiter's error log, when it has one yet. */
+  log: PythonLogOptions | null;
+  /** False: import the app (so a broken one fails fast) but make no image. */
+  makeImage: boolean;
+}
+
+/** What the app read of the host while it was imported: what its image depends on. */
+export interface HostReads {
+  files: string[];
+  dirs: string[];
+  /** The environment variables it asked os.environ for; null: it went through all of them. */
+  environ: string[] | null;
+}
+
+export type SnapshotMakerResult =
+  | { kind: 'image'; image: Uint8Array; reads: HostReads }
+  /** Importing the app (or running the config file) raised. */
+  | { kind: 'app-error'; traceback: string }
+  /** The app imported, but its state cannot be carried by an image. */
+  | { kind: 'uncarriable'; reason: string };
+
+export async function makeSnapshot(data: SnapshotMakerData): Promise<SnapshotMakerResult> {
+  const py = await bootPyodide(data.layout, data.extraEnv, data.log ?? undefined, { kind: 'for-snapshot' });
+  const reads = trackHostReads(py);
+  const worker = py.pyimport('nicorn.worker');
+  const opts = py.toPy({
+    app: data.app,
+    loglevel: data.loglevel,
+    pid: data.pid,
+    cwd: data.layout.cwd,
+    pythonpath: data.layout.pythonPath,
+    site_dirs: data.layout.siteDirs,
+    config: data.config,
+    env_keys: Object.keys(interpreterEnv(data.extraEnv)),
+  });
+  const out = JSON.parse(worker.preload(opts) as string) as { traceback: string } | { environ: string[]; environ_all: boolean };
+  // A proxy kept alive would keep its Python object alive in every worker.
+  opts.destroy();
+  worker.destroy();
+  if ('traceback' in out) return { kind: 'app-error', traceback: out.traceback };
+  if (!data.makeImage) return { kind: 'uncarriable', reason: 'snapshots are turned off (NICORN_PRELOAD_SNAPSHOT=0)' };
+  try {
+    const image = makeImage(py);
+    return { kind: 'image', image, reads: { files: [...reads.files], dirs: [...reads.dirs], environ: out.environ_all ? null : out.environ } };
+  } catch (e) {
+    if (e instanceof SnapshotError) return { kind: 'uncarriable', reason: e.message };
+    throw e;
+  }
+}
