@@ -29,6 +29,9 @@ const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
 const GUNICORN_BIN = '/usr/bin/gunicorn'; // Debian's, on /usr/bin/python3
 // Gunicorn's bytecode goes here instead of __pycache__/ beside the sources.
 const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
+/** nicorn-py's --preload snapshots: a cache of this run's own, so the first launch makes one. */
+const SNAPSHOT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-bench-snapshots-'));
+process.on('exit', () => fs.rmSync(SNAPSHOT_CACHE, { recursive: true, force: true }));
 
 const BOOT_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -349,14 +352,15 @@ function childEnv() {
   delete env.WEB_CONCURRENCY;
   delete env.PYTHONPATH;
   delete env.VIRTUAL_ENV;
+  env.XDG_CACHE_HOME = SNAPSHOT_CACHE;
   return env;
 }
 
 const SERVERS = {
   nicorn: {
     label: 'nicorn-py',
-    command(row, port, workers) {
-      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir];
+    command(row, port, workers, extra) {
+      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
       return { cmd: process.execPath, args, env: childEnv() };
@@ -364,8 +368,8 @@ const SERVERS = {
   },
   gunicorn: {
     label: 'gunicorn',
-    command(row, port, workers) {
-      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir];
+    command(row, port, workers, extra) {
+      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
       return { cmd: GUNICORN_BIN, args, env: gunicornEnv() };
@@ -377,13 +381,14 @@ const SERVERS = {
 let current = null;
 
 class Server {
-  constructor(kind, row, port, workers, logDir, attempt = 1) {
+  constructor(kind, row, port, workers, logDir, attempt = 1, extra = []) {
     this.kind = kind;
     this.row = row;
     this.port = port;
     this.workers = workers;
-    this.logFile = path.join(logDir, `${row.id}-${kind}${attempt > 1 ? `-${attempt}` : ''}.log`);
-    const { cmd, args, env } = SERVERS[kind].command(row, port, workers);
+    const tag = extra.length ? `-${extra.join('').replace(/\W/g, '')}` : '';
+    this.logFile = path.join(logDir, `${row.id}-${kind}${tag}${attempt > 1 ? `-${attempt}` : ''}.log`);
+    const { cmd, args, env } = SERVERS[kind].command(row, port, workers, extra);
     this.cmd = cmd;
     this.args = args;
     this.env = env;
@@ -732,7 +737,30 @@ async function measure(kind, row, opts, logDir) {
     await server?.stop();
   }
   result.trouble = [...trouble, ...(server?.troubleLines() ?? [])];
+  if (!result.error) result.startPreloadMs = await preloadLaunch(kind, row, opts, logDir);
   return result;
+}
+
+/**
+ * Launch to first 200 with --preload, the second of two launches: for
+ * nicorn-py the first one makes the memory snapshot the second starts from.
+ */
+async function preloadLaunch(kind, row, opts, logDir) {
+  let ms = NaN;
+  for (const attempt of [1, 2]) {
+    const server = new Server(kind, row, await freePort(), opts.workers, logDir, attempt, ['--preload']);
+    try {
+      server.start();
+      ms = await server.waitReady();
+      log(`(${row.id}) ${SERVERS[kind].label} --preload launch ${attempt}: first 200 after ${Math.round(ms)} ms`);
+    } catch (e) {
+      log(`(${row.id}) ${SERVERS[kind].label} --preload launch failed: ${e.message}`);
+      return NaN;
+    } finally {
+      await server.stop();
+    }
+  }
+  return ms;
 }
 
 // ---------------------------------------------------------------- table
@@ -743,6 +771,7 @@ const METRICS = [
   { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
   { key: 'cl.p99', label: 'p99 latency ms, Connection: close', better: 'lower', get: (r) => r.close?.p99Ms, fmt: fmtMs },
   { key: 'start', label: 'launch to first 200, ms', better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
+  { key: 'startPreload', label: 'launch to first 200 with --preload (second launch), ms', better: 'lower', get: (r) => r.startPreloadMs, fmt: fmtInt },
   { key: 'rss', label: 'RSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerMiB, fmt: (v) => v.toFixed(1) },
 ];
 
