@@ -111,7 +111,8 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     const conn = connectionOf(sock);
     if (conn.refused) return;
     conn.refused = true;
-    log.warning(`Invalid request from ip=${conn.proxy?.clientAddr ?? peerOf(sock) ?? ''}: ${e.message}`);
+    // Gunicorn names the socket's peer (what accept() gave), not a PROXY header's client.
+    log.warning(`Invalid request from ip=${peerOf(sock) ?? ''}: ${e.message}`);
     const send = () => {
       if (sock.destroyed) return;
       sock.end(errorResponse(e));
