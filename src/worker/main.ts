@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   }
 
   const servers: http.Server[] = handles.map((handle) => {
-    const { server } = createFrontDoor(bridge, settings, log);
+    const server = createFrontDoor(bridge, settings, log);
     // listen(2) happens here, in each worker, with Gunicorn's --backlog.
     server.listen(handle as never, settings.backlog);
     return server;

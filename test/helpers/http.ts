@@ -160,7 +160,7 @@ export interface Connection {
 }
 
 /** How many bytes of `buf` make one whole response, or -1 if more must arrive (`eof`: the server closed). */
-function responseLength(buf: Buffer, eof: boolean): number {
+export function responseLength(buf: Buffer, eof: boolean): number {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) return -1;
   const head = buf.subarray(0, end).toString('latin1');
@@ -412,66 +412,28 @@ export interface FramedResponse extends ParsedResponse {
 
 /**
  * Splits a raw reply holding several responses (pipelining, interim 1xx) into
- * them, each framed by Content-Length or chunked coding; a response framed by
- * neither runs to the end. Chunked bodies are returned decoded.
+ * them, each framed as responseLength frames it; a response framed by neither
+ * Content-Length nor chunked coding runs to the end. Chunked bodies are returned decoded.
  */
 export function splitResponses(bytes: Buffer): FramedResponse[] {
   const out: FramedResponse[] = [];
   let rest = bytes;
   while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
-    const head = rest.subarray(0, end).toString('latin1');
-    const { status, headers } = parseResponse(rest.subarray(0, end + 4));
-    let after = rest.subarray(end + 4);
-    let body: Buffer;
-    const length = headers.get('content-length')?.[0];
-    if (status < 200) {
-      body = Buffer.alloc(0);
-    } else if (headers.get('transfer-encoding')?.[0] === 'chunked') {
-      const parts: Buffer[] = [];
-      let off = 0;
-      for (;;) {
-        const nl = after.indexOf('\r\n', off);
-        if (nl < 0) throw new Error('incomplete chunked body');
-        const size = parseInt(after.subarray(off, nl).toString('latin1'), 16);
-        if (size === 0) {
-          const trailerEnd = after.indexOf('\r\n\r\n', nl - 2);
-          off = trailerEnd < 0 ? after.length : trailerEnd + 4;
-          break;
-        }
-        parts.push(after.subarray(nl + 2, nl + 2 + size));
-        off = nl + 2 + size + 2;
-      }
-      body = Buffer.concat(parts);
-      after = after.subarray(off);
-    } else if (length !== undefined) {
-      body = after.subarray(0, Number(length));
-      after = after.subarray(Number(length));
-    } else {
-      body = after;
-      after = Buffer.alloc(0);
-    }
-    out.push({ head, status, headers, body });
-    rest = after;
+    const n = responseLength(rest, true);
+    if (n < 0) throw new Error(`incomplete response: ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
+    const one = rest.subarray(0, n);
+    out.push({ ...parseResponse(one), head: one.subarray(0, one.indexOf('\r\n\r\n')).toString('latin1') });
+    rest = rest.subarray(n);
   }
   return out;
 }
 
-/** How many complete responses (framed by Content-Length, or interim 1xx) `text` holds. */
+/** How many complete responses `text` holds, the last one excepted while it may still grow. */
 export function completeResponses(text: string): number {
+  let buf = Buffer.from(text, 'latin1');
   let n = 0;
-  let off = 0;
-  for (;;) {
-    const end = text.indexOf('\r\n\r\n', off);
-    if (end < 0) return n;
-    const head = text.slice(off, end);
-    const status = Number(head.split(' ')[1]);
-    const length = status < 200 ? 0 : Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
-    if (Number.isNaN(length) || text.length < end + 4 + length) return n;
-    n++;
-    off = end + 4 + length;
-  }
+  for (let len; buf.length > 0 && (len = responseLength(buf, false)) > 0; buf = buf.subarray(len)) n++;
+  return n;
 }
 
 /** Reads a streamed fetch body to its end, noting when (ms after t0) each piece arrived. */

@@ -5,7 +5,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseProxyHeader, pyReprLatin1, V1_MAX_LENGTH, type ProxyParse } from '../../src/worker/front-door/proxy-protocol.js';
+import { pyRepr } from '../../src/config/validators.js';
+import { parseProxyHeader, V1_MAX_LENGTH, type ProxyParse } from '../../src/worker/front-door/proxy-protocol.js';
 
 const HTTP = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 const parse = (data: string | Buffer) => parseProxyHeader(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
@@ -131,7 +132,7 @@ test('v1 with a port that is not an int in 0..65535: "invalid port" and the line
 test('the line is shown as Python repr() shows its latin-1 text', () => {
   assert.is(errorOf(parse("PROXY TCP4 it's\r\n")), `Invalid PROXY line: "PROXY TCP4 it's"`);
   assert.is(errorOf(parse('PROXY \x00\x80\xa0\xe9\\\r\n')), "Invalid PROXY line: 'PROXY \\x00\\x80\\xa0é\\\\'");
-  assert.is(pyReprLatin1(`'"`), `'\\'"'`);
+  assert.is(pyRepr(`'"`), `'\\'"'`);
 });
 
 test('a v1 line longer than the 107 bytes the spec allows is refused instead of buffered', () => {

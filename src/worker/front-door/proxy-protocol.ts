@@ -9,6 +9,7 @@
 // field, so a client cannot make the server buffer without limit.
 
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../config/networks.js';
+import { invalidProxyHeader, invalidProxyLine } from './errors.js';
 
 export interface ProxyInfo {
   protocol: 'TCP4' | 'TCP6' | 'LOCAL' | 'UNSPEC';
@@ -92,25 +93,7 @@ function pyInt(s: string): number | null {
 }
 
 function invalidLine(line: string): ProxyParse {
-  return { kind: 'error', message: `Invalid PROXY line: ${pyReprLatin1(line)}`, exception: 'InvalidProxyLine', detail: line };
-}
-
-/** Python's repr() of a str decoded from latin-1 bytes. */
-export function pyReprLatin1(s: string): string {
-  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = q;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
-    const c = s.charCodeAt(i);
-    if (ch === '\\' || ch === q) out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    // Not printable for Python: C0, DEL, C1, no-break space, soft hyphen.
-    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c === 0xad) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return out + q;
+  return { kind: 'error', message: invalidProxyLine(line).message, exception: 'InvalidProxyLine', detail: line };
 }
 
 // ---------------------------------------------------------------- v2
@@ -173,5 +156,5 @@ const unknownPeer = (protocol: 'LOCAL' | 'UNSPEC'): ProxyInfo => ({
 });
 
 function invalidHeader(msg: string): ProxyParse {
-  return { kind: 'error', message: `Invalid PROXY header: ${msg}`, exception: 'InvalidProxyHeader', detail: msg };
+  return { kind: 'error', message: invalidProxyHeader(msg).message, exception: 'InvalidProxyHeader', detail: msg };
 }

@@ -5,8 +5,7 @@
 // before anything reaches Python.
 
 import type { Settings } from '../../config/registry.js';
-import { AllowList } from '../../config/networks.js';
-import { isIP } from 'node:net';
+import { AllowList, parseIPv6 } from '../../config/networks.js';
 import {
   RequestError, fromParserError, headerValues, invalidHeader, invalidHeaderName, invalidRequestLine, invalidSchemeHeaders,
   invalidVersion, limitRequestHeaders, limitRequestLine, unsupportedTransferCoding, type ParserError,
@@ -202,5 +201,5 @@ function validAuthority(target: string): boolean {
   if (open !== netloc.includes(']')) return false;
   if (!open) return true;
   const host = /\[([^\]]*)\]/.exec(netloc)?.[1] ?? '';
-  return host.startsWith('v') || isIP(host.split('%')[0]!) === 6;
+  return host.startsWith('v') || parseIPv6(host.split('%')[0]!) !== null;
 }

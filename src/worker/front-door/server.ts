@@ -75,11 +75,7 @@ function peerOf(sock: Socket): string | null {
   return rawSocket(sock).remoteAddress ?? null;
 }
 
-export interface FrontDoor {
-  server: http.Server;
-}
-
-export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSettings, log: ErrorLog): FrontDoor {
+export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSettings, log: ErrorLog): http.Server {
   const rules = new RequestRules(settings);
   const tls = tlsServerOptions(settings);
   const timeoutMs = settings.timeout > 0 ? settings.timeout * 1000 : 0;
@@ -205,7 +201,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
 
   admitConnections(server, settings.worker_connections);
   if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
-  return { server };
+  return server;
 }
 
 /**
