@@ -1,0 +1,20 @@
+#!/bin/bash
+# Launch to first 200 of the Flask fixture, its worker's RSS, then kill -9 of
+# the worker to the first 200 from its replacement. Run from the repository
+# after `npm run build && npm run fixtures`:
+#   bench/replacement.sh PORT              # workers boot Pyodide and import the app
+#   bench/replacement.sh PORT --preload    # workers start from the snapshot (run twice: the first makes it)
+set -euo pipefail
+port=$1; shift
+log=$(mktemp)
+t0=$(date +%s%N)
+node bin/nicorn-py -b 127.0.0.1:$port -w 1 --chdir fixtures/flaskapp --pythonpath $PWD/fixtures/.packages/site-packages "$@" app:app > "$log" 2>&1 &
+until curl -sf http://127.0.0.1:$port/ -o /dev/null; do sleep 0.02; done
+echo "launch -> first 200: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+sleep 1
+w=$(grep -o "Booting worker with pid: [0-9]*" "$log" | tail -1 | awk '{print $5}')
+echo "worker VmRSS: $(grep VmRSS /proc/$w/status | awk '{print $2/1024 " MiB"}')"
+t1=$(date +%s%N); kill -9 $w
+until [ "$(grep -c 'Booting worker' "$log")" -ge 2 ] && curl -sf http://127.0.0.1:$port/ -o /dev/null; do sleep 0.02; done
+echo "kill -9 -> replacement's first 200: $(( ($(date +%s%N) - t1) / 1000000 )) ms"
+kill -TERM %1; wait; rm -f "$log"
