@@ -478,7 +478,7 @@ class Server {
     return [this.pid, ...this.workerPids()].reduce((s, p) => s + (procTicks(p) || 0), 0);
   }
 
-  /** {perWorkerMiB, workers, masterMiB}; waits (briefly) for all N workers to exist. */
+  /** {perWorkerMiB, perWorkerPssMiB, workers, masterMiB}; waits (briefly) for all N workers to exist. */
   async rss() {
     let pids = this.workerPids();
     for (let i = 0; i < 100 && pids.length < this.workers; i++) {
@@ -486,9 +486,13 @@ class Server {
       pids = this.workerPids();
     }
     const kb = (pid) => Number(/^VmRSS:\s*(\d+)\s*kB/m.exec(safeRead(`/proc/${pid}/status`))?.[1] ?? NaN);
+    // PSS: each shared page (the node or python binary, copy-on-write pages) counted once among its sharers.
+    const pss = (pid) => Number(/^Pss:\s*(\d+)\s*kB/m.exec(safeRead(`/proc/${pid}/smaps_rollup`))?.[1] ?? NaN);
     const total = pids.reduce((s, p) => s + kb(p), 0);
+    const totalPss = pids.reduce((s, p) => s + pss(p), 0);
     return {
       perWorkerMiB: pids.length ? total / 1024 / this.workers : NaN,
+      perWorkerPssMiB: pids.length ? totalPss / 1024 / this.workers : NaN,
       workers: pids.length,
       masterMiB: kb(this.pid) / 1024,
     };
@@ -773,6 +777,7 @@ const METRICS = [
   { key: 'start', label: 'launch to first 200, ms', better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
   { key: 'startPreload', label: 'launch to first 200 with --preload (second launch), ms', better: 'lower', get: (r) => r.startPreloadMs, fmt: fmtInt },
   { key: 'rss', label: 'RSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerMiB, fmt: (v) => v.toFixed(1) },
+  { key: 'pss', label: 'PSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerPssMiB, fmt: (v) => v.toFixed(1) },
 ];
 
 function fmtInt(v) {
@@ -958,7 +963,10 @@ ${table}
 - RSS per worker: the sum of VmRSS of the master's child processes (read from
   /proc/<master>/task/*/children) divided by the worker count, taken after the
   wrk runs. VmRSS counts pages shared with other processes (Gunicorn's workers
-  share copy-on-write pages with their master). Masters' own RSS: ${masterRss(rows, results) || 'n/a'}.
+  share copy-on-write pages with their master; every nicorn-py process maps
+  the same node binary, about 43 MiB of it resident). PSS per worker, from
+  /proc/<pid>/smaps_rollup, counts each shared page once among the processes
+  sharing it. Masters' own RSS: ${masterRss(rows, results) || 'n/a'}.
 - Gunicorn runs with its bytecode precompiled (\`python3 -m compileall\` into a
   PYTHONPYCACHEPREFIX outside the repository), as in an installed app;
   nicorn-py compiles the app's and packages' sources at every worker boot.

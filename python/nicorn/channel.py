@@ -2,9 +2,14 @@
 
 The JavaScript side (src/bridge/python-thread.ts) copies frames between the
 shared rings and two buffers that live in this interpreter's memory: the
-inbox and the outbox. Python therefore crosses into JavaScript once per
-recv() and once per flush(), passing only integers; no per-header or
-per-chunk proxies are created. Frame numbers mirror src/bridge/protocol.ts.
+inbox and the outbox. Python crosses into JavaScript once per recv() and once
+per flush(), passing only integers; no per-header or per-chunk proxies are
+created. A request's end frame waits in the outbox for the next recv(), which
+hands it over and receives the next head in the same crossing: one crossing
+per request when the app neither streams nor reads a body.
+Frame numbers mirror src/bridge/protocol.ts, and so does the padding: every
+frame takes a multiple of 8 bytes (the outbox pads its frames; send() pads
+what it copies), so payloads sit 8-aligned in the rings.
 """
 
 import ctypes
@@ -44,18 +49,26 @@ class Channel:
     def __init__(self, io, inbox_size):
         self._recv = io.recv
         self._send = io.send
+        self._exchange = io.exchange
         self._inbox = bytearray(inbox_size)
         self._inview = memoryview(self._inbox)
         io.setInbox(_address_of(self._inbox), inbox_size)
         self._outbox = bytearray(_OUTBOX_SIZE)
         self._outaddr = _address_of(self._outbox)
         self._outlen = 0
+        # An end frame is queued: the next recv() hands it over.
+        self._ended = False
         # Counts hand-overs, so a Response can tell whether its headers left.
         self.flushes = 0
 
     def recv(self):
         """Blocks for the next frame; returns (type, payload length)."""
-        r = self._recv()
+        if self._ended:
+            n, self._outlen, self._ended = self._outlen, 0, False
+            self.flushes += 1
+            r = self._exchange(self._outaddr, n)
+        else:
+            r = self._recv()
         if r < 0:
             # The I/O thread raised our interrupt flag (-signal) while we were waiting.
             raise interrupted(-r)
@@ -84,7 +97,8 @@ class Channel:
         start = self._outlen
         _HEADER.pack_into(self._outbox, start, kind, n)
         self._outbox[start + 8:end] = data
-        self._outlen = end
+        # The padding's bytes are whatever the outbox held: the reader skips them.
+        self._outlen = (end + 7) & ~7
 
     def file_frame(self, path, offset, count):
         self.frame(OUT_FILE, _FILE.pack(offset, count) + path.encode("utf-8"))
@@ -98,15 +112,21 @@ class Channel:
 
     def end_frame(self, kind, data=b""):
         """Queues End or Close (carrying the environ values the access log asks
-        for) and hands everything over. Never raises ClientGone: exactly one end
-        frame per request keeps the I/O thread in step."""
+        for); the next recv() or send_end() hands it over. Never raises
+        ClientGone: exactly one end frame per request keeps the I/O thread in step."""
         self.frame(kind, data)
-        n, self._outlen = self._outlen, 0
-        self.flushes += 1
-        self._send(self._outaddr, n)
+        self._ended = True
+
+    def send_end(self):
+        """Hands over a queued end frame now, without waiting for the next request."""
+        if self._ended:
+            n, self._outlen, self._ended = self._outlen, 0, False
+            self.flushes += 1
+            self._send(self._outaddr, n)
 
     def discard(self):
         self._outlen = 0
+        self._ended = False
 
     def _push(self, addr, n):
         if self._send(addr, n):

@@ -192,6 +192,8 @@ def handle_with_hooks(ch, fields):
     req = hooks.Request(fields)
     state = {}
     handle(ch, fields, req, state)
+    # Gunicorn's response is on the wire before post_request runs.
+    ch.send_end()
     try:
         hooks.call("post_request", _w.worker, req, state.get("environ"), state.get("resp"))
     except Exception:

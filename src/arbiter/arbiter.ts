@@ -16,6 +16,7 @@ import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
+import { workerEnv, workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
 
@@ -275,7 +276,8 @@ export class Arbiter {
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp, ...(image ? [image.fd] : [])],
       serialization: 'advanced',
-      env: image ? { ...process.env, [IMAGE_FD_ENV]: String(IMAGE_FD) } : process.env,
+      execArgv: workerExecArgv(),
+      env: workerEnv(image ? { ...process.env, [IMAGE_FD_ENV]: String(IMAGE_FD) } : process.env),
     });
     const init: ArbiterMessage = {
       kind: 'init',

@@ -1,7 +1,11 @@
 // The wire between the I/O thread and the Python thread: one SharedArrayBuffer
 // holding a control block and two byte rings. Everything that crosses is a
 // frame: an 8-byte header (type u8, 3 spare bytes, payload length u32 LE)
-// followed by the payload. python/nicorn/channel.py mirrors these numbers.
+// followed by the payload and 0-7 bytes of padding, so that every header and
+// payload starts 8-aligned in its ring. (V8 copies to and from shared memory
+// word by word only when source and destination are equally aligned; byte by
+// byte otherwise, 7x slower: 545 vs 78 us per MiB.) python/nicorn/channel.py
+// mirrors these numbers.
 
 import { Ring } from './ring.js';
 
@@ -32,6 +36,14 @@ export const OutFrame = {
 } as const;
 
 export const FRAME_HEADER = 8;
+
+/** The padding after a payload of `length` bytes. */
+export function framePadding(length: number): number {
+  return -length & 7;
+}
+
+/** Zero bytes to pad with. */
+export const PADDING = new Uint8Array(8);
 
 /** Control block slots (Int32). */
 export const Ctl = {

@@ -3,7 +3,7 @@
 //
 // WSGI is synchronous, so this thread blocks (Atomics.wait) whenever Python
 // waits for a request, for body bytes, or for room to write the response.
-// Python calls the three functions of `io` below with integers only: frames
+// Python calls the functions of `io` below with integers only: frames
 // are copied between the shared rings and buffers in Pyodide's own memory.
 
 import fs from 'node:fs';
@@ -13,7 +13,8 @@ import type { ConfigSource } from '../config/interpreter.js';
 import { bootPyodide, interpreterEnv, type HostLayout } from '../runtime/boot.js';
 import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
 import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
-import { Ctl, FRAME_HEADER, InFrame, openChannel } from './protocol.js';
+import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
+import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
 import { LOG_LEVELS, formatLine, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
 
 export interface PythonThreadData {
@@ -57,20 +58,21 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   // Emscripten swaps HEAPU8 when the heap grows, so it is looked up per call.
   const mod = (py as unknown as { _module: EmscriptenModule })._module;
   const header = new Uint8Array(FRAME_HEADER);
+  const padding = new Uint8Array(8);
   const headerView = new DataView(header.buffer);
   let inboxAddr = 0;
   /** How many heads Python has received: the number of the request it is serving. */
   let seq = 0;
   let inboxSize = 0;
 
-  /** 0, or the signal number that interrupted the wait before the first byte
-   *  (a frame is never left half-read). */
-  const readExact = (dst: Uint8Array): number => {
+  /** 0, or (`interruptible`: a frame's header) the signal number that interrupted
+   *  the wait before the first byte: a frame is never left half-read. */
+  const readExact = (dst: Uint8Array, interruptible = false): number => {
     let off = 0;
     while (off < dst.length) {
       const n = inRing.read(off === 0 ? dst : dst.subarray(off));
       if (n === 0) {
-        const signal = off === 0 ? Atomics.exchange(ctl, Ctl.Interrupt, 0) : 0;
+        const signal = interruptible && off === 0 ? Atomics.exchange(ctl, Ctl.Interrupt, 0) : 0;
         if (signal !== 0) return signal;
         inRing.waitForData(WAIT_SLICE_MS);
       }
@@ -79,34 +81,60 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
     return 0;
   };
 
+  /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type,
+   *  or -signal when interrupted while waiting. */
+  const recv = (): number => {
+    const signal = readExact(header, true);
+    if (signal !== 0) return -signal;
+    const type = header[0] ?? 0;
+    const len = headerView.getUint32(4, true);
+    if (type === InFrame.Head) seq++;
+    if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
+    if (len > 0) readExact(mod.HEAPU8.subarray(inboxAddr, inboxAddr + len));
+    const pad = framePadding(len);
+    if (pad > 0) readExact(padding.subarray(0, pad));
+    return len * 16 + type;
+  };
+
+  /** Copies all of `src` into the out ring; the I/O thread is woken by the caller, or when the ring is full. */
+  const write = (src: Uint8Array): void => {
+    for (let off = 0; off < src.length; ) {
+      const w = outRing.write(off === 0 ? src : src.subarray(off), false);
+      if (w === 0) {
+        outRing.wakeReader();
+        outRing.waitForSpace(WAIT_SLICE_MS);
+      }
+      off += w;
+    }
+  };
+
+  /** Copies `n` bytes at `addr` into the out ring, padded to the frame alignment,
+   *  waiting for room; returns 1 if the client left. */
+  const send = (addr: number, n: number): number => {
+    write(mod.HEAPU8.subarray(addr, addr + n));
+    const pad = framePadding(n);
+    if (pad > 0) write(PADDING.subarray(0, pad));
+    outRing.wakeReader();
+    // The I/O thread writes the number of the request whose client left.
+    return Atomics.load(ctl, Ctl.ClientGone) === seq ? 1 : 0;
+  };
+
   return {
     setInbox(addr: number, size: number): void {
       inboxAddr = addr;
       inboxSize = size;
     },
-    /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type,
-     *  or -signal when interrupted while waiting. */
-    recv(): number {
-      const signal = readExact(header);
-      if (signal !== 0) return -signal;
-      const type = header[0] ?? 0;
-      const len = headerView.getUint32(4, true);
-      if (type === InFrame.Head) seq++;
-      if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
-      if (len > 0) readExact(mod.HEAPU8.subarray(inboxAddr, inboxAddr + len));
-      return len * 16 + type;
+    recv,
+    /**
+     * The end of one request and the start of the next in one crossing:
+     * hands over the `n` queued bytes at `addr` (which end with End or Close),
+     * then blocks for the next frame as recv() does.
+     */
+    exchange(addr: number, n: number): number {
+      send(addr, n);
+      return recv();
     },
-    /** Copies `n` bytes at `addr` into the out ring, waiting for room; returns 1 if the client left. */
-    send(addr: number, n: number): number {
-      let off = 0;
-      while (off < n) {
-        const w = outRing.write(mod.HEAPU8.subarray(addr + off, addr + n));
-        if (w === 0) outRing.waitForSpace(WAIT_SLICE_MS);
-        off += w;
-      }
-      // The I/O thread writes the number of the request whose client left.
-      return Atomics.load(ctl, Ctl.ClientGone) === seq ? 1 : 0;
-    },
+    send,
   };
 }
 
@@ -120,10 +148,10 @@ function logLine(loglevel: string, level: LogLevel, message: string): void {
  * The interpreter from the arbiter's snapshot, with the app already imported;
  * null (and a warning) when it cannot be restored, so the worker boots normally.
  */
-async function restore(data: PythonThreadData, fd: number): Promise<PyodideInterface | null> {
+async function restore(data: PythonThreadData, fd: number, wasm: Promise<WasmModule | null>): Promise<PyodideInterface | null> {
   const t0 = performance.now();
   try {
-    const py = await bootPyodide(data.layout, {}, data.log, { kind: 'restore', image: imageFromFd(fd) });
+    const py = await bootPyodide(data.layout, {}, data.log, { kind: 'restore', image: imageFromFd(fd) }, wasm);
     const worker = py.pyimport('nicorn.worker');
     const why = worker.preloaded_for(data.app) as string;
     worker.destroy();
@@ -141,8 +169,19 @@ async function restore(data: PythonThreadData, fd: number): Promise<PyodideInter
 
 async function main(data: PythonThreadData): Promise<void> {
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
-  const restored = data.snapshotFd === null ? null : await restore(data, data.snapshotFd);
-  const py = restored ?? (await bootPyodide(data.layout, {}, data.log));
+  // pyodide.asm.wasm, compiled by the I/O thread while this thread started (PythonBridge.start).
+  const wasm = new Promise<WasmModule | null>((resolve) => {
+    const port = parentPort;
+    if (!port) return resolve(null);
+    const onMessage = (m: CompiledWasmMessage | { kind?: unknown }) => {
+      if (m.kind !== 'compiled-wasm') return;
+      port.off('message', onMessage);
+      resolve((m as CompiledWasmMessage).module);
+    };
+    port.on('message', onMessage);
+  });
+  const restored = data.snapshotFd === null ? null : await restore(data, data.snapshotFd, wasm);
+  const py = restored ?? (await bootPyodide(data.layout, {}, data.log, { kind: 'fresh' }, wasm));
   const { ctl } = openChannel(data.sab);
   py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
   const worker = py.pyimport('nicorn.worker');

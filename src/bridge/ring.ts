@@ -28,8 +28,18 @@ export class Ring {
     return this.capacity - this.used();
   }
 
-  /** Copies as much of `src` as fits; returns the number of bytes written. */
-  write(src: Uint8Array): number {
+  /** Where the next read starts, as an offset into the ring's bytes. */
+  readOffset(): number {
+    return Atomics.load(this.ctl, this.readSlot) & this.mask;
+  }
+
+  /**
+   * Copies as much of `src` as fits; returns the number of bytes written.
+   * `wake` false leaves the reader asleep: a frame written in pieces wakes it
+   * once (wakeReader()), not once per piece; each wake of a waiting thread is
+   * a futex syscall.
+   */
+  write(src: Uint8Array, wake = true): number {
     const w = Atomics.load(this.ctl, this.writeSlot);
     const n = Math.min(src.length, this.capacity - ((w - Atomics.load(this.ctl, this.readSlot)) >>> 0));
     if (n === 0) return 0;
@@ -38,8 +48,13 @@ export class Ring {
     this.data.set(first === src.length ? src : src.subarray(0, first), off);
     if (n > first) this.data.set(src.subarray(first, n), 0);
     Atomics.store(this.ctl, this.writeSlot, (w + n) | 0);
-    Atomics.notify(this.ctl, this.writeSlot);
+    if (wake) Atomics.notify(this.ctl, this.writeSlot);
     return n;
+  }
+
+  /** Wakes a reader waiting for data (after writes with `wake` false). */
+  wakeReader(): void {
+    Atomics.notify(this.ctl, this.writeSlot);
   }
 
   /** Copies up to `dst.length` available bytes into `dst`; returns the count. */

@@ -5,10 +5,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
-import { IMAGE_FD_ENV, hostObject, restoreOptions, type ImageSource } from './snapshot.js';
+import { IMAGE_FD_ENV, hostObject, moduleOf, restoreHeap, restoreOptions, type ImageSource } from './snapshot.js';
+import { addedTunables } from './memory.js';
+import { compileWasm, instantiateCompiled, type WasmModule } from './wasm.js';
 
 /** Where python/nicorn lives: the package's python/ folder, found upward from this bundle. */
 export const PYTHON_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'python/nicorn/__init__.py');
@@ -23,6 +25,36 @@ export function findUp(from: string, rel: string): string {
 
 /** Where the pyodide package lives, with a trailing separator. */
 export const PYODIDE_DIR = path.dirname(fileURLToPath(import.meta.resolve('pyodide'))) + path.sep;
+
+/**
+ * pyodide.asm.wasm, compiled in this thread (once): a worker's I/O thread
+ * starts this when its process starts and hands the module to its Python
+ * thread (PythonBridge.start), for bootPyodide's `wasm`.
+ */
+export function compilePyodideWasm(): Promise<WasmModule | null> {
+  return compileWasm(`${PYODIDE_DIR}pyodide.asm.wasm`);
+}
+
+type PyodideConfig = NonNullable<Parameters<typeof loadPyodide>[0]>;
+type CreateModule = NonNullable<PyodideConfig['createPyodideModule']>;
+
+let createModule: Promise<CreateModule> | null = null;
+
+/**
+ * Pyodide's module factory (what loadPyodide imports from pyodide.asm.mjs),
+ * with what this boot adds between the module's instantiation and Python's
+ * start: the module compiled ahead, the snapshot's heap.
+ */
+function moduleFactory(mode: BootMode, wasm: Promise<WasmModule | null> | undefined): CreateModule | undefined {
+  if (!wasm && mode.kind !== 'restore') return undefined;
+  createModule ??= import(pathToFileURL(`${PYODIDE_DIR}pyodide.asm.mjs`).href).then((m: { default: CreateModule }) => m.default);
+  return async (settings) => {
+    if (wasm) instantiateCompiled(settings, wasm);
+    const mod = await (await createModule!)(settings);
+    if (mode.kind === 'restore') restoreHeap(mod, mode.image);
+    return mod;
+  };
+}
 
 export interface HostLayout {
   /** The working directory (--chdir), absolute. */
@@ -94,6 +126,7 @@ const PRIVATE_ENV = [IMAGE_FD_ENV];
 export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.includes(k)) env[k] = v;
+  if (addedTunables(process.env)) delete env.GLIBC_TUNABLES;
   return Object.assign(env, extraEnv);
 }
 
@@ -108,13 +141,17 @@ export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'r
  * interpreter writes to this thread's error log (pythonStdio, the log host).
  * `mode`: a restored interpreter already has nicorn on sys.path and
  * `_nicorn_log` registered (they are in the image); its mounts are made again.
+ * `wasm`: pyodide.asm.wasm compiled ahead (compilePyodideWasm(), maybe in
+ * another thread); without it (or when it is null) Pyodide compiles it.
  */
 export async function bootPyodide(
   layout: HostLayout,
   extraEnv: Record<string, string> = {},
   log?: PythonLogOptions,
   mode: BootMode = { kind: 'fresh' },
+  wasm?: Promise<WasmModule | null>,
 ): Promise<PyodideInterface> {
+  const createPyodideModule = moduleFactory(mode, wasm);
   if (log) installPythonThreadLog(log);
   const py = await loadPyodide({
     // Pyodide would otherwise find itself from a stack trace, which source maps rewrite.
@@ -130,8 +167,12 @@ export async function bootPyodide(
       }
     },
     ...(mode.kind === 'for-snapshot' ? { _makeSnapshot: true } : {}),
-    ...(mode.kind === 'restore' ? restoreOptions(mode.image, PYODIDE_DIR) : {}),
+    ...(mode.kind === 'restore' ? restoreOptions(mode.image) : {}),
+    ...(createPyodideModule ? { createPyodideModule } : {}),
   });
+  // Emscripten keeps the hook, and with it the 9.6 MB of wasm bytes Pyodide
+  // read, for the life of the module; it is never called again.
+  delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });

@@ -17,7 +17,7 @@ import type { PythonLogOptions } from '../log/error-log.js';
 import { VERSION } from '../version.js';
 import { findUp, hostLayout, interpreterEnv } from './boot.js';
 import { SnapshotCache, identityKey } from './snapshot-cache.js';
-import type { SnapshotMakerData, SnapshotMakerResult } from './snapshot-maker.js';
+import { IMAGE_FORMAT, type SnapshotMakerData, type SnapshotMakerResult } from './snapshot-maker.js';
 
 /** The thread entry that also hosts the snapshot maker (role 'snapshot-maker'). */
 const PYTHON_THREAD = path.join(findUp(path.dirname(fileURLToPath(import.meta.url)), 'dist/python-thread.js'), 'python-thread.js');
@@ -60,7 +60,7 @@ export async function preload(spec: PreloadSpec): Promise<PreloadOutcome> {
   const enabled = process.env[SWITCH_ENV] !== '0';
   const env = interpreterEnv(extraEnv);
   // The environment is not part of the key: the manifest holds the variables the app read.
-  const key = identityKey({ pyodide: PYODIDE_VERSION, nicorn: VERSION, app: settings.wsgi_app, layout, config });
+  const key = identityKey({ pyodide: PYODIDE_VERSION, nicorn: VERSION, image: IMAGE_FORMAT, app: settings.wsgi_app, layout, config });
   let why = spec.rebuild ? 'reload' : '';
   if (enabled && !spec.rebuild) {
     const found = cache.lookup(key, env);

@@ -9,7 +9,6 @@
 // WebAssembly extension modules (their code and function-table slots).
 
 import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import type { PyodideInterface, loadPyodide } from 'pyodide';
 
 /** The descriptor a worker finds the arbiter's image on (after stdio, the IPC channel and the WorkerTmp file). */
@@ -21,7 +20,6 @@ export const IMAGE_FD_ENV = 'NICORN_SNAPSHOT_FD';
 export class SnapshotError extends Error {}
 
 type PyodideConfig = NonNullable<Parameters<typeof loadPyodide>[0]>;
-type CreateModule = NonNullable<PyodideConfig['createPyodideModule']>;
 
 /** The parts of the emscripten module this file reaches. */
 interface EmscriptenModule {
@@ -211,27 +209,26 @@ function readFully(fd: number, into: Uint8Array, position: number): void {
   }
 }
 
-let createModule: Promise<CreateModule> | null = null;
-
 /**
- * loadPyodide options that start from `image`. The wasm module exports its
- * memory, sized for a fresh interpreter, and Pyodide would copy the image's
- * heap into it without growing it first (RangeError: offset is out of
- * bounds): so the memory is grown, and the heap written, between the
- * module's instantiation and Pyodide's restore, which is handed the header
- * alone (its copy of an empty heap is a no-op).
+ * loadPyodide options that start from `image`, with restoreHeap() called
+ * on the module once it is instantiated. The wasm module exports its memory,
+ * sized for a fresh interpreter, and Pyodide would copy the image's heap into
+ * it without growing it first (RangeError: offset is out of bounds): so the
+ * memory is grown, and the heap written, between the module's instantiation
+ * and Pyodide's restore, which is handed the header alone (its copy of an
+ * empty heap is a no-op).
  */
-export function restoreOptions(image: ImageSource, pyodideDir: string): Partial<PyodideConfig> {
-  createModule ??= import(pathToFileURL(`${pyodideDir}pyodide.asm.mjs`).href).then((m: { default: CreateModule }) => m.default);
-  const create: CreateModule = async (settings) => {
-    const mod = (await (await createModule!)(settings)) as unknown as EmscriptenModule;
-    if (mod.HEAP8.length < image.heapSize) {
-      if (mod.growMemory) mod.growMemory(image.heapSize);
-      else mod._emscripten_resize_heap?.(image.heapSize);
-      if (mod.HEAP8.length < image.heapSize) throw new SnapshotError(`cannot grow the WebAssembly memory to the snapshot's ${image.heapSize} bytes`);
-    }
-    image.fill(new Uint8Array(mod.HEAP8.buffer, 0, image.heapSize));
-    return mod as unknown as Awaited<ReturnType<CreateModule>>;
-  };
-  return { _loadSnapshot: image.header, _snapshotDeserializer: deserializeHostObject, createPyodideModule: create };
+export function restoreOptions(image: ImageSource): Partial<PyodideConfig> {
+  return { _loadSnapshot: image.header, _snapshotDeserializer: deserializeHostObject };
+}
+
+/** Grows the instantiated module's memory to the image's heap and writes the heap into it. */
+export function restoreHeap(module: unknown, image: ImageSource): void {
+  const mod = module as EmscriptenModule;
+  if (mod.HEAP8.length < image.heapSize) {
+    if (mod.growMemory) mod.growMemory(image.heapSize);
+    else mod._emscripten_resize_heap?.(image.heapSize);
+    if (mod.HEAP8.length < image.heapSize) throw new SnapshotError(`cannot grow the WebAssembly memory to the snapshot's ${image.heapSize} bytes`);
+  }
+  image.fill(new Uint8Array(mod.HEAP8.buffer, 0, image.heapSize));
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BootFailure, PythonBridge } from '../bridge/bridge.js';
 import { procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
-import { hostLayout } from '../runtime/boot.js';
+import { compilePyodideWasm, hostLayout } from '../runtime/boot.js';
 import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
 import { statsdAccessSink } from '../log/statsd.js';
 import { syslogAccessSink } from '../log/syslog.js';
@@ -39,6 +39,9 @@ function receiveInit(): Promise<Init> {
 }
 
 async function main(): Promise<void> {
+  // Compiled on V8's background threads while the arbiter's init arrives and
+  // the Python thread starts; PythonBridge.start hands it to that thread.
+  void compilePyodideWasm();
   const { init, handles } = await receiveInit();
   const { settings } = init;
   const log = ErrorLog.fromSettings(settings);

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { FIXTURES, runCli, runLimited, startServer, type Run, type Server } from '../helpers/server.js';
 import { SECTIONS, registry, specOf, type SettingName } from '../../src/config/registry.js';
 import { VERSION } from '../../src/version.js';
+import { MALLOC_TUNABLES } from '../../src/runtime/memory.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-cli-')));
 /** A directory without a gunicorn.conf.py, and an environment without the variables that change defaults. */
@@ -324,4 +325,36 @@ envSuite('the app sees the command line\'s -e variables in os.environ (they repl
   assert.equal(environ['os.environ'], { NICORN_TEST_A: '1', NICORN_TEST_B: 'x=y' });
 });
 
+envSuite('workers run with the malloc tunables of src/runtime/memory.ts, which the app does not see', async ({ srv }) => {
+  const [pid] = srv.workerPids();
+  // glibc may cut the variable's copy in /proc/PID/environ at each ':' as it parses it.
+  const env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  assert.ok(env.includes('GLIBC_TUNABLES=') && MALLOC_TUNABLES.split(':').every((t) => env.includes(t)), 'the worker process has the malloc tunables');
+  const environ = (await (await fetch(`${srv.url}/`)).json()) as { 'os.environ': Record<string, string> };
+  assert.is(environ['os.environ'].GLIBC_TUNABLES, undefined);
+});
+
 envSuite.run();
+
+const ownTunables = suite<{ srv: Server }>('GLIBC_TUNABLES set by the user');
+
+ownTunables.before(async (ctx) => {
+  ctx.srv = await startServer(['--chdir', WSGI, 'environ_echo'], {
+    env: { ...CLEAN_ENV, GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' },
+  });
+});
+
+ownTunables.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+ownTunables('are the ones the workers run with, and the app sees them', async ({ srv }) => {
+  const [pid] = srv.workerPids();
+  const env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  assert.ok(env.includes('GLIBC_TUNABLES=glibc.malloc.arena_max=2'));
+  assert.not.ok(env.includes('mmap_threshold'));
+  const environ = (await (await fetch(`${srv.url}/`)).json()) as { 'os.environ': Record<string, string> };
+  assert.is(environ['os.environ'].GLIBC_TUNABLES, 'glibc.malloc.arena_max=2');
+});
+
+ownTunables.run();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFile, decodeStart, encodeHead, FRAME_HEADER, type RequestHead } from '../../src/bridge/protocol.js';
+import { decodeFile, decodeStart, encodeHead, FRAME_HEADER, framePadding, type RequestHead } from '../../src/bridge/protocol.js';
 
 const PYTHON_DIR = fs.realpathSync('python');
 const APPS = '/tmp/unitapps';
@@ -435,34 +435,43 @@ _rec.got`);
   assert.equal(decodeFile(Buffer.from(r[1])), { path: p, offset: 2 ** 33 + 1, count: -1 });
 });
 
-test('Channel frames leave with the 8-byte header JS expects (type u8, u32 LE length), large payloads too', () => {
-  const r = pyJson<{ sent: number[][] }>(`
+test('Channel frames leave with the 8-byte header JS expects (type u8, u32 LE length), 8-aligned, large payloads too', () => {
+  const r = pyJson<{ sent: number[][]; exchanges: number }>(`
 class _IO:
-    def __init__(self): self.sent = []
+    """As src/bridge/python-thread.ts: send() pads what it copies to 8 bytes."""
+    def __init__(self): self.sent = []; self.exchanges = 0
     def setInbox(self, addr, size): pass
     def recv(self): return 0
     def send(self, addr, n):
-        self.sent.append(ctypes.string_at(addr, n))
+        self.sent.append(ctypes.string_at(addr, n) + bytes(-n & 7))
         return 0
+    def exchange(self, addr, n):
+        self.exchanges += 1
+        self.send(addr, n)
+        return self.recv()
 _io = _IO()
 _c = channel.Channel(_io, 1024)
 _c.frame(channel.OUT_BODY, b"abc")
 _c.frame(channel.OUT_END)
 _c.flush()
-_c.frame(channel.OUT_BODY, bytes(range(256)) * 300)
-_c.flush()
-{"sent": [list(s) for s in _io.sent]}`);
+_c.frame(channel.OUT_BODY, bytes(range(256)) * 300 + b"x")
+_c.end_frame(channel.OUT_END, b"trailer")
+_c.recv()
+{"sent": [list(s) for s in _io.sent], "exchanges": _io.exchanges}`);
   const wire = Buffer.concat(r.sent.map((s) => Buffer.from(s)));
   const frames: [number, Buffer][] = [];
   for (let off = 0; off < wire.length; ) {
+    assert.is(off % 8, 0, 'every frame starts 8-aligned');
     const len = wire.readUInt32LE(off + 4);
     assert.equal([...wire.subarray(off + 1, off + 4)], [0, 0, 0], 'spare bytes are zero');
     frames.push([wire[off]!, wire.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len)]);
-    off += FRAME_HEADER + len;
+    off += FRAME_HEADER + len + framePadding(len);
   }
-  assert.equal(frames.map((f) => [f[0], f[1].length]), [[2, 3], [4, 0], [2, 76800]]);
+  assert.equal(frames.map((f) => [f[0], f[1].length]), [[2, 3], [4, 0], [2, 76801], [4, 7]]);
   assert.is(frames[0]![1].toString(), 'abc');
   assert.is(frames[2]![1][257], 1);
+  assert.is(frames[3]![1].toString(), 'trailer');
+  assert.is(r.exchanges, 1, 'the end frame leaves with the next recv(), in one crossing');
 });
 
 // ------------------------------------------------------------------- body

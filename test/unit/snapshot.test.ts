@@ -9,7 +9,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PyodideInterface } from 'pyodide';
-import { bootPyodide, hostLayout } from '../../src/runtime/boot.js';
+import { bootPyodide, compilePyodideWasm, hostLayout } from '../../src/runtime/boot.js';
 import { SnapshotCache, cacheDir, identityKey } from '../../src/runtime/snapshot-cache.js';
 import type { HostReads } from '../../src/runtime/snapshot-maker.js';
 import { SnapshotError, imageFromBytes, imageFromFd, imageHeapSize, makeImage, moduleOf, trackHostReads } from '../../src/runtime/snapshot.js';
@@ -244,6 +244,33 @@ json.dumps({
   assert.equal(reset.env, [null, 'new', 'stays'], "the host environment is this process's; Pyodide's own variables stay");
   assert.is(reset.empty_path_entries, 1);
   assert.is.not(reset.random, sample);
+});
+
+live('restored from pyodide.asm.wasm compiled ahead: instantiated from that module, and the bytes are let go', async (ctx) => {
+  type Instantiate = (source: unknown, imports: object) => Promise<unknown>;
+  const wasmApi = (globalThis as unknown as { WebAssembly: { instantiate: Instantiate; Module: new (...a: never[]) => object } }).WebAssembly;
+  const instantiate = wasmApi.instantiate;
+  const sources: string[] = [];
+  const spy: Instantiate = (source, imports) => {
+    sources.push(source instanceof wasmApi.Module ? 'module' : 'bytes');
+    return instantiate.call(wasmApi, source, imports);
+  };
+  wasmApi.instantiate = spy;
+  try {
+    const wasm = compilePyodideWasm();
+    assert.ok(await wasm, 'compiled');
+    const restored = await bootPyodide(hostLayout(ctx.app, []), {}, undefined, { kind: 'restore', image: imageFromBytes(ctx.image) }, wasm);
+    assert.is(restored.runPython('import state; state.COUNTER[0]'), 42);
+    assert.equal(sources, ['module'], 'the compiled module was instantiated, the bytes never compiled');
+    assert.is(wasmApi.instantiate, spy, 'WebAssembly.instantiate is put back after Pyodide\'s one call');
+    assert.is((moduleOf(restored) as { instantiateWasm?: unknown }).instantiateWasm, undefined, 'emscripten no longer holds the hook (nor the wasm bytes)');
+    // A fresh boot takes the same module: one compile per thread, whatever the number of interpreters.
+    const fresh = await bootPyodide(hostLayout(ctx.app, []), {}, undefined, { kind: 'fresh' }, wasm);
+    assert.is(fresh.runPython('1 + 1'), 2);
+    assert.equal(sources, ['module', 'module']);
+  } finally {
+    wasmApi.instantiate = instantiate;
+  }
 });
 
 live('EnvironReads records the variables read, and whether all were', ({ py }) => {

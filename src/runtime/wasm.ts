@@ -1,0 +1,77 @@
+// pyodide.asm.wasm compiled ahead of time. A worker's I/O thread compiles it
+// as soon as the process starts (V8 compiles on its own background threads)
+// and hands the compiled module to the Python thread, which would otherwise
+// read and compile the 9.6 MB itself, in the middle of its boot: a compiled
+// module crosses threads of one process without a copy or a second compile.
+
+import fs from 'node:fs';
+
+/** A compiled WebAssembly.Module (TypeScript's lib declares the WebAssembly API only with the DOM types). */
+export type WasmModule = object & { readonly __brand: 'WebAssembly.Module' };
+
+interface WasmInstantiated {
+  instance: object;
+  module: WasmModule;
+}
+/** The part of the WebAssembly namespace used here. */
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(source: WasmModule, imports: object): Promise<object>;
+  instantiate(source: Uint8Array | ArrayBuffer, imports: object): Promise<WasmInstantiated>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** What PythonBridge.start posts to the Python thread once the module is compiled (null: it could not be). */
+export interface CompiledWasmMessage {
+  kind: 'compiled-wasm';
+  module: WasmModule | null;
+}
+
+const compiled = new Map<string, Promise<WasmModule | null>>();
+
+/** `file` compiled, once per thread; null when it cannot be (Pyodide then reads and compiles it itself). */
+export function compileWasm(file: string): Promise<WasmModule | null> {
+  let module = compiled.get(file);
+  if (!module) {
+    module = fs.promises
+      .readFile(file)
+      .then((bytes) => wasmApi.compile(bytes))
+      .catch(() => null);
+    compiled.set(file, module);
+  }
+  return module;
+}
+
+/** Emscripten's hook for instantiating the module itself (Pyodide sets it). */
+type InstantiateWasm = (imports: object, success: (instance: object, module: WasmModule) => void) => object;
+
+/**
+ * Makes the emscripten `settings` instantiate `module` instead of compiling
+ * the bytes Pyodide read. Pyodide's own instantiateWasm still runs: it adds
+ * its two error-marker imports (Jsv_GetError_import, JsvError_Check, from a
+ * small module of its own) to `imports`, then calls WebAssembly.instantiate
+ * on the bytes with those imports; that one call, recognised by its imports
+ * object, instantiates the compiled module instead.
+ */
+export function instantiateCompiled(settings: object, module: Promise<WasmModule | null>): void {
+  const s = settings as { instantiateWasm?: InstantiateWasm };
+  const pyodides = s.instantiateWasm;
+  // Pyodide leaves it unset only for source-map and sanitizer builds.
+  if (!pyodides) return;
+  s.instantiateWasm = (imports, success) => {
+    void module.then((compiledModule) => {
+      if (compiledModule) {
+        const instantiate = wasmApi.instantiate;
+        wasmApi.instantiate = ((source: WasmModule | Uint8Array, imps: object) => {
+          if (imps !== imports) return instantiate.call(wasmApi, source as Uint8Array, imps);
+          wasmApi.instantiate = instantiate;
+          const fromModule = instantiate as (source: WasmModule, imports: object) => Promise<object>;
+          return fromModule.call(wasmApi, compiledModule, imps).then((instance) => ({ instance, module: compiledModule }));
+        }) as WasmApi['instantiate'];
+      }
+      pyodides(imports, success);
+    });
+    // As Pyodide's: instantiating asynchronously, no exports yet.
+    return {};
+  };
+}
