@@ -79,6 +79,28 @@ def server_address(name, port, host_header, scheme):
     return "", ""
 
 
+# A header name as sent -> (its environ key, what else it is); clients send the same few names.
+_KEYS = {}
+_KEYS_MAX = 512
+_PLAIN, _CONTENT, _SCRIPT_NAME, _HOST = range(4)
+
+
+def _environ_key(raw):
+    name = raw.upper()
+    # Names with "_" arrive only when allowed (header_map, forwarder_headers):
+    # the I/O thread has applied those rules already.
+    if name in ("CONTENT-TYPE", "CONTENT-LENGTH"):
+        entry = (name.replace("-", "_"), _CONTENT)
+    else:
+        key = "HTTP_" + name.replace("-", "_")
+        kind = _SCRIPT_NAME if name == "SCRIPT_NAME" else _HOST if key == "HTTP_HOST" else _PLAIN
+        entry = (key, kind)
+    if len(_KEYS) >= _KEYS_MAX:
+        _KEYS.clear()
+    _KEYS[raw] = entry
+    return entry
+
+
 def build(fields, base, body):
     method, target, version, _, scheme, raddr, rport, sname, sport, proxy = fields[:HEAD_FIELDS]
     environ = base.copy()
@@ -86,21 +108,17 @@ def build(fields, base, body):
     script_name = os.environ.get("SCRIPT_NAME", "")
     headers = fields
     host = None
+    keys = _KEYS
     for i in range(HEAD_FIELDS, len(headers) - 1, 2):
-        name = headers[i].upper()
+        raw = headers[i]
+        key, kind = keys.get(raw) or _environ_key(raw)
         value = headers[i + 1]
-        # Names with "_" arrive only when allowed (header_map, forwarder_headers):
-        # the I/O thread has applied those rules already.
-        if name == "SCRIPT_NAME":
+        if kind == _CONTENT:
+            environ[key] = value
+            continue
+        if kind == _SCRIPT_NAME:
             script_name = value
-        elif name == "CONTENT-TYPE":
-            environ["CONTENT_TYPE"] = value
-            continue
-        elif name == "CONTENT-LENGTH":
-            environ["CONTENT_LENGTH"] = value
-            continue
-        key = "HTTP_" + name.replace("-", "_")
-        if key == "HTTP_HOST":
+        elif kind == _HOST:
             host = value
         prev = environ.get(key)
         environ[key] = value if prev is None else prev + "," + value

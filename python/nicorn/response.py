@@ -33,30 +33,57 @@ def validate_status(status):
     return status
 
 
+# Header pairs already found valid, as (name, value) -> (name, stripped value,
+# content length or None): apps send the same pairs over and over, and the
+# checks below cost about 2 us a header in WebAssembly. Only exact str pairs
+# are remembered (a str subclass could compare equal and differ), and only so many.
+_VALID = {}
+_VALID_MAX = 1024
+
+
+def _validate_header(item):
+    if not isinstance(item, tuple) or len(item) != 2:
+        raise AppError("response header must be a (name, value) tuple: %r" % (item,))
+    name, value = item
+    if not isinstance(name, str) or not TOKEN_RE.fullmatch(name):
+        raise AppError("invalid header name %r" % (name,))
+    if not isinstance(value, str):
+        raise AppError("header %s: value must be a str, not %s" % (name, type(value).__name__))
+    if BAD_VALUE_RE.search(value):
+        raise AppError("header %s: invalid character in value %r" % (name, value))
+    lname = name.lower()
+    if lname in HOP_BY_HOP:
+        raise AppError("hop-by-hop header %r is not allowed from a WSGI app (PEP 3333)" % name)
+    value = value.strip(" \t")
+    length = None
+    if lname == "content-length":
+        if not value.isdigit() or not value.isascii():
+            raise AppError("invalid Content-Length %r" % value)
+        length = int(value)
+    valid = (name, value, length)
+    if type(item) is tuple and type(name) is str and type(value) is str:
+        if len(_VALID) >= _VALID_MAX:
+            _VALID.clear()
+        _VALID[item] = valid
+    return valid
+
+
 def validate_headers(headers):
     """Returns (flat [name, value, ...], content length or None)."""
     if not isinstance(headers, list):
         raise AppError("response headers must be a list, not %s" % type(headers).__name__)
     flat = []
     length = None
+    known = _VALID.get
     for item in headers:
-        if not isinstance(item, tuple) or len(item) != 2:
-            raise AppError("response header must be a (name, value) tuple: %r" % (item,))
-        name, value = item
-        if not isinstance(name, str) or not TOKEN_RE.fullmatch(name):
-            raise AppError("invalid header name %r" % (name,))
-        if not isinstance(value, str):
-            raise AppError("header %s: value must be a str, not %s" % (name, type(value).__name__))
-        if BAD_VALUE_RE.search(value):
-            raise AppError("header %s: invalid character in value %r" % (name, value))
-        lname = name.lower()
-        if lname in HOP_BY_HOP:
-            raise AppError("hop-by-hop header %r is not allowed from a WSGI app (PEP 3333)" % name)
-        value = value.strip(" \t")
-        if lname == "content-length":
-            if not value.isdigit() or not value.isascii():
-                raise AppError("invalid Content-Length %r" % value)
-            length = int(value)
+        # Types first: only a pair of exact str is hashed (a list inside would raise).
+        if type(item) is tuple and len(item) == 2 and type(item[0]) is str and type(item[1]) is str:
+            valid = known(item) or _validate_header(item)
+        else:
+            valid = _validate_header(item)
+        name, value, n = valid
+        if n is not None:
+            length = n
         flat.append(name)
         flat.append(value)
     return flat, length

@@ -245,6 +245,21 @@ test('environ: a SCRIPT_NAME header (a trusted forwarder) sets SCRIPT_NAME and s
   assert.is(e.PATH_INFO, '/page');
 });
 
+test('environ: header names map to the same keys on every request (the name cache), Host and SCRIPT_NAME included', () => {
+  for (let i = 0; i < 2; i++) {
+    const e = environFor({
+      target: '/prefix/page', serverName: '', serverPort: '',
+      rawHeaders: ['Host', 'a', 'host', 'b:81', 'SCRIPT_NAME', '/prefix', 'X-Thing', '1', 'x-thing', '2'],
+    });
+    assert.is(e.HTTP_HOST, 'a,b:81');
+    // On a unix socket SERVER_NAME/PORT come from the last Host line, as in Gunicorn's loop.
+    assert.equal([e.SERVER_NAME, e.SERVER_PORT], ['b', '81']);
+    assert.is(e.HTTP_SCRIPT_NAME, '/prefix');
+    assert.is(e.SCRIPT_NAME, '/prefix');
+    assert.is(e.HTTP_X_THING, '1,2');
+  }
+});
+
 test('environ: header values keep latin-1 characters', () => {
   assert.is(environFor({ rawHeaders: ['Host', 'h', 'X-Name', 'caf\u00e9'] }).HTTP_X_NAME, 'caf\u00e9');
 });
@@ -354,6 +369,36 @@ function rejects(list: string, why: string): Raised {
 test('validate_headers returns the flat name/value list in order, duplicates kept', () => {
   const r = headers(`[("Content-Type", "text/html"), ("Set-Cookie", "a=1"), ("X-A", "1"), ("Set-Cookie", "b=2")]`);
   assert.equal(r.ok, [['Content-Type', 'text/html', 'Set-Cookie', 'a=1', 'X-A', '1', 'Set-Cookie', 'b=2'], null]);
+});
+
+test('validate_headers gives the same answers the second time a pair is seen (remembered pairs)', () => {
+  const list = `[("Content-Length", " 42 "), ("X-A", "1")]`;
+  const first = headers(list).ok;
+  assert.equal(first, [['Content-Length', '42', 'X-A', '1'], 42]);
+  assert.equal(headers(list).ok, first);
+  // A refused pair is never remembered: it is refused every time.
+  rejects(`[("Connection", "close")]`, 'hop-by-hop');
+  rejects(`[("Connection", "close")]`, 'hop-by-hop, again');
+});
+
+test('validate_headers: a str subclass or an unhashable value goes through the checks, not the remembered pairs', () => {
+  const r = pyJson<{ sub: [string[], number | null] | string; err: string }>(`
+class Weird(str):
+    pass
+response.validate_headers([("X-A", "1")])
+try:
+    response.validate_headers([("X-A", Weird("1\\nX-Injected: 1"))])
+    sub = "accepted"
+except response.AppError as e:
+    sub = "refused"
+try:
+    response.validate_headers([("X-A", ["1"])])
+    err = "accepted"
+except response.AppError as e:
+    err = type(e).__name__
+{"sub": sub, "err": err}`);
+  assert.is(r.sub, 'refused');
+  assert.is(r.err, 'AppError');
 });
 
 test('validate_headers parses Content-Length to an int', () => {
