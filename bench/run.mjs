@@ -45,9 +45,12 @@ function usage() {
   return `usage: node bench/run.mjs [options]
 
   --workers N        worker processes for both servers (default 1)
-  --duration D       length of each measured wrk run, e.g. 10s, 1m (default 10s)
+  --rounds N         measure every row N times, the two servers taking turns, and
+                     report the median of each figure (default 3): single runs on
+                     a shared machine swing by a quarter
+  --duration D       length of each measured wrk run, e.g. 10s, 1m (default 5s)
   --warmup D         unrecorded keep-alive wrk run before measuring (default 2s)
-  --quick            --duration 3s --warmup 1s
+  --quick            --rounds 1 --duration 3s --warmup 1s
   --rows LIST        subset of rows, e.g. a,c (default a,b,c,d,e)
   --retry-budget D   total time for re-running wrk runs that other processes on the
                      machine disturbed (>20% of a core), waits included
@@ -66,8 +69,9 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const opts = { workers: 1, durationMs: 10_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null };
+  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null };
   let quick = false;
+  let rounds = null;
   let duration = null;
   let warmup = null;
   for (let i = 0; i < argv.length; i++) {
@@ -84,6 +88,12 @@ function parseArgs(argv) {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new Error('--workers must be a positive integer');
         opts.workers = n;
+        break;
+      }
+      case '--rounds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--rounds must be a positive integer');
+        rounds = n;
         break;
       }
       case '--duration':
@@ -118,9 +128,11 @@ function parseArgs(argv) {
     }
   }
   if (quick) {
+    opts.rounds = 1;
     opts.durationMs = 3_000;
     opts.warmupMs = 1_000;
   }
+  if (rounds !== null) opts.rounds = rounds;
   if (duration !== null) opts.durationMs = duration;
   if (warmup !== null) opts.warmupMs = warmup;
   // Re-running runs that other processes disturbed: 12 runs' worth at most.
@@ -767,6 +779,37 @@ async function preloadLaunch(kind, row, opts, logDir) {
   return ms;
 }
 
+// ---------------------------------------------------------------- rounds
+
+/** The run whose `value` is the median of those that have one (the lower middle one for an even count). */
+function medianBy(items, value) {
+  const ok = items.filter((x) => x && Number.isFinite(value(x))).sort((a, b) => value(a) - value(b));
+  return ok.length ? ok[Math.floor((ok.length - 1) / 2)] : null;
+}
+
+/**
+ * One server's result for a row across rounds: each figure is its median;
+ * a wrk run keeps its own p99 and error counts with the req/s it is the
+ * median of. A failed round fails the row.
+ */
+function medianResult(rs) {
+  const failed = rs.find((r) => r.error);
+  const pick = (value) => value(medianBy(rs, value) ?? {});
+  return {
+    ...rs[0],
+    error: failed ? failed.error : null,
+    rounds: rs.length,
+    startupMs: pick((r) => r.startupMs),
+    startOtherPct: pick((r) => r.startOtherPct),
+    startAttempts: Math.max(...rs.map((r) => r.startAttempts ?? 0)),
+    startPreloadMs: pick((r) => r.startPreloadMs),
+    keepAlive: medianBy(rs.map((r) => r.keepAlive), (w) => w.rps),
+    close: medianBy(rs.map((r) => r.close), (w) => w.rps),
+    rss: medianBy(rs.map((r) => r.rss), (m) => m.perWorkerMiB),
+    trouble: rs.flatMap((r) => r.trouble),
+  };
+}
+
 // ---------------------------------------------------------------- table
 
 const METRICS = [
@@ -904,8 +947,11 @@ function writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, 
   const md = `# Benchmarks: nicorn-py vs Gunicorn
 
 Side by side on one machine, same app files, same worker count, one server at
-a time. Produced by \`bench/run.mjs\`; re-run with \`npm run bench\` (numbers
-from a single run on a shared machine: read the ratios, not the digits).
+a time. Produced by \`bench/run.mjs\`; re-run with \`npm run bench\`. ${
+    opts.rounds > 1
+      ? `Every figure is the median of ${opts.rounds} rounds in which the two servers took turns (single runs on a shared machine swing by a quarter).`
+      : 'Numbers from a single round on a shared machine (they swing by a quarter): read the ratios, not the digits.'
+  }
 
 - Date: ${when}
 - Machine: ${machine.model}, ${machine.cores} cores, ${machine.mem} RAM; ${machine.os}
@@ -954,6 +1000,10 @@ ${table}
   includes booting Pyodide and importing the app in the worker). Then one
   request checks the response body (e.g. the echo returns the 64 KiB it was
   sent), then an unrecorded ${opts.warmupMs ? `${wrkSeconds(opts.warmupMs)} ` : ''}wrk warm-up${opts.warmupMs ? '' : ' (disabled)'}, then the two measured wrk runs.
+- Rounds: ${opts.rounds}. A round measures every row with both servers (each
+  started afresh), the first server of a row alternating from round to round;
+  the table holds each figure's median over the rounds (a wrk run's p99 is the
+  one of the run whose req/s is the median).
 - Keep-alive: wrk's default. Gunicorn's sync worker does not keep connections
   alive (it answers \`Connection: close\` and closes), so its "keep-alive" run
   reconnects for every request too; nicorn-py keeps connections open. This is
@@ -1016,14 +1066,21 @@ async function main() {
       `${opts.warmupMs ? ` after a ${wrkSeconds(opts.warmupMs)} warm-up` : ''}; server logs in ${logDir}`,
   );
 
-  const results = new Map();
-  for (const row of rows) {
-    for (const kind of ['nicorn', 'gunicorn']) {
-      const r = await measure(kind, row, opts, logDir);
-      r.workersWanted = opts.workers;
-      results.set(`${row.id}:${kind}`, r);
+  const runs = new Map();
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const row of rows) {
+      // The servers take turns, and the first of a row alternates: drift over a round falls on both.
+      const kinds = round % 2 === 0 ? ['nicorn', 'gunicorn'] : ['gunicorn', 'nicorn'];
+      for (const kind of kinds) {
+        if (opts.rounds > 1) log(`(${row.id}) ${SERVERS[kind].label}: round ${round + 1} of ${opts.rounds}`);
+        const r = await measure(kind, row, opts, logDir);
+        r.workersWanted = opts.workers;
+        const key = `${row.id}:${kind}`;
+        runs.set(key, [...(runs.get(key) ?? []), r]);
+      }
     }
   }
+  const results = new Map([...runs].map(([key, rs]) => [key, medianResult(rs)]));
 
   const elapsedS = (performance.now() - started) / 1000;
   const table = renderTable(rows, results);
