@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { completeResponses, openRaw, parseResponse, raw, splitResponses, type FramedResponse, type RawResult } from '../helpers/http.js';
+import { completeResponses, connected, parseResponse, raw, splitResponses, type FramedResponse, type RawResult } from '../helpers/http.js';
 import { FIXTURES, runLimited, startServer, type Server } from '../helpers/server.js';
 import { REASONS, REFUSED, SERVER_ARGS, type ServerName } from './corpus/malformed.js';
 
@@ -151,20 +151,20 @@ const SERVED: ServedCase[] = [
     server: 'main',
     calls: 2,
     async run(port) {
-      const s = await openRaw(port);
+      const s = await connected(port);
       try {
-        s.write('GET /ka1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+        s.send('GET /ka1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
         await s.until((t) => completeResponses(t) === 1);
-        assert.not.ok(await s.closed(300), 'still open after the first response');
-        s.write('GET /ka2 HTTP/1.0\r\n\r\n');
-        assert.ok(await s.closed(5000), 'closed after the second (no keep-alive)');
-        const [one, two, ...more] = splitResponses(Buffer.from(s.text(), 'latin1'));
+        assert.not.ok(await s.closedWithin(300), 'still open after the first response');
+        s.send('GET /ka2 HTTP/1.0\r\n\r\n');
+        assert.ok(await s.closedWithin(5000), 'closed after the second (no keep-alive)');
+        const [one, two, ...more] = splitResponses(s.pending());
         assert.is(one!.headers.get('connection')?.[0]?.toLowerCase(), 'keep-alive');
         assert.is(seen(one!).path, '/ka1');
         assert.is(seen(two!).path, '/ka2');
         assert.is(more.length, 0);
       } finally {
-        s.destroy();
+        s.close();
       }
     },
   },
@@ -174,21 +174,21 @@ const SERVED: ServedCase[] = [
     server: 'main',
     calls: 1,
     async run(port) {
-      const s = await openRaw(port);
+      const s = await connected(port);
       try {
-        s.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+        s.send('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
         const interim = await s.until(/\r\n\r\n/);
         assert.is(interim, 'HTTP/1.1 100 Continue\r\n\r\n');
-        s.write('hello');
-        assert.ok(await s.closed(5000));
-        const [cont, final, ...more] = splitResponses(Buffer.from(s.text(), 'latin1'));
+        s.send('hello');
+        assert.ok(await s.closedWithin(5000));
+        const [cont, final, ...more] = splitResponses(s.pending());
         assert.is(cont!.status, 100);
         const got = seen(final!);
         assert.is(got.body_length, 5);
         assert.is(got.body, 'hello');
         assert.is(more.length, 0);
       } finally {
-        s.destroy();
+        s.close();
       }
     },
   },

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, exchange, get, hold, type HeldConnection } from '../helpers/http.js';
+import { connect, connected, exchange, get, type Connection } from '../helpers/http.js';
 import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const TIMEOUT = 5;
@@ -22,24 +22,24 @@ const CONCURRENCY = 4;
 const APP = ['--chdir', path.join(FIXTURES, 'wsgi'), 'conformance'];
 
 /** Opens `n` connections, `batch` connects at a time (a burst of SYNs overflows the backlog). */
-async function holdMany(port: number, n: number, batch = 100): Promise<HeldConnection[]> {
-  const out: HeldConnection[] = [];
+async function holdMany(port: number, n: number, batch = 100): Promise<Connection[]> {
+  const out: Connection[] = [];
   while (out.length < n) {
     const size = Math.min(batch, n - out.length);
-    out.push(...(await Promise.all(Array.from({ length: size }, () => hold(port)))));
+    out.push(...(await Promise.all(Array.from({ length: size }, () => connected(port)))));
   }
   return out;
 }
 
 /** A slowloris: the request line, then one header byte every 1-2 s, never the end of the head. */
-function slowloris(c: HeldConnection): () => void {
-  c.sock.write('GET /hello HTTP/1.1\r\nHost: localhost\r\n');
+function slowloris(c: Connection): () => void {
+  c.send('GET /hello HTTP/1.1\r\nHost: localhost\r\n');
   const header = 'X-Slow: ' + 'a'.repeat(1000);
   let i = 0;
   let timer: NodeJS.Timeout;
   const drip = () => {
     if (c.closedAt !== null || c.sock.destroyed) return;
-    c.sock.write(header[i++ % header.length]!);
+    c.send(header[i++ % header.length]!);
     timer = setTimeout(drip, 1000 + Math.random() * 1000);
   };
   timer = setTimeout(drip, 1000 + Math.random() * 1000);
@@ -50,11 +50,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const stillOpen = (conns: HeldConnection[]) => conns.filter((c) => c.closedAt === null).length;
+const stillOpen = (conns: Connection[]) => conns.filter((c) => c.closedAt === null).length;
 
 // ---------------------------------------------------------------- a thousand idle clients and a slowloris
 
-const flood = suite<{ srv?: Server; conns: HeldConnection[]; stops: (() => void)[] }>(
+const flood = suite<{ srv?: Server; conns: Connection[]; stops: (() => void)[] }>(
   'slow clients: one sync worker, 1000 idle connections and a slowloris',
   { conns: [], stops: [] },
 );
@@ -121,7 +121,7 @@ flood(`idle and slowloris connections are closed by the server once the header t
   const sorted = [...lifetimes].sort((a, b) => a - b);
   const answers = new Map<string, number>();
   for (const c of conns) {
-    const line = c.received().split('\r\n')[0] || '(nothing)';
+    const line = c.text().split('\r\n')[0] || '(nothing)';
     answers.set(line, (answers.get(line) ?? 0) + 1);
   }
   console.log(
@@ -165,20 +165,20 @@ flood.run();
 
 // ---------------------------------------------------------------- --worker-connections 10
 
-const capped = suite<{ srv?: Server; conns: HeldConnection[] }>('slow clients: --worker-connections 10', { conns: [] });
+const capped = suite<{ srv?: Server; conns: Connection[] }>('slow clients: --worker-connections 10', { conns: [] });
 
 capped.after(async (ctx) => {
   for (const c of ctx.conns) c.close();
   await ctx.srv?.stop();
 });
 
-const closedIndexes = (conns: HeldConnection[]) => conns.flatMap((c, i) => (c.closedAt === null ? [] : [i]));
+const closedIndexes = (conns: Connection[]) => conns.flatMap((c, i) => (c.closedAt === null ? [] : [i]));
 
 /** Opens connections one after another, so the server accepts them in this order. */
-async function holdInOrder(port: number, n: number): Promise<HeldConnection[]> {
-  const out: HeldConnection[] = [];
+async function holdInOrder(port: number, n: number): Promise<Connection[]> {
+  const out: Connection[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(await hold(port));
+    out.push(await connected(port));
     await sleep(50);
   }
   return out;

@@ -139,11 +139,18 @@ export interface Exchange extends ParsedResponse {
   raw: Buffer;
 }
 
-/** One client connection kept open across requests (keep-alive, PROXY headers, pipelining). */
+/**
+ * One client connection kept open across requests (keep-alive, PROXY headers,
+ * pipelining, exchanges in steps such as Expect: 100-continue, idle or slow clients).
+ */
 export interface Connection {
   sock: net.Socket;
   /** Resolves once connected. */
   ready: Promise<void>;
+  /** Date.now() when connected (0 until then). */
+  openedAt: number;
+  /** Date.now() when the server ended or reset the connection; null while open or closed by us. */
+  closedAt: number | null;
   send(data: string | Buffer): void;
   /**
    * The next whole response: framed by Content-Length, chunked encoding or the
@@ -156,6 +163,12 @@ export interface Connection {
   closedByServer(): boolean;
   /** Bytes received and not yet taken by response(). */
   pending(): Buffer;
+  /** pending(), as latin-1 text. */
+  text(): string;
+  /** Resolves with text() once `done` holds for it; rejects after `ms`. */
+  until(done: RegExp | ((text: string) => boolean), ms?: number): Promise<string>;
+  /** Resolves true once the connection is closed, false if `ms` pass first. */
+  closedWithin(ms: number): Promise<boolean>;
   close(): void;
 }
 
@@ -193,61 +206,94 @@ export function connect(target: number | string): Connection {
   let buf = Buffer.alloc(0);
   let eof = false;
   let byServer = false;
-  let wake: () => void = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    sock.once('connect', () => resolve());
-    sock.once('error', reject);
-  });
-  const closed = new Promise<void>((resolve) => {
-    const done = (server: boolean) => {
-      if (!eof) byServer = server;
-      eof = true;
-      wake();
-      resolve();
-    };
-    sock.on('end', () => done(true));
-    sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNRESET' || e.code === 'EPIPE'));
-    sock.on('close', () => done(false));
-  });
-  sock.on('data', (d: Buffer) => {
-    buf = Buffer.concat([buf, d]);
-    wake();
-  });
-  return {
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  /** Resolves with check()'s first defined value, re-checked as bytes and the close arrive; after `ms`, with onTimeout(). */
+  const waitFor = <T>(check: () => T | undefined, ms: number, onTimeout: () => T | Error): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const test = () => {
+        const v = check();
+        if (v === undefined) return;
+        waiters.delete(test);
+        clearTimeout(timer);
+        resolve(v);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(test);
+        const v = onTimeout();
+        if (v instanceof Error) reject(v);
+        else resolve(v);
+      }, ms);
+      waiters.add(test);
+      test();
+    });
+  const text = () => buf.toString('latin1');
+  const conn: Connection = {
     sock,
-    ready,
-    closed,
+    ready: new Promise<void>((resolve, reject) => {
+      sock.once('connect', () => {
+        conn.openedAt = Date.now();
+        resolve();
+      });
+      sock.once('error', reject);
+    }),
+    openedAt: 0,
+    closedAt: null,
+    closed: new Promise<void>((resolve) => {
+      const done = (server: boolean) => {
+        if (!eof) {
+          byServer = server;
+          if (server) conn.closedAt = Date.now();
+        }
+        eof = true;
+        wake();
+        resolve();
+      };
+      sock.on('end', () => done(true));
+      sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNRESET' || e.code === 'EPIPE'));
+      sock.on('close', () => done(false));
+    }),
     send(data) {
       sock.write(data);
     },
     async response(timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const n = responseLength(buf, eof);
-        if (n >= 0 && n <= buf.length && buf.length > 0) {
-          const rawBytes = buf.subarray(0, n);
-          buf = buf.subarray(n);
-          return { ...parseResponse(rawBytes), raw: rawBytes };
-        }
-        if (eof) throw new Error(`connection closed before a whole response: ${JSON.stringify(buf.toString('latin1'))}`);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no whole response within ${timeoutMs} ms: ${JSON.stringify(buf.toString('latin1'))}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
+      const n = await waitFor(
+        () => {
+          const len = responseLength(buf, eof);
+          if (len >= 0 && len <= buf.length && buf.length > 0) return len;
+          if (eof) return new Error(`connection closed before a whole response: ${JSON.stringify(text())}`);
+          return undefined;
+        },
+        timeoutMs,
+        () => new Error(`no whole response within ${timeoutMs} ms: ${JSON.stringify(text())}`),
+      );
+      if (n instanceof Error) throw n;
+      const rawBytes = buf.subarray(0, n);
+      buf = buf.subarray(n);
+      return { ...parseResponse(rawBytes), raw: rawBytes };
     },
     closedByServer: () => byServer,
     pending: () => buf,
+    text,
+    until: (done, ms = 5000) =>
+      waitFor(
+        () => ((typeof done === 'function' ? done(text()) : done.test(text())) ? text() : undefined),
+        ms,
+        () => new Error(`not done (${String(done)}) within ${ms} ms; received ${JSON.stringify(text().slice(0, 300))}`),
+      ),
+    closedWithin: (ms) => waitFor(() => (eof ? true : undefined), ms, () => false),
     close() {
       eof = true;
       sock.destroy();
     },
   };
+  sock.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    wake();
+  });
+  return conn;
 }
 
 /** Sends `data` on a fresh connection, returns the first response and closes. */
@@ -279,130 +325,11 @@ export function proxyV2(src: string, dst: string, srcPort: number, dstPort: numb
   return Buffer.concat([signature, head, local ? Buffer.alloc(0) : addr]);
 }
 
-/** A connection held open without a request (or with the one it sends), watched for the server closing it. */
-export interface HeldConnection {
-  sock: net.Socket;
-  /** Date.now() when connected. */
-  openedAt: number;
-  /** Date.now() when the server ended or reset it; null while open (or closed by us). */
-  closedAt: number | null;
-  /** What the server sent before closing, latin-1. */
-  received(): string;
-  close(): void;
-}
-
-/** Connects to 127.0.0.1:`port` and resolves once connected. */
-export function hold(port: number): Promise<HeldConnection> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let ours = false;
-    const held: HeldConnection = {
-      sock,
-      openedAt: 0,
-      closedAt: null,
-      received: () => Buffer.concat(chunks).toString('latin1'),
-      close() {
-        ours = true;
-        sock.destroy();
-      },
-    };
-    const byServer = () => {
-      if (!ours && held.closedAt === null) held.closedAt = Date.now();
-      sock.destroy();
-    };
-    sock.on('data', (d: Buffer) => chunks.push(d));
-    sock.on('end', byServer);
-    sock.on('close', byServer);
-    sock.on('error', (e) => {
-      if (held.openedAt === 0) reject(e);
-      else byServer();
-    });
-    sock.once('connect', () => {
-      held.openedAt = Date.now();
-      resolve(held);
-    });
-  });
-}
-
-/** A raw connection kept open across writes, for exchanges in steps (Expect: 100-continue). */
-export interface RawSession {
-  write(data: string | Buffer): void;
-  /** Resolves with everything received (latin-1) once `done` holds for it; rejects after `ms`. */
-  until(done: RegExp | ((text: string) => boolean), ms?: number): Promise<string>;
-  /** Resolves true once the server has closed the connection, false if `ms` pass first. */
-  closed(ms?: number): Promise<boolean>;
-  /** Everything received so far, as latin-1 text. */
-  text(): string;
-  destroy(): void;
-}
-
-export function openRaw(port: number): Promise<RawSession> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let ended = false;
-    const waiters = new Set<() => void>();
-    const wake = () => {
-      for (const w of [...waiters]) w();
-    };
-    const text = () => Buffer.concat(chunks).toString('latin1');
-    sock.on('data', (d) => {
-      chunks.push(d);
-      wake();
-    });
-    sock.on('end', () => {
-      ended = true;
-      wake();
-    });
-    sock.on('close', () => {
-      ended = true;
-      wake();
-    });
-    sock.on('error', () => {
-      ended = true;
-      wake();
-    });
-    const wait = <T>(check: () => T | undefined, ms: number, onTimeout: () => T | Error): Promise<T> =>
-      new Promise((res, rej) => {
-        const test = () => {
-          const v = check();
-          if (v === undefined) return false;
-          waiters.delete(test);
-          clearTimeout(timer);
-          res(v);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(test);
-          const v = onTimeout();
-          if (v instanceof Error) rej(v);
-          else res(v);
-        }, ms);
-        waiters.add(test);
-        test();
-      });
-    sock.once('connect', () =>
-      resolve({
-        write: (data) => void sock.write(data),
-        until: (done, ms = 5000) =>
-          wait(
-            () => ((typeof done === 'function' ? done(text()) : done.test(text())) ? text() : undefined),
-            ms,
-            () => new Error(`not done (${String(done)}) within ${ms} ms; received ${JSON.stringify(text().slice(0, 300))}`),
-          ),
-        closed: (ms = 3000) =>
-          wait(
-            () => (ended ? true : undefined),
-            ms,
-            () => false,
-          ),
-        text,
-        destroy: () => sock.destroy(),
-      }),
-    );
-    sock.once('error', reject);
-  });
+/** connect(), resolved once connected: a client that holds a connection (idle, slow, or for steps). */
+export async function connected(target: number | string): Promise<Connection> {
+  const c = connect(target);
+  await c.ready;
+  return c;
 }
 
 export interface FramedResponse extends ParsedResponse {
