@@ -125,6 +125,10 @@ def _process_state(pid, cwd):
 def prepare_process(pid, cwd, pythonpath, site_dirs):
     """What a config file and the app expect of the process they run in."""
     _process_state(pid, cwd)
+    # Pyodide turns bytecode caching off; CPython under Gunicorn writes
+    # __pycache__ unless told not to, and a worker that finds it imports Flask
+    # about a second sooner.
+    sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     for path in pythonpath:

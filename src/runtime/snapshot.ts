@@ -79,6 +79,16 @@ function deserializeHostObject(name: unknown): object {
 // ---------------------------------------------------------------- making
 
 /**
+ * The source a __pycache__ bytecode file was compiled from, else `file`. An
+ * import that finds valid bytecode only stats the source, yet depends on it:
+ * after the source changes, the bytecode is stale, not the image's reason to stay.
+ */
+export function sourceOf(file: string): string {
+  const m = /^(.*)\/__pycache__\/([^./]+)\.[^/]*\.pyc$/.exec(file);
+  return m ? `${m[1]}/${m[2]}.py` : file;
+}
+
+/**
  * Records the host files the interpreter reads and the host directories it
  * lists from now on: what an image made afterwards depends on.
  */
@@ -90,7 +100,7 @@ export function trackHostReads(py: PyodideInterface): { files: Set<string>; dirs
   NODEFS.stream_ops.open = (stream) => {
     open(stream);
     // O_ACCMODE 0 is O_RDONLY: files written (logs, caches) are outputs, not inputs.
-    if ((stream.flags & 3) === 0) files.add(NODEFS.realPath(stream.node));
+    if ((stream.flags & 3) === 0) files.add(sourceOf(NODEFS.realPath(stream.node)));
   };
   const readdir = NODEFS.node_ops.readdir;
   NODEFS.node_ops.readdir = (node) => {

@@ -27,6 +27,18 @@ function venvProject(): string {
   return dir;
 }
 
+/** A project of one module, `app`. */
+function plainProject(name: string): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'app.py'), 'def app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"plain"]\n');
+  return dir;
+}
+
+/** The bytecode files CPython wrote next to `dir`'s modules. */
+const pycache = (dir: string): string[] =>
+  fs.existsSync(path.join(dir, '__pycache__')) ? fs.readdirSync(path.join(dir, '__pycache__')) : [];
+
 /** A project whose package ships a real CPython (x86-64/arm) extension module. */
 function nativeExtensionProject(): string | null {
   let ext: string;
@@ -55,7 +67,9 @@ ok.before(async (ctx) => {
     factory: () => startServer(['--chdir', WSGI, 'factory:create_app()']),
     factoryArgs: () => startServer(['--chdir', WSGI, "factory:create_app('x', debug=True)"]),
     pythonpath: () => startServer(['--pythonpath', `${path.join(WSGI, 'pkg')},${WSGI}`, 'sub.wsgi:app'], { cwd: os.tmpdir() }),
-    venv: () => startServer(['app:app'], { cwd: venvProject() }),
+    // This one also writes bytecode, as CPython does unless PYTHONDONTWRITEBYTECODE is set.
+    venv: () => startServer(['app:app'], { cwd: venvProject(), env: { PYTHONDONTWRITEBYTECODE: undefined } }),
+    noBytecode: () => startServer(['app:app'], { cwd: plainProject('nobytecode'), env: { PYTHONDONTWRITEBYTECODE: '1' } }),
     twoWorkers: () => startServer(['--chdir', WSGI, '-w', '2', 'environ_echo']),
   };
   ctx.servers = (await runLimited(starts)) as Record<string, Server>;
@@ -89,6 +103,14 @@ ok('--pythonpath takes a comma-separated list', async ({ servers }) => {
 
 ok("a local .venv's site-packages is importable", async ({ servers }) => {
   assert.is(await body(servers.venv!), 'from the venv');
+});
+
+ok('imported modules leave __pycache__ bytecode, unless PYTHONDONTWRITEBYTECODE is set', async ({ servers }) => {
+  const venvproj = path.join(tmp, 'venvproj');
+  assert.ok(pycache(venvproj).some((f) => /^app\.cpython-\d+\.pyc$/.test(f)), pycache(venvproj).join());
+  assert.ok(pycache(path.join(venvproj, '.venv/lib/python3.11/site-packages/venvpkg')).some((f) => f.startsWith('__init__.cpython-')));
+  assert.is(await body(servers.noBytecode!), 'plain');
+  assert.equal(pycache(path.join(tmp, 'nobytecode')), []);
 });
 
 ok('with -w 2 two workers boot and wsgi.multiprocess is True', async ({ servers }) => {

@@ -16,10 +16,14 @@ const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-preloa
 /** A snapshot cache of this suite's own. */
 const CACHE_HOME = path.join(tmp, 'cache');
 const CACHE = path.join(CACHE_HOME, 'nicorn-py');
-const ENV = { XDG_CACHE_HOME: CACHE_HOME, PRELOAD_TEST_VAR: 'from the environment' };
+// Bytecode is written (as by CPython by default) wherever this runs: a
+// changed source must make a new snapshot even when its import found __pycache__.
+const ENV = { XDG_CACHE_HOME: CACHE_HOME, PRELOAD_TEST_VAR: 'from the environment', PYTHONDONTWRITEBYTECODE: undefined };
 
 /** An app that reports what is per process: pid, random numbers, cwd, environment. */
-const probeApp = (version: number) => `
+// Each version has another length: CPython reuses a module's __pycache__
+// bytecode while the source keeps its size and its mtime (whole seconds).
+const probeApp = (version: number) => `# ${'v'.repeat(version)}
 import json
 import os
 import random

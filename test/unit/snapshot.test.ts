@@ -12,7 +12,7 @@ import type { PyodideInterface } from 'pyodide';
 import { bootPyodide, compilePyodideWasm, hostLayout } from '../../src/runtime/boot.js';
 import { SnapshotCache, cacheDir, identityKey } from '../../src/runtime/snapshot-cache.js';
 import type { HostReads } from '../../src/runtime/snapshot-maker.js';
-import { SnapshotError, imageFromBytes, imageFromFd, imageHeapSize, makeImage, moduleOf, trackHostReads } from '../../src/runtime/snapshot.js';
+import { SnapshotError, imageFromBytes, imageFromFd, imageHeapSize, makeImage, moduleOf, sourceOf, trackHostReads } from '../../src/runtime/snapshot.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-snapshot-')));
 
@@ -115,6 +115,14 @@ cache.run();
 // ---------------------------------------------------------------- image files
 
 const files = suite('image files');
+
+files('bytecode read from __pycache__ counts as a read of its source', () => {
+  assert.is(sourceOf('/app/__pycache__/views.cpython-314.pyc'), '/app/views.py');
+  assert.is(sourceOf('/app/pkg/__pycache__/__init__.cpython-314.opt-1.pyc'), '/app/pkg/__init__.py');
+  assert.is(sourceOf('/app/views.py'), '/app/views.py');
+  assert.is(sourceOf('/app/legacy.pyc'), '/app/legacy.pyc');
+  assert.is(sourceOf('/app/__pycache__/notes.txt'), '/app/__pycache__/notes.txt');
+});
 
 files('a truncated image is refused before Pyodide sees it', () => {
   const file = path.join(tmp, 'short.snap');
