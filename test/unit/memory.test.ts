@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import { MALLOC_TUNABLES, addedTunables, workerEnv, workerExecArgv } from '../../src/runtime/memory.js';
 
 test('workers get the I/O thread young-generation cap after the arbiter\'s own node flags', () => {
-  assert.equal(workerExecArgv([]), ['--max-semi-space-size=2']);
-  assert.equal(workerExecArgv(['--enable-source-maps']), ['--enable-source-maps', '--max-semi-space-size=2']);
+  assert.equal(workerExecArgv([]), ['--max-semi-space-size=1']);
+  assert.equal(workerExecArgv(['--enable-source-maps']), ['--enable-source-maps', '--max-semi-space-size=1']);
 });
 
 test('a semi-space size the user gave node is kept, not overridden', () => {
