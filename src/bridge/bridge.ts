@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PythonThreadData, PythonThreadMessage } from './python-thread.js';
+import type { ConfigMessage, PythonThreadBoot, PythonThreadConfig, PythonThreadMessage } from './python-thread.js';
 import {
   Ctl, FRAME_HEADER, InFrame, MAX_IN_FRAME, OUT_RING_BYTES, OutFrame, createChannelBuffer, decodeFile, decodeStart,
   PADDING, encodeHead, frameHeader, framePadding, openChannel, type Channel, type FileSpan, type RequestHead,
@@ -16,8 +16,7 @@ import {
 import type { AccessSink } from '../log/access-record.js';
 import type { Ring } from './ring.js';
 import { PYTHON_THREAD_LIMITS } from '../runtime/memory.js';
-import { compilePyodideWasm } from '../runtime/boot.js';
-import type { CompiledWasmMessage } from '../runtime/wasm.js';
+import { compilePyodideWasm, type CompiledWasmMessage } from '../runtime/wasm.js';
 
 /** One request on its way through Python. */
 export interface Exchange {
@@ -37,10 +36,15 @@ export interface Exchange {
   gone?: boolean;
 }
 
-export type BridgeOptions = Omit<PythonThreadData, 'sab' | 'inboxSize' | 'snapshotFd'> & {
-  /** --preload: the descriptor of the arbiter's snapshot image (src/runtime/preload.ts). */
-  snapshotFd?: number | null;
-};
+export type BridgeOptions = PythonThreadConfig;
+
+/** A Python thread started by PythonBridge.launch, waiting for its configuration. */
+export interface LaunchedThread {
+  thread: Worker;
+  sab: SharedArrayBuffer;
+  /** Its first message: the app is loaded, or failed to. */
+  booted: Promise<PythonThreadMessage>;
+}
 
 export class BootFailure extends Error {
   constructor(readonly exitCode: number) {
@@ -187,18 +191,40 @@ export class PythonBridge {
     void this.pumpResponses();
   }
 
-  /** Starts the Python thread and resolves once the app is loaded. */
-  static async start(opts: BridgeOptions): Promise<PythonBridge> {
+  /**
+   * Starts the Python thread, which boots (or, from `snapshotFd`, restores)
+   * Pyodide as far as it can without its configuration: a worker process
+   * calls this first thing, so that the thread's start, the longest part of
+   * a worker's, runs on the other core while the I/O thread starts up.
+   * `start` hands it the rest.
+   */
+  static launch(snapshotFd: number | null): LaunchedThread {
     const sab = createChannelBuffer();
-    const data: PythonThreadData = { ...opts, snapshotFd: opts.snapshotFd ?? null, sab, inboxSize: INBOX_BYTES };
-    const thread = new Worker(PYTHON_THREAD, { workerData: data, resourceLimits: PYTHON_THREAD_LIMITS });
+    const boot: PythonThreadBoot = { sab, snapshotFd, inboxSize: INBOX_BYTES };
+    const thread = new Worker(PYTHON_THREAD, { workerData: boot, resourceLimits: PYTHON_THREAD_LIMITS });
     // pyodide.asm.wasm, compiled in this thread while the Python thread starts (src/runtime/wasm.ts).
-    void compilePyodideWasm().then((module) => thread.postMessage({ kind: 'compiled-wasm', module } satisfies CompiledWasmMessage));
-    const booted = await new Promise<PythonThreadMessage>((resolve, reject) => {
+    void compilePyodideWasm().then((module) => {
+      thread.postMessage({ kind: 'compiled-wasm', module } satisfies CompiledWasmMessage);
+    });
+    const booted = new Promise<PythonThreadMessage>((resolve, reject) => {
       thread.once('message', resolve);
       thread.once('error', reject);
       thread.once('exit', (code) => reject(new Error(`the Python thread exited (${code}) during boot`)));
     });
+    // Listened to from the start: a thread that fails before `start` is reported by `start`, not as unhandled.
+    booted.catch(() => {});
+    return { thread, sab, booted };
+  }
+
+  /**
+   * Hands a launched thread its configuration, once this process has opened
+   * its logs and dropped its privileges (the thread runs no Python before
+   * it has it), and resolves once the app is loaded.
+   */
+  static async start(launched: LaunchedThread, opts: BridgeOptions): Promise<PythonBridge> {
+    const { thread, sab } = launched;
+    thread.postMessage({ kind: 'config', config: opts } satisfies ConfigMessage);
+    const booted = await launched.booted;
     if (booted.kind === 'boot-failed') {
       await thread.terminate();
       throw new BootFailure(booted.exitCode);

@@ -10,15 +10,32 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
-import { bootPyodide, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { bootPyodide, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
 import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
+import { cacheDir } from '../runtime/snapshot-cache.js';
 import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
-import { LOG_LEVELS, formatLine, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
+import { LOG_LEVELS, formatLine, installPythonThreadLog, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
 
-export interface PythonThreadData {
+/**
+ * What the thread starts with (its workerData): enough to boot, or restore,
+ * Pyodide up to the point where Python would run. A worker process starts
+ * the thread with it first thing (PythonBridge.launch).
+ */
+export interface PythonThreadBoot {
   sab: SharedArrayBuffer;
+  inboxSize: number;
+  /** --preload: a descriptor holding the arbiter's snapshot image to start from, or null. */
+  snapshotFd: number | null;
+}
+
+/**
+ * The rest, posted (ConfigMessage) once the I/O thread has opened its logs
+ * and dropped its privileges: no Python code runs in this thread before.
+ */
+export interface PythonThreadConfig {
+  /** Looked at only now: as the worker's user, not as the user it started as. */
   layout: HostLayout;
   app: string;
   workers: number;
@@ -34,11 +51,16 @@ export interface PythonThreadData {
   hookNames: string[];
   /** Lower-cased environ names the access log asks for ({name}e atoms). */
   accessEnv: string[];
-  inboxSize: number;
   /** The I/O thread's error log (ErrorLog.forPythonThread()), which the Python thread writes too. */
   log: PythonLogOptions;
-  /** --preload: a descriptor holding the arbiter's snapshot image to start from, or null. */
-  snapshotFd: number | null;
+}
+
+export type PythonThreadData = PythonThreadBoot & PythonThreadConfig;
+
+/** What PythonBridge.start posts to the thread. */
+export interface ConfigMessage {
+  kind: 'config';
+  config: PythonThreadConfig;
 }
 
 /** Messages this thread posts to the I/O thread. */
@@ -147,41 +169,57 @@ function logLine(loglevel: string, level: LogLevel, message: string): void {
 /**
  * The interpreter from the arbiter's snapshot, with the app already imported;
  * null (and a warning) when it cannot be restored, so the worker boots normally.
+ * Pyodide is restored up to Python's start while `data`, the configuration,
+ * is on its way.
  */
-async function restore(data: PythonThreadData, fd: number, wasm: Promise<WasmModule | null>): Promise<PyodideInterface | null> {
+async function restore(fd: number, data: Promise<PythonThreadData>, wasm: Promise<WasmModule | null>): Promise<PyodideInterface | null> {
   const t0 = performance.now();
   try {
-    const py = await bootPyodide(data.layout, {}, data.log, { kind: 'restore', image: imageFromFd(fd) }, wasm);
+    const layout = data.then((d) => d.layout);
+    const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: imageFromFd(fd) }, wasm);
+    const { app, loglevel } = await data;
     const worker = py.pyimport('nicorn.worker');
-    const why = worker.preloaded_for(data.app) as string;
+    const why = worker.preloaded_for(app) as string;
     worker.destroy();
     if (why) throw new SnapshotError(why);
-    logLine(data.loglevel, 'debug', `Started from the preload snapshot in ${Math.round(performance.now() - t0)} ms`);
+    logLine(loglevel, 'debug', `Started from the preload snapshot in ${Math.round(performance.now() - t0)} ms`);
     return py;
   } catch (e) {
     const reason = e instanceof SnapshotError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    logLine(data.loglevel, 'warning', `Cannot start from the preload snapshot (${reason}); booting normally`);
+    logLine((await data).loglevel, 'warning', `Cannot start from the preload snapshot (${reason}); booting normally`);
     return null;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-async function main(data: PythonThreadData): Promise<void> {
-  const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
-  // pyodide.asm.wasm, compiled by the I/O thread while this thread started (PythonBridge.start).
-  const wasm = new Promise<WasmModule | null>((resolve) => {
+/** The first message of `kind` the I/O thread posts. */
+function received<M extends { kind: string }>(kind: M['kind']): Promise<M> {
+  return new Promise<M>((resolve) => {
     const port = parentPort;
-    if (!port) return resolve(null);
-    const onMessage = (m: CompiledWasmMessage | { kind?: unknown }) => {
-      if (m.kind !== 'compiled-wasm') return;
+    if (!port) return;
+    const onMessage = (m: { kind?: unknown }) => {
+      if (m.kind !== kind) return;
       port.off('message', onMessage);
-      resolve((m as CompiledWasmMessage).module);
+      resolve(m as M);
     };
     port.on('message', onMessage);
   });
-  const restored = data.snapshotFd === null ? null : await restore(data, data.snapshotFd, wasm);
-  const py = restored ?? (await bootPyodide(data.layout, {}, data.log, { kind: 'fresh' }, wasm));
+}
+
+async function main(boot: PythonThreadBoot): Promise<void> {
+  const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
+  // pyodide.asm.wasm, compiled by the I/O thread while this thread started (PythonBridge.launch).
+  const wasm = received<CompiledWasmMessage>('compiled-wasm').then((m) => m.module);
+  const configured = received<ConfigMessage>('config').then((m): PythonThreadData => {
+    installPythonThreadLog(m.config.log);
+    return { ...boot, ...m.config };
+  });
+  // Workers started from a snapshot also start pyodide.asm.mjs from a code cache, kept beside the snapshots.
+  if (boot.snapshotFd !== null) useCodeCache(cacheDir());
+  const restored = boot.snapshotFd === null ? null : await restore(boot.snapshotFd, configured, wasm);
+  const py = restored ?? (await bootPyodide(configured.then((d) => d.layout), {}, undefined, { kind: 'fresh' }, wasm));
+  const data = await configured;
   const { ctl } = openChannel(data.sab);
   py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
   const worker = py.pyimport('nicorn.worker');
@@ -211,6 +249,9 @@ async function main(data: PythonThreadData): Promise<void> {
     return;
   }
   post({ kind: 'ready' });
+  // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
+  const cache = saveCodeCache();
+  if (cache && cache !== 'used') logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache}; written anew`);
   const exitCode = worker.serve() as number;
   post({ kind: 'stopped', exitCode });
   // A clean end of the Python thread; anything still pending on it dies with it.
@@ -222,7 +263,6 @@ async function makerMain(data: SnapshotMakerData): Promise<void> {
   const result = await makeSnapshot(data);
   parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
 }
-
-const data = workerData as PythonThreadData | SnapshotMakerData;
+const data = workerData as PythonThreadBoot | SnapshotMakerData;
 if ('role' in data && data.role === 'snapshot-maker') await makerMain(data);
-else await main(data as PythonThreadData);
+else await main(data as PythonThreadBoot);

@@ -3,42 +3,48 @@
 // same as under Gunicorn.
 
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
 import { IMAGE_FD_ENV, hostObject, moduleOf, restoreHeap, restoreOptions, type ImageSource } from './snapshot.js';
 import { addedTunables } from './memory.js';
-import { compileWasm, instantiateCompiled, type WasmModule } from './wasm.js';
+import { instantiateCompiled, type WasmModule } from './wasm.js';
+import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
+import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
-/** Where python/nicorn lives: the package's python/ folder, found upward from this bundle. */
-export const PYTHON_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'python/nicorn/__init__.py');
-
-/** The directory holding `rel` (its first segment), searched upward from `from`. */
-export function findUp(from: string, rel: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, rel))) return path.join(dir, rel.split('/')[0]!);
-    if (dir === path.dirname(dir)) throw new Error(`cannot find ${rel} above ${from}`);
-  }
-}
-
-/** Where the pyodide package lives, with a trailing separator. */
-export const PYODIDE_DIR = path.dirname(fileURLToPath(import.meta.resolve('pyodide'))) + path.sep;
-
-/**
- * pyodide.asm.wasm, compiled in this thread (once): a worker's I/O thread
- * starts this when its process starts and hands the module to its Python
- * thread (PythonBridge.start), for bootPyodide's `wasm`.
- */
-export function compilePyodideWasm(): Promise<WasmModule | null> {
-  return compileWasm(`${PYODIDE_DIR}pyodide.asm.wasm`);
-}
-
-type PyodideConfig = NonNullable<Parameters<typeof loadPyodide>[0]>;
-type CreateModule = NonNullable<PyodideConfig['createPyodideModule']>;
+export { PYODIDE_DIR, PYTHON_DIR, findUp, hostLayout, outermost, type HostLayout } from './layout.js';
+export { compilePyodideWasm } from './wasm.js';
 
 let createModule: Promise<CreateModule> | null = null;
+let codeCache: { file: string; source: string; loaded: CachedModule | null } | null = null;
+
+/**
+ * Loads pyodide.asm.mjs in this thread with the V8 code cache in `dir`
+ * (code-cache.ts), from the next boot on; saveCodeCache() writes it.
+ */
+export function useCodeCache(dir: string): void {
+  const source = fs.readFileSync(ASM_FILE, 'utf8');
+  codeCache = { file: codeCacheFile(dir, source), source, loaded: null };
+}
+
+/** After a boot with useCodeCache(): writes the cache when there was none that V8 took. */
+export function saveCodeCache(): CacheState | null {
+  const loaded = codeCache?.loaded;
+  if (!loaded) return null;
+  if (loaded.cache !== 'used') loaded.save();
+  return loaded.cache;
+}
+
+const ASM_FILE = `${PYODIDE_DIR}pyodide.asm.mjs`;
+
+function loadModuleFactory(): Promise<CreateModule> {
+  if (codeCache) {
+    const loaded = loadCachedModule(ASM_FILE, codeCache.source, codeCache.file);
+    codeCache.loaded = loaded;
+    if (loaded) return Promise.resolve(loaded.factory);
+  }
+  return import(pathToFileURL(ASM_FILE).href).then((m: { default: CreateModule }) => m.default);
+}
 
 /**
  * Pyodide's module factory (what loadPyodide imports from pyodide.asm.mjs),
@@ -47,58 +53,13 @@ let createModule: Promise<CreateModule> | null = null;
  */
 function moduleFactory(mode: BootMode, wasm: Promise<WasmModule | null> | undefined): CreateModule | undefined {
   if (!wasm && mode.kind !== 'restore') return undefined;
-  createModule ??= import(pathToFileURL(`${PYODIDE_DIR}pyodide.asm.mjs`).href).then((m: { default: CreateModule }) => m.default);
+  createModule ??= loadModuleFactory();
   return async (settings) => {
     if (wasm) instantiateCompiled(settings, wasm);
     const mod = await (await createModule!)(settings);
     if (mode.kind === 'restore') restoreHeap(mod, mode.image);
     return mod;
   };
-}
-
-export interface HostLayout {
-  /** The working directory (--chdir), absolute. */
-  cwd: string;
-  /** --pythonpath entries, absolute, in the order given. */
-  pythonPath: string[];
-  /** site-packages of an active ($VIRTUAL_ENV) or local (.venv) virtualenv. */
-  siteDirs: string[];
-  /** Every host directory the interpreter sees, outermost only. */
-  mounts: string[];
-}
-
-function venvSiteDirs(cwd: string): string[] {
-  const venvs = [process.env.VIRTUAL_ENV, path.join(cwd, '.venv'), path.join(cwd, 'venv')];
-  const out: string[] = [];
-  for (const venv of venvs) {
-    if (!venv || !fs.existsSync(path.join(venv, 'pyvenv.cfg'))) continue;
-    const lib = path.join(venv, 'lib');
-    for (const entry of fs.readdirSync(lib, { withFileTypes: true })) {
-      const sp = path.join(lib, entry.name, 'site-packages');
-      if (entry.isDirectory() && entry.name.startsWith('python') && fs.existsSync(sp)) out.push(sp);
-    }
-    break;
-  }
-  return out;
-}
-
-/** Keeps only the outermost directories: a mount already shows its subtree. */
-export function outermost(dirs: string[]): string[] {
-  const sorted = [...new Set(dirs.map((d) => path.resolve(d)))].sort((a, b) => a.length - b.length);
-  const kept: string[] = [];
-  for (const d of sorted) {
-    if (!kept.some((k) => k === '/' || d === k || d.startsWith(k + path.sep))) kept.push(d);
-  }
-  return kept;
-}
-
-/** `extra`: further host directories to show (a config file's folder). */
-export function hostLayout(chdir: string, pythonPath: string[], extra: string[] = []): HostLayout {
-  const cwd = path.resolve(chdir);
-  const pp = pythonPath.map((p) => path.resolve(cwd, p));
-  const siteDirs = venvSiteDirs(cwd);
-  const existing = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
-  return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
 }
 
 export type { Output } from '../log/error-log.js';
@@ -143,9 +104,12 @@ export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'r
  * `_nicorn_log` registered (they are in the image); its mounts are made again.
  * `wasm`: pyodide.asm.wasm compiled ahead (compilePyodideWasm(), maybe in
  * another thread); without it (or when it is null) Pyodide compiles it.
+ * `layout` may be a promise: Python starts, and the host directories are
+ * mounted, only once it resolves; what comes before (loading, instantiating
+ * and linking the module) needs nothing of the caller's and runs meanwhile.
  */
 export async function bootPyodide(
-  layout: HostLayout,
+  layout: HostLayout | Promise<HostLayout>,
   extraEnv: Record<string, string> = {},
   log?: PythonLogOptions,
   mode: BootMode = { kind: 'fresh' },
@@ -161,7 +125,7 @@ export async function bootPyodide(
     stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
     // Before Python starts, so that a restored interpreter finds every path it knew.
     fsInit: async (FS) => {
-      for (const dir of layout.mounts) {
+      for (const dir of (await layout).mounts) {
         FS.mkdirTree(dir);
         FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
       }

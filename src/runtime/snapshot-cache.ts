@@ -163,7 +163,7 @@ export class SnapshotCache {
     return file;
   }
 
-  /** Removes manifests unused for UNUSED_MS, then every image no manifest names. */
+  /** Removes manifests unused for UNUSED_MS, then every image no manifest names, and old code caches. */
   private prune(): void {
     const now = Date.now();
     const olderThan = (f: string, ms: number) => {
@@ -192,6 +192,8 @@ export class SnapshotCache {
       if (e.endsWith('.snap') && !named.has(e)) fs.rmSync(p, { force: true });
       // Left by a writer that died; one still writing is younger than this.
       else if (e.endsWith('.tmp') && olderThan(p, 3600 * 1000)) fs.rmSync(p, { force: true });
+      // Code caches (code-cache.ts) are written once; the next worker writes one removed while in use again.
+      else if (e.endsWith('.jscache') && olderThan(p, UNUSED_MS)) fs.rmSync(p, { force: true });
     }
   }
 }

@@ -5,6 +5,7 @@
 // module crosses threads of one process without a copy or a second compile.
 
 import fs from 'node:fs';
+import { PYODIDE_DIR } from './layout.js';
 
 /** A compiled WebAssembly.Module (TypeScript's lib declares the WebAssembly API only with the DOM types). */
 export type WasmModule = object & { readonly __brand: 'WebAssembly.Module' };
@@ -40,6 +41,15 @@ export function compileWasm(file: string): Promise<WasmModule | null> {
     compiled.set(file, module);
   }
   return module;
+}
+
+/**
+ * pyodide.asm.wasm, compiled in this thread (once): a worker's I/O thread
+ * starts this when its process starts and hands the module to its Python
+ * thread (PythonBridge.launch), for bootPyodide's `wasm`.
+ */
+export function compilePyodideWasm(): Promise<WasmModule | null> {
+  return compileWasm(`${PYODIDE_DIR}pyodide.asm.wasm`);
 }
 
 /** Emscripten's hook for instantiating the module itself (Pyodide sets it). */

@@ -1,27 +1,15 @@
-// A worker process: the I/O thread. It receives the bound listeners from the
-// arbiter, boots the Python thread, then accepts and serves connections
-// itself until it is told to stop.
+// A worker process. Its Python thread's start is the longest part of a
+// worker's, and needs nothing from the arbiter but the snapshot image's
+// descriptor: so the thread is started as soon as this thread's own code
+// (io-thread.ts: node:http, the logs, ...) is loaded, without waiting for the
+// arbiter's init message. Starting it before that code loads was slower
+// (26-92 ms, paired replacements): on a busy machine the two compete for a core.
 
-import type http from 'node:http';
-import path from 'node:path';
-import { BootFailure, PythonBridge } from '../bridge/bridge.js';
-import { procName } from '../config/settings.js';
-import { ErrorLog } from '../log/error-log.js';
-import { compilePyodideWasm, hostLayout } from '../runtime/boot.js';
-import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
-import { statsdAccessSink } from '../log/statsd.js';
-import { syslogAccessSink } from '../log/syslog.js';
-import { WORKER_TMP_FD, notify } from './worker-tmp.js';
-import { createFrontDoor } from './front-door/server.js';
-import type { ArbiterMessage, WorkerMessage } from './messages.js';
+import { PythonBridge } from '../bridge/bridge.js';
+import { IMAGE_FD_ENV } from '../runtime/snapshot.js';
+import type { ArbiterMessage, Init, InitMessage } from './messages.js';
 
-type InitMessage = Extract<ArbiterMessage, { kind: 'init' }>;
-
-interface Init {
-  init: InitMessage;
-  handles: unknown[];
-}
-
+/** The arbiter's init message and the listeners' handles, which follow it. */
 function receiveInit(): Promise<Init> {
   return new Promise((resolve) => {
     let init: InitMessage | null = null;
@@ -38,137 +26,9 @@ function receiveInit(): Promise<Init> {
   });
 }
 
-async function main(): Promise<void> {
-  // Compiled on V8's background threads while the arbiter's init arrives and
-  // the Python thread starts; PythonBridge.start hands it to that thread.
-  void compilePyodideWasm();
-  const { init, handles } = await receiveInit();
-  const { settings } = init;
-  const log = ErrorLog.fromSettings(settings);
-  process.title = `nicorn-py: worker [${procName(settings)}]`;
-  log.info(`Booting worker with pid: ${process.pid}`);
-  const exit = (code: number) => {
-    log.info(`Worker exiting (pid: ${process.pid})`);
-    process.exit(code);
-  };
-  // Until the app is loaded a quick exit is all there is to do.
-  process.on('SIGTERM', () => exit(0));
-  process.on('SIGQUIT', () => exit(0));
-  process.on('SIGINT', () => exit(0));
-  process.on('disconnect', () => exit(0));
-
-  // Log files are opened before dropping privileges, as Gunicorn's master opens them.
-  const accessLog = settings.accesslog ? new AccessLog(settings.accesslog, settings.access_log_format) : null;
-  const syslogAccess = syslogAccessSink(settings);
-  const statsdAccess = statsdAccessSink(log);
-  // -u/-g: the worker drops to the configured user and group before any app code runs.
-  if (settings.group !== process.getegid?.()) process.setgid?.(settings.group);
-  if (settings.user !== process.geteuid?.()) process.setuid?.(settings.user);
-  // USR1 (reopen log files) must not reach node's default, which starts the inspector.
-  process.on('SIGUSR1', () => {
-    log.reopen();
-    accessLog?.reopen();
-  });
-
-  let bridge: PythonBridge;
-  try {
-    bridge = await PythonBridge.start({
-      layout: hostLayout(settings.chdir, settings.pythonpath, init.config?.path ? [path.dirname(init.config.path)] : []),
-      app: settings.wsgi_app,
-      workers: settings.workers,
-      loglevel: settings.loglevel,
-      pid: process.pid,
-      ppid: process.ppid,
-      age: init.age,
-      settingsJson: JSON.stringify(settings),
-      config: init.config,
-      hookNames: init.hooks,
-      accessEnv: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
-      log: log.forPythonThread(),
-      // --preload: the arbiter's snapshot image (IMAGE_FD_ENV, src/runtime/snapshot.ts).
-      snapshotFd: process.env.NICORN_SNAPSHOT_FD ? Number(process.env.NICORN_SNAPSHOT_FD) : null,
-    });
-  } catch (e) {
-    if (e instanceof BootFailure) return exit(e.exitCode);
-    log.error(`Exception in worker process\n${(e as Error).stack ?? e}`);
-    return exit(3);
-  }
-
-  if (accessLog || syslogAccess || statsdAccess) {
-    bridge.onAccess = (r) => {
-      const line = accessLog ? accessLog.write(r) : syslogAccess ? formatAccess(settings.access_log_format, accessAtoms(r, process.pid)) : undefined;
-      syslogAccess?.(r, line);
-      statsdAccess?.(r);
-    };
-  }
-
-  const servers: http.Server[] = handles.map((handle) => {
-    const server = createFrontDoor(bridge, settings, log);
-    // listen(2) happens here, in each worker, with Gunicorn's --backlog.
-    server.listen(handle as never, settings.backlog);
-    return server;
-  });
-  bridge.thread.on('error', (e) => {
-    log.error(`Python thread crashed: ${e.stack ?? e}`);
-    exit(1);
-  });
-
-  let stopping = false;
-  const gracefulStop = async () => {
-    if (stopping) return;
-    stopping = true;
-    bridge.draining = true;
-    // Stop accepting, but let kept-alive connections finish: a request already on
-    // its way is served (with Connection: close) instead of meeting a closed socket.
-    // Idle ones end at their keep-alive timeout.
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.closeIdleConnections = () => {};
-            s.close(() => resolve());
-          }),
-      ),
-    );
-    await bridge.idle();
-    await bridge.stop();
-    exit(0);
-  };
-
-  // Gunicorn's max_requests (+ a random jitter per worker): leave after that many.
-  const jitter = settings.max_requests_jitter > 0 ? Math.floor(Math.random() * (settings.max_requests_jitter + 1)) : 0;
-  const maxRequests = settings.max_requests > 0 ? settings.max_requests + jitter : 0;
-  if (maxRequests > 0) {
-    bridge.onRequestDone = () => {
-      if (bridge.handled >= maxRequests && !stopping) {
-        log.info('Autorestarting worker after current request.');
-        void gracefulStop();
-      }
-    };
-  }
-
-  // The arbiter's view of this worker: alive (the WorkerTmp file's ctime, as in
-  // Gunicorn), and how long Python has been busy in one request.
-  let spinner = 0;
-  notify(WORKER_TMP_FD, ++spinner);
-  const heartbeat = setInterval(() => {
-    notify(WORKER_TMP_FD, ++spinner);
-    process.send?.({ kind: 'heartbeat', busyMs: bridge.busyFor() } satisfies WorkerMessage);
-  }, 1000);
-  heartbeat.unref();
-  // INT/QUIT (worker_int) and ABRT (worker_abort) interrupt Python; it gets a moment.
-  const interrupt = (signal: 2 | 6) => {
-    if (stopping) return;
-    stopping = true;
-    setTimeout(() => exit(signal === 6 ? 1 : 0), 2000).unref();
-    void bridge.interrupt(signal).then(exit);
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
-  process.on('SIGTERM', () => void gracefulStop());
-  process.on('SIGINT', () => interrupt(2));
-  process.on('SIGQUIT', () => interrupt(2));
-  process.on('SIGABRT', () => interrupt(6));
-  process.send?.({ kind: 'ready' } satisfies WorkerMessage);
-}
-
-await main();
+// --preload: the arbiter's snapshot image.
+// Listened for now: messages that arrive before there is a listener are lost.
+const received = receiveInit();
+const { runWorker } = await import('./io-thread.js');
+const launched = PythonBridge.launch(process.env[IMAGE_FD_ENV] ? Number(process.env[IMAGE_FD_ENV]) : null);
+await runWorker(received, launched);

@@ -18,6 +18,14 @@ export type ArbiterMessage =
   /** Carries one bound listener handle, in --bind order. */
   | { kind: 'listener'; index: number };
 
+export type InitMessage = Extract<ArbiterMessage, { kind: 'init' }>;
+
+/** What a worker process receives before it serves: the init message and the listeners' handles, in --bind order. */
+export interface Init {
+  init: InitMessage;
+  handles: unknown[];
+}
+
 export type WorkerMessage =
   | { kind: 'ready' }
   /** Every second: the I/O thread is alive; Python has been in one request this long. */
