@@ -27,7 +27,8 @@ const POST_SCRIPT = path.join(BENCH, 'post64k.lua');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
 const GUNICORN_BIN = '/usr/bin/gunicorn'; // Debian's, on /usr/bin/python3
-// Gunicorn's bytecode goes here instead of __pycache__/ beside the sources.
+// Both servers' bytecode goes here instead of __pycache__/ beside the sources
+// (PYTHONPYCACHEPREFIX; Gunicorn's python3 and nicorn-py's CPython 3.14 name their files apart).
 const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
 /** nicorn-py's --preload snapshots: a cache of this run's own, so the first launch makes one. */
 const SNAPSHOT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-bench-snapshots-'));
@@ -194,20 +195,29 @@ function gunicornPython() {
   return m[1].endsWith('/env') && m[2] ? m[2] : m[1];
 }
 
-function gunicornEnv() {
-  const env = childEnv();
-  env.PYTHONPYCACHEPREFIX = PYCACHE;
-  return env;
-}
+/** What the servers import from source: the packages and the apps. */
+const SOURCES = [SITE, APPS, path.join(ROOT, 'fixtures', 'flaskapp'), path.join(ROOT, 'fixtures', 'djangolite')];
 
 /**
- * Byte-compiles what Gunicorn will import (into PYCACHE, not the repository),
- * so its start-up time is that of an installed app rather than a first import.
+ * Byte-compiles what the servers will import (into PYCACHE, not the
+ * repository), with each server's own Python, so that their start-up times
+ * are those of an installed app rather than of a first import.
  */
-function precompileForGunicorn(python) {
-  const dirs = [SITE, APPS, path.join(ROOT, 'fixtures', 'flaskapp'), path.join(ROOT, 'fixtures', 'djangolite')];
-  const r = run(python, ['-m', 'compileall', '-q', '-j', '0', ...dirs], { env: gunicornEnv() });
+async function precompile(python) {
+  const r = run(python, ['-m', 'compileall', '-q', '-j', '0', ...SOURCES], { env: childEnv() });
   if (!r.ok) log(`compileall exited ${r.status} (some files did not compile; ignored)`);
+  const { loadPyodide } = await import('pyodide');
+  const py = await loadPyodide({ env: { PYTHONPYCACHEPREFIX: PYCACHE } });
+  for (const dir of [...SOURCES, PYCACHE]) {
+    fs.mkdirSync(dir, { recursive: true });
+    py.FS.mkdirTree(dir);
+    py.FS.mount(py.FS.filesystems.NODEFS, { root: dir }, dir);
+  }
+  const ok = py.runPython(`
+import compileall, sys
+sys.dont_write_bytecode = False
+all([compileall.compile_dir(d, quiet=2) for d in ${JSON.stringify(SOURCES)}])`);
+  if (!ok) log('compileall in Pyodide: some files did not compile (ignored)');
 }
 
 // ---------------------------------------------------------------- environment report
@@ -365,6 +375,8 @@ function childEnv() {
   delete env.PYTHONPATH;
   delete env.VIRTUAL_ENV;
   env.XDG_CACHE_HOME = SNAPSHOT_CACHE;
+  env.PYTHONPYCACHEPREFIX = PYCACHE;
+  delete env.PYTHONDONTWRITEBYTECODE;
   return env;
 }
 
@@ -384,7 +396,7 @@ const SERVERS = {
       const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
-      return { cmd: GUNICORN_BIN, args, env: gunicornEnv() };
+      return { cmd: GUNICORN_BIN, args, env: childEnv() };
     },
   },
 };
@@ -1017,9 +1029,9 @@ ${table}
   the same node binary, about 43 MiB of it resident). PSS per worker, from
   /proc/<pid>/smaps_rollup, counts each shared page once among the processes
   sharing it. Masters' own RSS: ${masterRss(rows, results) || 'n/a'}.
-- Gunicorn runs with its bytecode precompiled (\`python3 -m compileall\` into a
-  PYTHONPYCACHEPREFIX outside the repository), as in an installed app;
-  nicorn-py compiles the app's and packages' sources at every worker boot.
+- Both servers start with their bytecode precompiled, as for an installed app
+  (\`compileall\` run by Gunicorn's python3 and, in Pyodide, by nicorn-py's
+  CPython, into a PYTHONPYCACHEPREFIX outside the repository).
 - wrk, the servers and the Python threads share the machine's ${machine.cores} cores.
   Anything else running disturbs the numbers, so the script measures it: the
   machine's busy time (/proc/stat) minus that of the server, wrk and the
@@ -1052,7 +1064,7 @@ async function main() {
   ensureTools();
   ensureFixtures();
   const python = gunicornPython();
-  precompileForGunicorn(python);
+  await precompile(python);
   const machine = machineInfo();
   const ver = versions(python);
   // Busy time of the machine before starting: a test suite running alongside shows here.
