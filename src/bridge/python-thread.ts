@@ -251,7 +251,9 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   post({ kind: 'ready' });
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
-  if (cache && cache !== 'used') logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache}; written anew`);
+  if (cache && cache.found !== 'used') {
+    logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
+  }
   const exitCode = worker.serve() as number;
   post({ kind: 'stopped', exitCode });
   // A clean end of the Python thread; anything still pending on it dies with it.

@@ -27,12 +27,14 @@ export function useCodeCache(dir: string): void {
   codeCache = { file: codeCacheFile(dir, source), source, loaded: null };
 }
 
-/** After a boot with useCodeCache(): writes the cache when there was none that V8 took. */
-export function saveCodeCache(): CacheState | null {
+/**
+ * After a boot with useCodeCache(): writes the cache when there was none that
+ * V8 took. Returns what became of the cache found, and whether one was written.
+ */
+export function saveCodeCache(): { found: CacheState; written: boolean } | null {
   const loaded = codeCache?.loaded;
   if (!loaded) return null;
-  if (loaded.cache !== 'used') loaded.save();
-  return loaded.cache;
+  return { found: loaded.cache, written: loaded.cache !== 'used' && loaded.save() };
 }
 
 const ASM_FILE = `${PYODIDE_DIR}pyodide.asm.mjs`;

@@ -130,6 +130,10 @@ probeSuite('a replacement for a killed worker starts from the snapshot too', asy
   assert.ok(await serving(srv, fresh));
   const answers = await fromEach(srv.port, [fresh]);
   assert.is(answers.get(fresh)?.version, 1);
+  // Pyodide's JavaScript: the first workers found no code cache and wrote one; the replacement used it.
+  assert.match(srv.log(), /\[DEBUG\] pyodide\.asm\.mjs code cache missing; written anew/);
+  assert.not.match(srv.log(), new RegExp(`\\[${fresh}\\] \\[DEBUG\\] pyodide\\.asm\\.mjs code cache`));
+  assert.ok(fs.readdirSync(CACHE).some((f) => f.endsWith('.jscache')), 'the code cache is kept beside the snapshots');
 });
 
 probeSuite('HUP makes a new snapshot: the new workers run the code as it is now', async ({ srv, dir }) => {
