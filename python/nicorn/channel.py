@@ -64,9 +64,7 @@ class Channel:
     def recv(self):
         """Blocks for the next frame; returns (type, payload length)."""
         if self._ended:
-            n, self._outlen, self._ended = self._outlen, 0, False
-            self.flushes += 1
-            r = self._exchange(self._outaddr, n)
+            r = self._exchange(self._outaddr, self._take_outbox())
         else:
             r = self._recv()
         if r < 0:
@@ -106,9 +104,7 @@ class Channel:
     def flush(self):
         """Hands queued frames to the I/O thread; raises ClientGone if the client left."""
         if self._outlen:
-            n, self._outlen = self._outlen, 0
-            self.flushes += 1
-            self._push(self._outaddr, n)
+            self._push(self._outaddr, self._take_outbox())
 
     def end_frame(self, kind, data=b""):
         """Queues End or Close (carrying the environ values the access log asks
@@ -120,9 +116,13 @@ class Channel:
     def send_end(self):
         """Hands over a queued end frame now, without waiting for the next request."""
         if self._ended:
-            n, self._outlen, self._ended = self._outlen, 0, False
-            self.flushes += 1
-            self._send(self._outaddr, n)
+            self._send(self._outaddr, self._take_outbox())
+
+    def _take_outbox(self):
+        """Empties the outbox for a hand-over; returns how many bytes it held."""
+        n, self._outlen, self._ended = self._outlen, 0, False
+        self.flushes += 1
+        return n
 
     def discard(self):
         self._outlen = 0

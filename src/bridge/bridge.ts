@@ -194,9 +194,9 @@ export class PythonBridge {
   /**
    * Starts the Python thread, which boots (or, from `snapshotFd`, restores)
    * Pyodide as far as it can without its configuration: a worker process
-   * calls this first thing, so that the thread's start, the longest part of
-   * a worker's, runs on the other core while the I/O thread starts up.
-   * `start` hands it the rest.
+   * calls this before the arbiter's init arrives, so that the thread's start,
+   * the longest part of a worker's, runs on the other core while the I/O
+   * thread starts up. `start` hands it the rest.
    */
   static launch(snapshotFd: number | null): LaunchedThread {
     const sab = createChannelBuffer();

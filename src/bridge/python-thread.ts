@@ -21,7 +21,7 @@ import { LOG_LEVELS, formatLine, installPythonThreadLog, pythonLogHost, type Log
 /**
  * What the thread starts with (its workerData): enough to boot, or restore,
  * Pyodide up to the point where Python would run. A worker process starts
- * the thread with it first thing (PythonBridge.launch).
+ * the thread with it before the arbiter's init arrives (PythonBridge.launch).
  */
 export interface PythonThreadBoot {
   sab: SharedArrayBuffer;

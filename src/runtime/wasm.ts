@@ -22,34 +22,26 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** What PythonBridge.start posts to the Python thread once the module is compiled (null: it could not be). */
+/** What PythonBridge.launch posts to the Python thread once the module is compiled (null: it could not be). */
 export interface CompiledWasmMessage {
   kind: 'compiled-wasm';
   module: WasmModule | null;
 }
 
-const compiled = new Map<string, Promise<WasmModule | null>>();
-
-/** `file` compiled, once per thread; null when it cannot be (Pyodide then reads and compiles it itself). */
-export function compileWasm(file: string): Promise<WasmModule | null> {
-  let module = compiled.get(file);
-  if (!module) {
-    module = fs.promises
-      .readFile(file)
-      .then((bytes) => wasmApi.compile(bytes))
-      .catch(() => null);
-    compiled.set(file, module);
-  }
-  return module;
-}
+let pyodideWasm: Promise<WasmModule | null> | null = null;
 
 /**
- * pyodide.asm.wasm, compiled in this thread (once): a worker's I/O thread
- * starts this when its process starts and hands the module to its Python
- * thread (PythonBridge.launch), for bootPyodide's `wasm`.
+ * pyodide.asm.wasm, compiled in this thread (once); null when it cannot be
+ * (Pyodide then reads and compiles it itself). A worker's I/O thread starts
+ * this as its process starts and hands the module to its Python thread
+ * (PythonBridge.launch), for bootPyodide's `wasm`.
  */
 export function compilePyodideWasm(): Promise<WasmModule | null> {
-  return compileWasm(`${PYODIDE_DIR}pyodide.asm.wasm`);
+  pyodideWasm ??= fs.promises
+    .readFile(`${PYODIDE_DIR}pyodide.asm.wasm`)
+    .then((bytes) => wasmApi.compile(bytes))
+    .catch(() => null);
+  return pyodideWasm;
 }
 
 /** Emscripten's hook for instantiating the module itself (Pyodide sets it). */
