@@ -17,6 +17,8 @@ import sys
 import time
 import traceback
 
+from . import host
+
 _blocking_sleep = time.sleep
 
 
@@ -125,6 +127,7 @@ def _process_state(pid, cwd):
 def prepare_process(pid, cwd, pythonpath, site_dirs):
     """What a config file and the app expect of the process they run in."""
     _process_state(pid, cwd)
+    host.install()
     # Pyodide turns bytecode caching off; CPython under Gunicorn writes
     # __pycache__ unless told not to, and a worker that finds it imports Flask
     # about a second sooner.

@@ -8,7 +8,9 @@ import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
 import { IMAGE_FD_ENV, hostObject, moduleOf, restoreHeap, restoreOptions, type ImageSource } from './snapshot.js';
 import { addedTunables } from './memory.js';
-import { instantiateCompiled, type WasmModule } from './wasm.js';
+import { instantiateCompiled, type InstantiateWasm, type WasmModule } from './wasm.js';
+import { patchImports } from './host/imports.js';
+import { HOST_API } from './host/python-api.js';
 import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
 import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
@@ -51,16 +53,32 @@ function loadModuleFactory(): Promise<CreateModule> {
 /**
  * Pyodide's module factory (what loadPyodide imports from pyodide.asm.mjs),
  * with what this boot adds between the module's instantiation and Python's
- * start: the module compiled ahead, the snapshot's heap.
+ * start: the host's system calls (host/imports.ts), the module compiled
+ * ahead, the snapshot's heap.
  */
-function moduleFactory(mode: BootMode, wasm: Promise<WasmModule | null> | undefined): CreateModule | undefined {
-  if (!wasm && mode.kind !== 'restore') return undefined;
+function moduleFactory(mode: BootMode, wasm: Promise<WasmModule | null> | undefined): CreateModule {
   createModule ??= loadModuleFactory();
   return async (settings) => {
     if (wasm) instantiateCompiled(settings, wasm);
+    withHostImports(settings);
     const mod = await (await createModule!)(settings);
     if (mode.kind === 'restore') restoreHeap(mod, mode.image);
     return mod;
+  };
+}
+
+/**
+ * Makes Emscripten's `instantiateWasm` hook (Pyodide's, maybe wrapped by
+ * instantiateCompiled) install the host layer's system calls into the
+ * imports first, so that the main module and every side module link to them.
+ */
+function withHostImports(settings: object): void {
+  const s = settings as { instantiateWasm?: InstantiateWasm };
+  const inner = s.instantiateWasm;
+  if (!inner) throw new Error('Pyodide did not set instantiateWasm: the host layer cannot be installed');
+  s.instantiateWasm = (imports, success) => {
+    patchImports(imports as { env?: Record<string, unknown> }, settings);
+    return inner(imports, success);
   };
 }
 
@@ -134,7 +152,7 @@ export async function bootPyodide(
     },
     ...(mode.kind === 'for-snapshot' ? { _makeSnapshot: true } : {}),
     ...(mode.kind === 'restore' ? restoreOptions(mode.image) : {}),
-    ...(createPyodideModule ? { createPyodideModule } : {}),
+    createPyodideModule,
   });
   // Emscripten keeps the hook, and with it the 9.6 MB of wasm bytes Pyodide
   // read, for the life of the module; it is never called again.
@@ -144,6 +162,7 @@ export async function bootPyodide(
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });
   if (mode.kind === 'restore') return py;
   py.registerJsModule('_nicorn_log', LOG_MODULE);
+  py.registerJsModule('_nicorn_host', HOST_API);
   py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
   return py;
 }

@@ -45,7 +45,7 @@ export function compilePyodideWasm(): Promise<WasmModule | null> {
 }
 
 /** Emscripten's hook for instantiating the module itself (Pyodide sets it). */
-type InstantiateWasm = (imports: object, success: (instance: object, module: WasmModule) => void) => object;
+export type InstantiateWasm = (imports: object, success: (instance: object, module: WasmModule) => void) => object;
 
 /**
  * Makes the emscripten `settings` instantiate `module` instead of compiling
