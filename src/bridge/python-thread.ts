@@ -15,6 +15,7 @@ import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
 import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
+import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
 import { LOG_LEVELS, formatLine, installPythonThreadLog, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
 
@@ -221,7 +222,9 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   const py = restored ?? (await bootPyodide(configured.then((d) => d.layout), {}, undefined, { kind: 'fresh' }, wasm));
   const data = await configured;
   const { ctl } = openChannel(data.sab);
-  py.setInterruptBuffer(ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1));
+  const interruptBuffer = ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1);
+  py.setInterruptBuffer(interruptBuffer);
+  watchInterrupts(interruptBuffer);
   const worker = py.pyimport('nicorn.worker');
   const opts = py.toPy({
     app: data.app,
