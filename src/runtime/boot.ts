@@ -11,6 +11,7 @@ import { addedTunables } from './memory.js';
 import { instantiateCompiled, type InstantiateWasm, type WasmModule } from './wasm.js';
 import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
+import { guardFileSystem, mountHost } from './host/filesystem.js';
 import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
 import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
@@ -144,12 +145,7 @@ export async function bootPyodide(
     stdout: (s) => pythonStdio.stdout.write(Buffer.from(s + '\n')),
     stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
     // Before Python starts, so that a restored interpreter finds every path it knew.
-    fsInit: async (FS) => {
-      for (const dir of (await layout).mounts) {
-        FS.mkdirTree(dir);
-        FS.mount(FS.filesystems.NODEFS, { root: dir }, dir);
-      }
-    },
+    fsInit: async (FS) => mountHost(FS as never, await layout),
     ...(mode.kind === 'for-snapshot' ? { _makeSnapshot: true } : {}),
     ...(mode.kind === 'restore' ? restoreOptions(mode.image) : {}),
     createPyodideModule,
@@ -157,6 +153,7 @@ export async function bootPyodide(
   // Emscripten keeps the hook, and with it the 9.6 MB of wasm bytes Pyodide
   // read, for the life of the module; it is never called again.
   delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
+  guardFileSystem(moduleOf(py).FS as never);
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });
@@ -164,5 +161,8 @@ export async function bootPyodide(
   py.registerJsModule('_nicorn_log', LOG_MODULE);
   py.registerJsModule('_nicorn_host', HOST_API);
   py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
+  // Before the config file and the app; a restored interpreter has it in its image (the layout is part of the image's key).
+  const { prefix, basePrefix } = (await layout).prefix;
+  py.runPython(`from nicorn.host import prefix\nprefix.install(${JSON.stringify(prefix)}, ${JSON.stringify(basePrefix)})`);
   return py;
 }

@@ -30,23 +30,92 @@ export interface HostLayout {
   pythonPath: string[];
   /** site-packages of an active ($VIRTUAL_ENV) or local (.venv) virtualenv. */
   siteDirs: string[];
-  /** Every host directory the interpreter sees, outermost only. */
+  /** Every host directory the interpreter sees, outermost only (mounted at its own path). */
   mounts: string[];
+  /** Symbolic links of the host's root (/bin -> usr/bin), made again in the interpreter's root. */
+  rootLinks: { path: string; target: string }[];
+  /** What sys.prefix and sys.base_prefix say (prefix.py). */
+  prefix: PythonPrefix;
 }
 
-function venvSiteDirs(cwd: string): string[] {
+/**
+ * sys.prefix / sys.base_prefix as CPython on the host would have them: the
+ * virtualenv's folder and its base interpreter's prefix (pyvenv.cfg `home`
+ * minus bin/), else Debian's /usr. Libraries compute paths from them: Flask
+ * takes an app below sys.prefix for an installed one (instance folder in
+ * <prefix>/var), so the prefix of Pyodide's own root (/) would put every app there.
+ */
+export interface PythonPrefix {
+  prefix: string;
+  basePrefix: string;
+}
+
+/** The prefix of a CPython that is not in a virtualenv: Debian's python3. */
+export const SYSTEM_PREFIX = '/usr';
+
+/**
+ * Entries of the host's root that stay the interpreter's own, not the host's:
+ * /lib holds Pyodide's standard library (/lib/python3.14, python314.zip; on
+ * merged-/usr hosts the host's /lib is only a link to usr/lib, which is
+ * mounted); /dev and /proc are Emscripten's devices (/dev/null, the tty,
+ * /proc/self/fd), which CPython's os module relies on.
+ */
+export const INTERPRETER_ROOT = new Set(['lib', 'dev', 'proc']);
+
+/** Host directories below INTERPRETER_ROOT that are the host's all the same (POSIX shared memory, as multiprocessing and Gunicorn's --worker-tmp-dir use it). */
+const HOST_SUBDIRS = ['/dev/shm'];
+
+/** The active ($VIRTUAL_ENV) or local (./.venv, ./venv) virtualenv, as CPython's site finds one by its pyvenv.cfg. */
+function findVenv(cwd: string): string | null {
   const venvs = [process.env.VIRTUAL_ENV, path.join(cwd, '.venv'), path.join(cwd, 'venv')];
+  for (const venv of venvs) if (venv && fs.existsSync(path.join(venv, 'pyvenv.cfg'))) return path.resolve(venv);
+  return null;
+}
+
+function venvSiteDirs(venv: string | null): string[] {
+  if (!venv) return [];
   const out: string[] = [];
-  for (const venv of venvs) {
-    if (!venv || !fs.existsSync(path.join(venv, 'pyvenv.cfg'))) continue;
-    const lib = path.join(venv, 'lib');
-    for (const entry of fs.readdirSync(lib, { withFileTypes: true })) {
-      const sp = path.join(lib, entry.name, 'site-packages');
-      if (entry.isDirectory() && entry.name.startsWith('python') && fs.existsSync(sp)) out.push(sp);
-    }
-    break;
+  const lib = path.join(venv, 'lib');
+  for (const entry of fs.readdirSync(lib, { withFileTypes: true })) {
+    const sp = path.join(lib, entry.name, 'site-packages');
+    if (entry.isDirectory() && entry.name.startsWith('python') && fs.existsSync(sp)) out.push(sp);
   }
   return out;
+}
+
+/** pyvenv.cfg's `home` (the base interpreter's bin/), as CPython's getpath reads it. */
+export function venvBasePrefix(cfg: string): string {
+  const home = /^\s*home\s*=\s*(.*?)\s*$/m.exec(cfg)?.[1];
+  return home ? path.dirname(path.resolve(home)) : SYSTEM_PREFIX;
+}
+
+export function pythonPrefix(venv: string | null): PythonPrefix {
+  if (!venv) return { prefix: SYSTEM_PREFIX, basePrefix: SYSTEM_PREFIX };
+  let cfg = '';
+  try {
+    cfg = fs.readFileSync(path.join(venv, 'pyvenv.cfg'), 'utf8');
+  } catch {
+    // unreadable: CPython would not take it for a venv either, but layout found it
+  }
+  return { prefix: venv, basePrefix: venvBasePrefix(cfg) };
+}
+
+/**
+ * The host's root as the interpreter shows it: every directory at its own
+ * path (a NODEFS mount each; the root itself must stay Emscripten's), every
+ * symbolic link as a link, except INTERPRETER_ROOT. Regular files in / (such
+ * as /.dockerenv) cannot be mounted and are not shown.
+ */
+export function hostRoot(root = '/'): { dirs: string[]; links: { path: string; target: string }[] } {
+  const dirs: string[] = [];
+  const links: { path: string; target: string }[] = [];
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    if (INTERPRETER_ROOT.has(entry.name)) continue;
+    const p = path.join(root, entry.name);
+    if (entry.isDirectory()) dirs.push(p);
+    else if (entry.isSymbolicLink()) links.push({ path: p, target: fs.readlinkSync(p) });
+  }
+  return { dirs, links };
 }
 
 /** Keeps only the outermost directories: a mount already shows its subtree. */
@@ -63,7 +132,21 @@ export function outermost(dirs: string[]): string[] {
 export function hostLayout(chdir: string, pythonPath: string[], extra: string[] = []): HostLayout {
   const cwd = path.resolve(chdir);
   const pp = pythonPath.map((p) => path.resolve(cwd, p));
-  const siteDirs = venvSiteDirs(cwd);
-  const existing = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
-  return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
+  const venv = findVenv(cwd);
+  const siteDirs = venvSiteDirs(venv);
+  const root = hostRoot();
+  // The folders the app is run from are shown also when they lie below INTERPRETER_ROOT (a non-merged /lib).
+  const needed = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR, ...HOST_SUBDIRS]
+    .filter((d) => fs.existsSync(d))
+    .map((d) => fs.realpathSync(d))
+    // The root and INTERPRETER_ROOT themselves cannot be the host's (run from /: its directories are mounted one by one).
+    .filter((d) => d !== '/' && !INTERPRETER_ROOT.has(d.slice(1)));
+  return {
+    cwd,
+    pythonPath: pp,
+    siteDirs,
+    mounts: outermost([...root.dirs, ...needed]),
+    rootLinks: root.links,
+    prefix: pythonPrefix(venv),
+  };
 }
