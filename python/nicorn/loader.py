@@ -89,7 +89,9 @@ def native_extension_hint(exc):
 
     Pyodide imports only WebAssembly extensions (*.cpython-3xx-wasm32-emscripten.so),
     so a package that ships a native x86/arm build fails to import one of its
-    modules; the file is still there, and that is what the user needs to see.
+    modules (nicorn.host.extensions keeps the finder from trying the file); the
+    file is still there, and that is what the user needs to see, with what to
+    do about it under nicorn-py.
     """
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -100,12 +102,35 @@ def native_extension_hint(exc):
             if found:
                 pkg = name.split(".")[0]
                 return (
-                    "package %r contains a CPython extension module (%s) that cannot run "
-                    "under Pyodide (WebAssembly); install a pure-Python version of %r "
-                    "or one built for Pyodide" % (pkg, found, pkg)
+                    "package %r cannot be imported: its extension module %s is built for the host's "
+                    "CPython (%s), and nicorn-py's workers run CPython %d.%d as WebAssembly (Pyodide), "
+                    "which loads only extension modules built for it (*.cpython-%d%d-wasm32-emscripten.so). "
+                    "Install a pure-Python version of %r (or a build for Pyodide) where the app imports "
+                    "from: its virtualenv or a --pythonpath folder"
+                    % (pkg, found, _machine(found), sys.version_info[0], sys.version_info[1],
+                       sys.version_info[0], sys.version_info[1], pkg)
                 )
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+# ELF e_machine values of the builds people have in a virtualenv.
+_ELF_MACHINES = {3: "x86", 62: "x86-64", 40: "ARM", 183: "AArch64", 243: "RISC-V", 21: "PowerPC64", 22: "s390x"}
+
+
+def _machine(path):
+    """What a shared object was built for, from its header."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return "native code"
+    if head[:4] == b"\x7fELF" and len(head) >= 20:
+        machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+        return "Linux, " + _ELF_MACHINES.get(machine, "machine %d" % machine)
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+        return "macOS"
+    return "native code"
 
 
 def _package_dirs(dotted):
