@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, PACKAGES, runCli, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, PACKAGES, ROOT, runCli, startServer, type Server } from '../helpers/server.js';
 
 /** Where fetch-packages keeps the compiled extensions it takes out of PACKAGES. */
 const NATIVE = path.join(FIXTURES, '.packages/native');
@@ -180,6 +180,35 @@ files('chmod, access, symlinks and os.replace act on the host', async ({ srv, pr
   assert.is(fs.readFileSync(b, 'utf8'), 'new');
   assert.not.ok(fs.existsSync(a));
   assert.equal(await op(srv, 'read', { path: link }), { data: 'new' });
+});
+
+files('os.replace between two top-level directories answers as the host\'s rename(2) does', async ({ srv, proj }) => {
+  // The repository and the temporary folder: two mounts in the interpreter, maybe one file system on the host.
+  const other = fs.mkdtempSync(path.join(ROOT, '.test-build', 'replace-'));
+  try {
+    const probe = path.join(proj, 'probe');
+    fs.writeFileSync(probe, 'p');
+    let hostAnswer = 'ok';
+    try {
+      fs.renameSync(probe, path.join(other, 'probe'));
+    } catch (e) {
+      hostAnswer = (e as NodeJS.ErrnoException).code!;
+    }
+    const src = path.join(proj, 'moving');
+    const dst = path.join(other, 'moved');
+    fs.writeFileSync(src, 'payload');
+    fs.writeFileSync(dst, 'old');
+    const out = await op(srv, 'replace', { src, dst });
+    if (hostAnswer === 'ok') {
+      assert.equal(out, { ok: true });
+      assert.is(fs.readFileSync(dst, 'utf8'), 'payload');
+      assert.not.ok(fs.existsSync(src));
+    } else {
+      assert.is(out.error, hostAnswer);
+    }
+  } finally {
+    fs.rmSync(other, { recursive: true, force: true });
+  }
 });
 
 files('os.utime and fsync reach the host', async ({ srv, proj }) => {

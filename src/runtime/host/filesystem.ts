@@ -14,6 +14,8 @@ interface FileSystem extends EmFS {
   mkdirTree(path: string): void;
   mount(type: unknown, opts: { root: string }, mountpoint: string): void;
   symlink(target: string, path: string): void;
+  readdir(path: string): string[];
+  rmdir(path: string): void;
   lookupNode(dir: EmNode, name: string): EmNode;
   isChrdev(mode: number): boolean;
   nodePermissions(node: EmNode, perms: string): number;
@@ -45,7 +47,14 @@ export function mountHost(fsys: EmFS, layout: HostLayout): void {
     try {
       FS.symlink(link.target, link.path);
     } catch {
-      // Emscripten's own entry of that name (/tmp made by Emscripten before a host link /tmp): it stays.
+      // Emscripten made a directory of that name (/tmp, /home): the host's link replaces it when it is empty.
+      try {
+        if (FS.readdir(link.path).length > 2) continue;
+        FS.rmdir(link.path);
+        FS.symlink(link.target, link.path);
+      } catch {
+        // it stays Emscripten's (in memory, and read-only: guardFileSystem)
+      }
     }
   }
 }

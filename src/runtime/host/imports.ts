@@ -11,6 +11,7 @@ import type { EmModule, WasmImports } from './module.js';
 import { patchStat } from './stat.js';
 import { patchPermissions } from './permissions.js';
 import { patchFileSync } from './file-sync.js';
+import { patchRename } from './rename.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
@@ -19,6 +20,7 @@ const PATCHES: ImportPatch[] = [
   patchStat,
   patchPermissions,
   patchFileSync,
+  patchRename,
 ];
 
 /**
