@@ -74,6 +74,11 @@ def _on_import(name, fix):
             exec_module = loader.exec_module
 
             class _Loader:
+                """The module's own loader (get_source for tracebacks, ...), with fix() after exec_module."""
+
+                def __getattr__(self, attr):
+                    return getattr(loader, attr)
+
                 def create_module(self, spec):
                     return loader.create_module(spec)
 
