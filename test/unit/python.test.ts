@@ -729,7 +729,7 @@ _r`);
 
 // --------------------------------------------------- native extension hint
 
-test('native_extension_hint names the package and its CPython .so, and says Pyodide cannot run it', () => {
+test('native_extension_hint names the package and its CPython .so, and says the workers cannot load it', () => {
   const r = pyJson(`
 write_app("fastpkg/__init__.py", "from ._speedups import x\\n")
 write_app("fastpkg/_speedups.cpython-311-x86_64-linux-gnu.so", b"\\x7fELF not really")
@@ -744,7 +744,7 @@ _r`);
   assert.ok(r.hint, `no hint for ${r.type} (name=${r.name})`);
   assert.match(r.hint, "'fastpkg'");
   assert.match(r.hint, `${APPS}/fastpkg/_speedups.cpython-311-x86_64-linux-gnu.so`);
-  assert.match(r.hint, /cannot run under Pyodide/);
+  assert.match(r.hint, /is built for the host.s CPython \(native code\), and nicorn-py.s workers run CPython 3\.\d+ as WebAssembly/);
 });
 
 test('native_extension_hint finds the .so when the app module imports the package (as at worker boot)', () => {
