@@ -15,7 +15,8 @@
 // Constants, sockaddr and struct layouts: Emscripten's musl (wasm32) follows
 // Linux's ABI for sockets. Every AF_/SOCK_/SOL_/SO_/IPPROTO_/TCP_/MSG_/SHUT_/
 // EAI_/POLL* value CPython exposes is the host's, except SO_RCVTIMEO and
-// SO_SNDTIMEO (66/67, the 64-bit time_t variants; the host's are 20/21):
+// SO_SNDTIMEO (66/67, the 64-bit time_t variants; the host's are 20/21;
+// python/nicorn/host/net.py refuses them: the host socket is non-blocking):
 // test/unit/sockets.test.ts compares the two interpreters' tables. So
 // sockaddr_in/in6 (incl. sin6_scope_id)/un bytes are passed through as they
 // are, and only errno values are translated (by name, wasmErrno).
