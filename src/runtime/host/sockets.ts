@@ -523,6 +523,8 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
       if (revents) ready++;
       H16[(p + 6) >>> 1] = revents;
     }
+    // Nothing to wait for on the host: answer at once (no call into libc).
+    if (entries.length === 0 && (ready > 0 || timeout === 0)) return ready;
     const n = pollHost(entries, ready > 0 ? 0 : timeout);
     if (n === 'interrupted') return -E('EINTR');
     if (n < 0) return -wasmErrno(mod, -n);
