@@ -22,8 +22,11 @@
 // are, and only errno values are translated (by name, wasmErrno).
 //
 // What Pyodide keeps inside the wasm module (setsockopt, uname's node name)
-// cannot be replaced here; python/nicorn/host/net.py covers those through
-// _nicorn_host (NET_API below).
+// cannot be replaced here, nor what its _socket refuses before any system
+// call (it is built without IPv6 and AF_UNIX: "bad family"): net.py covers
+// setsockopt, gethostname and AF_UNIX addresses through _nicorn_host
+// (NET_API below), and refuses IPv6 naming the limit; the resolver (dns.ts)
+// leaves IPv6 answers out.
 
 import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
@@ -228,7 +231,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     return stream.fd;
   };
 
-  active = { mod };
+  active = { mod, newStream };
 
   const sock = (fd: number): HostSocket | number => {
     const stream = mod.FS.getStream(fd);
@@ -539,11 +542,22 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
 
 // ------------------------------------------------------------------ for Python
 
+/** A struct sockaddr_un for `path` (a leading NUL: Linux's abstract namespace), or null when too long. */
+function sockaddrUn(path: string): Uint8Array | null {
+  const abstract = path.startsWith('\0');
+  const name = Buffer.from(path, abstract ? 'latin1' : 'utf8');
+  if (name.byteLength > (abstract ? 108 : 107)) return null;
+  const sa = new Uint8Array(2 + name.byteLength + (abstract ? 0 : 1));
+  sa[0] = 1; // AF_UNIX, little-endian sa_family_t
+  sa.set(name, 2);
+  return sa;
+}
+
 /**
  * The interpreter whose imports were patched last in this thread: the one
  * Python's _nicorn_host calls come from (a thread holds one interpreter).
  */
-let active: { mod: EmModule } | null = null;
+let active: { mod: EmModule; newStream: (hostFd: number, family: number, type: number, nonblocking: boolean) => number } | null = null;
 
 /**
  * What python/nicorn/host/net.py calls for what Pyodide keeps inside the
@@ -557,6 +571,70 @@ export const NET_API = {
     if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
     const val = Buffer.from(hex, 'hex');
     return host().setsockopt(s.hostFd, level, name, val, val.byteLength) === 0 ? 0 : -wasmErrno(mod, hostErrno());
+  },
+  /**
+   * connect() of an AF_UNIX socket to `path` (Pyodide's _socket cannot pass
+   * a sockaddr_un): waits up to `timeoutMs` (negative: no limit) while the
+   * listener's backlog is full (EAGAIN). 0 or -errno.
+   */
+  net_unix_connect(fd: number, path: string, timeoutMs: number): number {
+    const { mod } = active!;
+    const s = socketOfStream(mod.FS.getStream(fd));
+    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+    const sa = sockaddrUn(path);
+    if (!sa) return -mod.ERRNO_CODES.ENAMETOOLONG!;
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      if (host().connect(s.hostFd, sa, sa.byteLength) === 0) return 0;
+      const errno = hostErrno();
+      if (errno !== EAGAIN || timeoutMs === 0) return -wasmErrno(mod, errno);
+      const left = deadline - Date.now();
+      if (left <= 0) return -mod.ERRNO_CODES.ETIMEDOUT!;
+      const w = pollHost([{ fd: s.hostFd, events: POLLOUT, revents: 0 }], Math.min(left, 100));
+      if (w === 'interrupted') return -mod.ERRNO_CODES.EINTR!;
+    }
+  },
+  /**
+   * accept() on an AF_UNIX socket (Pyodide's _socket refuses before the call:
+   * it cannot size the address): the new interpreter descriptor, or -errno;
+   * waits up to `timeoutMs` (negative: no limit; 0: not at all).
+   */
+  net_unix_accept(fd: number, timeoutMs: number): number {
+    const { mod, newStream } = active!;
+    const s = socketOfStream(mod.FS.getStream(fd));
+    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      const hostFd = host().accept4(s.hostFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (hostFd >= 0) return newStream(hostFd, s.family, s.type, false);
+      const errno = hostErrno();
+      if (errno !== EAGAIN || timeoutMs === 0) return -wasmErrno(mod, errno);
+      const left = deadline - Date.now();
+      if (left <= 0) return -mod.ERRNO_CODES.ETIMEDOUT!;
+      const w = pollHost([{ fd: s.hostFd, events: POLLIN, revents: 0 }], left === Infinity ? -1 : left);
+      if (w === 'interrupted') return -mod.ERRNO_CODES.EINTR!;
+    }
+  },
+  /** bind() of an AF_UNIX socket to `path`. 0 or -errno. */
+  net_unix_bind(fd: number, path: string): number {
+    const { mod } = active!;
+    const s = socketOfStream(mod.FS.getStream(fd));
+    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+    const sa = sockaddrUn(path);
+    if (!sa) return -mod.ERRNO_CODES.ENAMETOOLONG!;
+    return host().bind(s.hostFd, sa, sa.byteLength) === 0 ? 0 : -wasmErrno(mod, hostErrno());
+  },
+  /** getsockname()/getpeername() of an AF_UNIX socket: its path ('' unnamed), or -errno. */
+  net_unix_name(fd: number, peer: boolean): string | number {
+    const { mod } = active!;
+    const s = socketOfStream(mod.FS.getStream(fd));
+    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+    const addr = new Uint8Array(110);
+    const len = new Uint32Array([110]);
+    if ((peer ? host().getpeername(s.hostFd, addr, len) : host().getsockname(s.hostFd, addr, len)) < 0) return -wasmErrno(mod, hostErrno());
+    const bytes = Buffer.from(addr.buffer, 2, Math.max(0, len[0]! - 2));
+    // A path ends at its NUL; an abstract name (leading NUL) is every byte.
+    return bytes[0] === 0 ? bytes.toString('latin1') : bytes.toString('utf8').replace(/\0.*$/s, '');
   },
   /** The host's name, as uname(2) gives it (what socket.gethostname() returns under CPython). */
   net_gethostname(): string {
