@@ -7,21 +7,18 @@
 //
 // Each module below owns one concern and replaces only its own imports.
 
+import { patchDns } from './dns.js';
 import type { EmModule, WasmImports } from './module.js';
 import { patchStat } from './stat.js';
 import { patchPermissions } from './permissions.js';
 import { patchFileSync } from './file-sync.js';
 import { patchRename } from './rename.js';
+import { patchSockets } from './sockets.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
 
-const PATCHES: ImportPatch[] = [
-  patchStat,
-  patchPermissions,
-  patchFileSync,
-  patchRename,
-];
+const PATCHES: ImportPatch[] = [patchStat, patchPermissions, patchFileSync, patchRename, patchSockets, patchDns];
 
 /**
  * Installs every patch into the import object Emscripten hands to
