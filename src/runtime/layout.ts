@@ -59,11 +59,20 @@ export function outermost(dirs: string[]): string[] {
   return kept;
 }
 
+/**
+ * The host's zoneinfo database, at the paths of CPython's zoneinfo.TZPATH on
+ * Debian (sysconfig's TZPATH, which Pyodide's CPython shares), so that
+ * zoneinfo.ZoneInfo("Europe/Paris") reads the host's files.
+ * TODO(files): drop once the whole host filesystem is visible; until then
+ * this is the time-zone part's own mount (src/runtime/host/timezone.ts).
+ */
+const ZONEINFO_DIRS = ['/usr/share/zoneinfo', '/usr/lib/zoneinfo', '/usr/share/lib/zoneinfo', '/etc/zoneinfo'];
+
 /** `extra`: further host directories to show (a config file's folder). */
 export function hostLayout(chdir: string, pythonPath: string[], extra: string[] = []): HostLayout {
   const cwd = path.resolve(chdir);
   const pp = pythonPath.map((p) => path.resolve(cwd, p));
   const siteDirs = venvSiteDirs(cwd);
-  const existing = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR].filter((d) => fs.existsSync(d));
+  const existing = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR, ...ZONEINFO_DIRS].filter((d) => fs.existsSync(d));
   return { cwd, pythonPath: pp, siteDirs, mounts: outermost(existing.map((d) => fs.realpathSync(d))) };
 }

@@ -4,7 +4,9 @@
 
 import { hostObject } from '../snapshot.js';
 import { HASHING } from './hashing.js';
+import { TIMEZONE } from './timezone.js';
 
 export const HOST_API = hostObject('_nicorn_host', {
   ...HASHING,
+  ...TIMEZONE,
 });
