@@ -76,6 +76,8 @@ interface TzState {
   tz?: string | null;
   tzdir?: string | null;
   zone: Zone;
+  /** The offset mktime() found last: where it starts probing (glibc's localtime_offset). */
+  guess: { offset: number };
   /** "TZ\0" and "TZDIR\0" in the interpreter's heap, for getenv. */
   names?: { tz: number; tzdir: number };
 }
@@ -129,7 +131,7 @@ export function reloadTimeZones(): void {
 }
 
 export function patchTimeZone(imports: WasmImports, mod: EmModule): void {
-  const state: TzState = { mod, zone: utcZone() };
+  const state: TzState = { mod, zone: utcZone(), guess: { offset: 0 } };
   states.add(state);
 
   imports._tzset_js = (timezonePtr: number, daylightPtr: number, stdName: number, dstName: number): void => {
@@ -167,6 +169,7 @@ export function patchTimeZone(imports: WasmImports, mod: EmModule): void {
       state.zone,
       { year: h[at + 5]!, mon: h[at + 4]!, mday: h[at + 3]!, hour: h[at + 2]!, min: h[at + 1]!, sec: h[at]! },
       h[at + 8]!,
+      state.guess,
     );
     if (Number.isNaN(t)) return -1n; // tm_wday left as it was: CPython raises OverflowError
     (imports._localtime_js as (time: bigint, tmPtr: number) => void)(BigInt(t), tmPtr);

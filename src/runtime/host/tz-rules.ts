@@ -238,7 +238,9 @@ function ruleType(rule: PosixRule, t: number): TimeType {
   const dst = rule.dst;
   if (!dst) return rule.std;
   const year = yearOf(t);
-  const yearStart = daysFromCivil(year, 1, 1) * DAY;
+  // glibc's compute_change counts from 1970-01-01 for any year up to 1970
+  // (the day of the week still that of `year`): kept, to answer as it does.
+  const yearStart = year > 1970 ? daysFromCivil(year, 1, 1) * DAY : 0;
   // UTC instants of the changes: DST starts in standard time, ends in DST.
   const start = yearStart + changeIn(year, dst.start) - rule.std.offset;
   const end = yearStart + changeIn(year, dst.end) - dst.type.offset;
@@ -325,56 +327,71 @@ export function localtime(zone: Zone, t: number): Tm {
 
 /**
  * mktime(): the time whose local representation in `zone` is the given
- * fields (any integers: they are normalised), as glibc's (gnulib's) mktime
- * answers, `isdst` < 0 meaning "find out": an ambiguous local time (clocks
- * set back) is the earlier instant unless isdst says which; a local time
- * skipped by clocks set forward is read with the offset before the gap
- * (with the DST one when isdst > 0); an isdst the time does not have takes
- * the offset of the nearest time that has it. NaN when out of range.
+ * fields (any integers: they are normalised), as glibc's mktime (gnulib's
+ * __mktime_internal) finds it, `isdst` < 0 meaning "find out". It probes
+ * from the offset the previous call found (`guess`, updated: glibc keeps it
+ * in a static), so an ambiguous local time (clocks set back) comes out as
+ * glibc's would; a local time skipped by clocks set forward is read with the
+ * offset before the gap (the DST side's when isdst > 0 asks for it); an isdst the time does not have takes the
+ * offset of the nearest time that has it. NaN when out of range.
  */
 export function mktime(
   zone: Zone,
   f: { year: number; mon: number; mday: number; hour: number; min: number; sec: number },
   isdst: number,
+  guess: { offset: number } = { offset: 0 },
 ): number {
   // The local time read as if it were UTC ("local seconds").
-  const L = (daysFromCivil(f.year + 1900 + Math.floor(f.mon / 12), (((f.mon % 12) + 12) % 12) + 1, 1) + f.mday - 1) * DAY + f.hour * 3600 + f.min * 60 + f.sec;
+  const L =
+    (daysFromCivil(f.year + 1900 + Math.floor(f.mon / 12), (((f.mon % 12) + 12) % 12) + 1, 1) + f.mday - 1) * DAY +
+    f.hour * 3600 +
+    f.min * 60 +
+    f.sec;
   if (!Number.isFinite(L) || Math.abs(L) > 8.64e12) return NaN;
-  // Every offset in effect within a day either side (offsets stay within ±26 h).
-  const WINDOW = 100_000;
-  const samples: TimeType[] = [];
-  for (let s = L - WINDOW; s <= L + WINDOW; s += 900) {
-    const ty = typeAt(zone, s);
-    if (samples[samples.length - 1] !== ty) samples.push(ty);
+  const differ = (type: TimeType) => isdst >= 0 && (isdst > 0) !== type.isdst;
+  const t0 = L - guess.offset;
+  let t = t0;
+  let t1 = t0;
+  let t2 = t0;
+  let type = typeAt(zone, t);
+  // Repeatedly use the error to improve the guess.
+  for (let probes = 6; ; ) {
+    const gt = L - type.offset;
+    if (gt === t) break;
+    if (t === t1 && t !== t2) {
+      // Oscillating between the two sides of a gap (clocks set forward): L
+      // is read with the offset before it, or with the DST side's when DST
+      // is asked for (what Debian's glibc answers, whatever the guess).
+      const [before, after] = t < t2 ? [type, typeAt(zone, t2)] : [typeAt(zone, t2), type];
+      const side = isdst > 0 && !before.isdst && after.isdst ? after : before;
+      t = L - side.offset;
+      guess.offset = side.offset;
+      return t;
+    }
+    if (--probes === 0) return NaN;
+    t1 = t2;
+    t2 = t;
+    t = gt;
+    type = typeAt(zone, t);
   }
-  const found: { t: number; type: TimeType }[] = [];
-  for (const o of new Set(samples.map((x) => x.offset))) {
-    const t = L - o;
-    const ty = typeAt(zone, t);
-    if (ty.offset === o) found.push({ t, type: ty });
-  }
-  found.sort((a, b) => a.t - b.t);
-  if (found.length === 0) {
-    // In a gap: the offset before it, or the DST side's when DST was asked for.
-    const before = samples[0]!;
-    const after = samples[samples.length - 1]!;
-    if (isdst > 0 && after.isdst) return L - after.offset;
-    if (isdst > 0 && before.isdst) return L - before.offset;
-    return L - before.offset;
-  }
-  if (isdst < 0) return found[0]!.t;
-  const match = found.find((x) => x.type.isdst === isdst > 0);
-  if (match) return match.t;
-  // The wrong isdst: take the offset of the nearest time that has the right
-  // one, searching as gnulib does (weekly strides, up to ~8.5 years away).
-  const t0 = found[0]!.t;
-  const STRIDE = 601200;
-  for (let delta = STRIDE; delta < 536454000 / 2 + STRIDE; delta += STRIDE) {
-    for (const dir of [-1, 1]) {
-      const ty = typeAt(zone, t0 + dir * delta);
-      if (ty.isdst === isdst > 0) return L - ty.offset;
+  if (differ(type)) {
+    // The wrong isdst: the offset of the nearest time that has the right
+    // one, searched as gnulib does (weekly strides, up to ~8.5 years away).
+    const STRIDE = 601200;
+    search: {
+      for (let delta = STRIDE; delta < 536454000 / 2 + STRIDE; delta += STRIDE) {
+        for (const dir of [-1, 1]) {
+          const other = typeAt(zone, t + dir * delta);
+          if (!differ(other)) {
+            t = L - other.offset;
+            break search;
+          }
+        }
+      }
+      // None: assume DST is one hour ahead of standard time.
+      t += 3600 * ((isdst === 0 ? 1 : 0) - (type.isdst ? 0 : 1));
     }
   }
-  // None: assume DST is one hour ahead.
-  return t0 + 3600 * ((isdst === 0 ? 1 : 0) - (found[0]!.type.isdst ? 0 : 1));
+  guess.offset = L - t;
+  return t;
 }
