@@ -82,8 +82,12 @@ interface TzState {
   names?: { tz: number; tzdir: number };
 }
 
-/** The interpreters of this thread, for time.tzset(). */
-const states = new Set<TzState>();
+/**
+ * The interpreters of this thread, for time.tzset(). Weakly held: an
+ * interpreter given up (a failed restore, a snapshot maker's) takes its
+ * heap with it.
+ */
+const states = new Set<WeakRef<TzState>>();
 
 function getenv(state: TzState, which: 'tz' | 'tzdir'): string | null {
   const mod = state.mod as EmModule & { _getenv(name: number): number };
@@ -127,12 +131,16 @@ function tznamePtr(mod: EmModule, i: 0 | 1): number {
 
 /** Re-reads TZ in every interpreter of this thread: time.tzset(). */
 export function reloadTimeZones(): void {
-  for (const state of states) refresh(state);
+  for (const ref of states) {
+    const state = ref.deref();
+    if (state) refresh(state);
+    else states.delete(ref);
+  }
 }
 
 export function patchTimeZone(imports: WasmImports, mod: EmModule): void {
   const state: TzState = { mod, zone: utcZone(), guess: { offset: 0 } };
-  states.add(state);
+  states.add(new WeakRef(state));
 
   imports._tzset_js = (timezonePtr: number, daylightPtr: number, stdName: number, dstName: number): void => {
     const v = tzsetValues(ensureRead(state));
