@@ -13,10 +13,14 @@ hmac needs nothing of its own: for a name its built-in HMAC does not know it
 falls back to hashlib.new(), which finds the host's algorithms.
 """
 
-import hashlib
 import operator
 
 import _nicorn_host
+
+from ._on_import import when_imported
+
+# The hashlib module, once the app imports it (install()).
+hashlib = None
 
 _INT_MAX = 2**31 - 1
 # OpenSSL's default scrypt memory limit (maxmem=0), as in CPython's docs.
@@ -192,12 +196,18 @@ def scrypt(password, *, salt, n, r, p, maxmem=0, dklen=64):
     return key.to_bytes()
 
 
-def install():
-    if hasattr(hashlib.new, "__wrapped__"):
+def _mend_hashlib(module):
+    global hashlib
+    hashlib = module
+    if hasattr(module.new, "__wrapped__"):
         return
-    hashlib.new = _make_new(hashlib.new)
-    hashlib.algorithms_available = set(hashlib.algorithms_available) | set(_nicorn_host.hash_algorithms())
-    hashlib.pbkdf2_hmac = pbkdf2_hmac
-    hashlib.scrypt = scrypt
-    if "pbkdf2_hmac" not in hashlib.__all__:
-        hashlib.__all__ += ("pbkdf2_hmac",)
+    module.new = _make_new(module.new)
+    module.algorithms_available = set(module.algorithms_available) | set(_nicorn_host.hash_algorithms())
+    module.pbkdf2_hmac = pbkdf2_hmac
+    module.scrypt = scrypt
+    if "pbkdf2_hmac" not in module.__all__:
+        module.__all__ += ("pbkdf2_hmac",)
+
+
+def install():
+    when_imported("hashlib", _mend_hashlib)

@@ -18,10 +18,11 @@ and datetime's astimezone() follow TZ. What is left is done here:
   no database at all.
 """
 
-import sys
 import time
 
 import _nicorn_host
+
+from ._on_import import when_imported
 
 # CPython's init_timezone: a year of 365.25 days.
 _YEAR = (365 * 24 + 6) * 3600
@@ -74,45 +75,10 @@ def _load_tzdata(key):
         raise ZoneInfoNotFoundError(message) from None
 
 
-class _MendingLoader:
-    """The loader of zoneinfo._common, replacing load_tzdata once it ran."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        module.load_tzdata = _load_tzdata
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
-class _ZoneinfoCommonHook:
-    """Mends zoneinfo._common when (if) the app imports zoneinfo: importing
-    it at boot would cost ~110 ms (it imports datetime)."""
-
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != "zoneinfo._common":
-            return None
-        for finder in sys.meta_path:
-            if finder is cls or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                spec.loader = _MendingLoader(spec.loader)
-                return spec
-        return None
+def _mend_zoneinfo_common(module):
+    module.load_tzdata = _load_tzdata
 
 
 def install():
     time.tzset = tzset
-    common = sys.modules.get("zoneinfo._common")
-    if common is not None:
-        common.load_tzdata = _load_tzdata
-    elif _ZoneinfoCommonHook not in sys.meta_path:
-        sys.meta_path.insert(0, _ZoneinfoCommonHook)
+    when_imported("zoneinfo._common", _mend_zoneinfo_common)
