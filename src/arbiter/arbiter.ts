@@ -19,6 +19,7 @@ import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tm
 import { workerEnv, workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
+import { missingTimeZoneDatabase } from '../runtime/host/timezone.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -123,6 +124,8 @@ export class Arbiter {
     const urls = this.listeners.map((l) => (tls ? l.url.replace(/^http:/, 'https:') : l.url));
     log.info(`Listening at: ${urls.join(',')} (${process.pid})`);
     log.info(`Using worker: ${settings.worker_class}`);
+    const noZoneinfo = missingTimeZoneDatabase();
+    if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
     process.title = `nicorn-py: master [${procName(settings)}]`;
     this.start();

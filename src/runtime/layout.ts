@@ -128,6 +128,7 @@ export function outermost(dirs: string[]): string[] {
   return kept;
 }
 
+
 /** `extra`: further host directories to show (a config file's folder). */
 export function hostLayout(chdir: string, pythonPath: string[], extra: string[] = []): HostLayout {
   const cwd = path.resolve(chdir);

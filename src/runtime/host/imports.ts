@@ -14,11 +14,12 @@ import { patchPermissions } from './permissions.js';
 import { patchFileSync } from './file-sync.js';
 import { patchRename } from './rename.js';
 import { patchSockets } from './sockets.js';
+import { patchTimeZone } from './timezone.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
 
-const PATCHES: ImportPatch[] = [patchStat, patchPermissions, patchFileSync, patchRename, patchSockets, patchDns];
+const PATCHES: ImportPatch[] = [patchStat, patchPermissions, patchFileSync, patchRename, patchSockets, patchDns, patchTimeZone];
 
 /**
  * Installs every patch into the import object Emscripten hands to

@@ -4,7 +4,11 @@
 
 import { hostObject } from '../snapshot.js';
 import { NET_API } from './sockets.js';
+import { HASHING } from './hashing.js';
+import { TIMEZONE } from './timezone.js';
 
 export const HOST_API = hostObject('_nicorn_host', {
   ...NET_API,
+  ...HASHING,
+  ...TIMEZONE,
 });
