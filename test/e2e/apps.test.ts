@@ -6,6 +6,7 @@
 // its gunicorn.conf.py in the master, and driven as a browser drives it: one
 // connection per request, cookies kept, forms posted with their CSRF tokens.
 
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, PACKAGES, eventually, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, PACKAGES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -111,6 +112,14 @@ function formValue(html: string, name: string): string {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html) ?? new RegExp(`value="([^"]*)" name="${name}"`).exec(html);
   assert.ok(m, `the page has a ${name} field:\n${html.slice(0, 2000)}`);
   return m![1]!;
+}
+
+/**
+ * Runs SQL on a database with the host's sqlite3 CLI (Debian package sqlite3):
+ * what another process on the host reads, not what the workers believe.
+ */
+function hostSql(db: string, sql: string): string {
+  return execFileSync('sqlite3', ['-readonly', db, sql], { encoding: 'utf8' }).trim();
 }
 
 /** Pids that answered requests, from an access log in the format '%(p)s %(r)s %(s)s'. */
@@ -247,6 +256,50 @@ flaskr('logout clears the session', async (ctx) => {
   const create = await browser.get('/create');
   assert.is(create.status, 302);
   assert.is(create.location, '/auth/login', 'login_required');
+});
+
+flaskr('24 registrations at once: every 302 is its own row in the file on disk', async (ctx) => {
+  const { dir, srv } = started(ctx);
+  const names = Array.from({ length: 24 }, (_, i) => `crowd-${i}`);
+  const answers = await Promise.all(names.map((username) => new Browser(srv.url).post('/auth/register', { username, password: 'pw' })));
+  assert.equal(
+    answers.map((r) => r.status),
+    names.map(() => 302),
+    `every registration answered 302:\n${srv.log().slice(-3000)}`,
+  );
+  const db = path.join(dir, 'instance', 'flaskr.sqlite');
+  assert.is(hostSql(db, "SELECT count(*), count(DISTINCT id) FROM user WHERE username LIKE 'crowd-%'"), '24|24');
+});
+
+flaskr("a registration waits while a host process holds the database's EXCLUSIVE lock", async (ctx) => {
+  const { dir, srv } = started(ctx);
+  const db = path.join(dir, 'instance', 'flaskr.sqlite');
+  const holder = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  holder.stdout.on('data', (d) => (out += d));
+  holder.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => holder.once('exit', resolve));
+  try {
+    holder.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n");
+    assert.ok(await eventually(() => out.includes('locked')), `the sqlite3 CLI holds the lock: ${err}`);
+    let answeredAt = 0;
+    const t0 = Date.now();
+    const pending = new Browser(srv.url).post('/auth/register', { username: 'patient', password: 'pw' }).then((r) => {
+      answeredAt = Date.now();
+      return r;
+    });
+    // sqlite3.connect's busy timeout is 5 s: the INSERT waits for the lock that long.
+    await sleep(2000);
+    assert.is(answeredAt, 0, 'no answer while the host process holds the lock');
+    holder.stdin.end("INSERT INTO user (username, password) VALUES ('holder', 'x');\nCOMMIT;\n");
+    assert.is(await exited, 0, `the lock holder's COMMIT succeeded: ${err}`);
+    const res = await pending;
+    assert.is(res.status, 302, `answered ${res.status} ${answeredAt - t0} ms after the request:\n${srv.log().slice(-3000)}`);
+  } finally {
+    if (holder.exitCode === null) holder.kill('SIGKILL');
+  }
+  assert.is(hostSql(db, "SELECT group_concat(username) FROM (SELECT username FROM user WHERE username IN ('holder', 'patient') ORDER BY id)"), 'holder,patient');
 });
 
 flaskr.run();
