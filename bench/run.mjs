@@ -30,6 +30,14 @@ const GUNICORN_BIN = '/usr/bin/gunicorn'; // Debian's, on /usr/bin/python3
 // Both servers' bytecode goes here instead of __pycache__/ beside the sources
 // (PYTHONPYCACHEPREFIX; Gunicorn's python3 and nicorn-py's CPython 3.14 name their files apart).
 const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
+/**
+ * Row (f) serves a copy of fixtures/djangoproject: its database, db.sqlite3 under
+ * BASE_DIR, is written by the first launch's gunicorn.conf.py (migrate and
+ * createsuperuser) and then shared by every launch of both servers.
+ */
+const DJANGO_PROJECT = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-bench-djangoproject-'));
+process.on('exit', () => fs.rmSync(DJANGO_PROJECT, { recursive: true, force: true }));
+const DJANGO_SUPERUSER = { username: 'admin', password: `bench-${process.pid}-${Date.now()}` };
 /** nicorn-py's --preload snapshots: a cache of this run's own, so the first launch makes one. */
 const SNAPSHOT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-bench-snapshots-'));
 process.on('exit', () => fs.rmSync(SNAPSHOT_CACHE, { recursive: true, force: true }));
@@ -196,7 +204,15 @@ function gunicornPython() {
 }
 
 /** What the servers import from source: the packages and the apps. */
-const SOURCES = [SITE, APPS, path.join(ROOT, 'fixtures', 'flaskapp'), path.join(ROOT, 'fixtures', 'djangolite')];
+const SOURCES = [SITE, APPS, path.join(ROOT, 'fixtures', 'flaskapp'), path.join(ROOT, 'fixtures', 'djangolite'), DJANGO_PROJECT];
+
+/** Copies fixtures/djangoproject to DJANGO_PROJECT (row f), without bytecode or a database. */
+function copyDjangoProject() {
+  fs.cpSync(path.join(ROOT, 'fixtures', 'djangoproject'), DJANGO_PROJECT, {
+    recursive: true,
+    filter: (src) => !/(__pycache__|\.sqlite3)$/.test(src),
+  });
+}
 
 /**
  * Byte-compiles what the servers will import (into PYCACHE, not the
@@ -286,9 +302,9 @@ function freePort() {
   });
 }
 
-function request(port, { method = 'GET', path: p = '/', body = null, timeoutMs = 10_000 } = {}) {
+function request(port, { method = 'GET', path: p = '/', body = null, headers: extra = {}, timeoutMs = 10_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const headers = body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length } : {};
+    const headers = body ? { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, ...extra } : extra;
     const req = http.request({ host: '127.0.0.1', port, method, path: p, headers, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
@@ -373,6 +389,26 @@ const ROWS = [
     smoke: { method: 'GET' },
     check: expectJson('ok', true),
   },
+  {
+    // Not a wrk row: logins one after another, each timed (see measureLogins).
+    // The default hasher, PBKDF2-SHA256 with 1,000,000 iterations in Django 5.2,
+    // is most of a login's time.
+    id: 'f',
+    name: 'Django admin login (PBKDF2)',
+    dir: DJANGO_PROJECT,
+    app: 'mysite.wsgi',
+    pythonpath: SITE,
+    args: ['-c', path.join(DJANGO_PROJECT, 'gunicorn.conf.py')],
+    env: {
+      DJANGO_SUPERUSER_USERNAME: DJANGO_SUPERUSER.username,
+      DJANGO_SUPERUSER_PASSWORD: DJANGO_SUPERUSER.password,
+      DJANGO_SUPERUSER_EMAIL: 'admin@example.com',
+    },
+    readyPath: '/admin/login/', // the project has no view at /
+    login: true,
+    smoke: { method: 'GET', path: '/admin/login/' },
+    check: (res) => (/<title>Log in \| Django site admin<\/title>/.test(res.body.toString()) ? null : `not the admin's login page: ${res.body.subarray(0, 80)}`),
+  },
 ];
 
 // ---------------------------------------------------------------- servers
@@ -394,19 +430,19 @@ const SERVERS = {
   nicorn: {
     label: 'nicorn-py',
     command(row, port, workers, extra) {
-      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...extra];
+      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
-      return { cmd: process.execPath, args, env: childEnv() };
+      return { cmd: process.execPath, args, env: { ...childEnv(), ...row.env } };
     },
   },
   gunicorn: {
     label: 'gunicorn',
     command(row, port, workers, extra) {
-      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...extra];
+      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
-      return { cmd: GUNICORN_BIN, args, env: childEnv() };
+      return { cmd: GUNICORN_BIN, args, env: { ...childEnv(), ...row.env } };
     },
   },
 };
@@ -449,7 +485,7 @@ class Server {
     current = this;
   }
 
-  /** Spawn -> first 200 to GET /, in ms. Throws if the server dies or never answers. */
+  /** Spawn -> first 200 to GET / (or the row's readyPath), in ms. Throws if the server dies or never answers. */
   async waitReady() {
     const deadline = this.t0 + BOOT_TIMEOUT_MS;
     let last = 'no answer';
@@ -458,7 +494,7 @@ class Server {
       try {
         // nicorn-py's arbiter listens before any worker is up: a connection then
         // waits in the backlog, so the request may take as long as a boot.
-        const res = await request(this.port, { timeoutMs: Math.max(1, deadline - performance.now()) });
+        const res = await request(this.port, { path: this.row.readyPath ?? '/', timeoutMs: Math.max(1, deadline - performance.now()) });
         if (res.status === 200) return performance.now() - this.t0;
         last = `HTTP ${res.status}`;
       } catch (e) {
@@ -679,12 +715,17 @@ function wrk(args, server = null) {
  * disturbed run.
  */
 async function measuredWrk(args, server, what, durationMs) {
+  return leastDisturbed(() => wrk(args, server), server, what, durationMs);
+}
+
+/** Runs `once` (resolving to {otherPct, ...}) again while other processes disturbed it, as measuredWrk describes. */
+async function leastDisturbed(once, server, what, durationMs) {
   let best = null;
   let attempts = 0;
   let retryStarted = null;
   for (;;) {
     attempts++;
-    const r = await wrk(args, server);
+    const r = await once();
     if (retryStarted !== null) retryBudgetMs -= performance.now() - retryStarted;
     if (!best || r.otherPct < best.otherPct) best = r;
     if (r.otherPct <= OTHER_CPU_RETRY_PCT || attempts === MAX_ATTEMPTS) break;
@@ -712,6 +753,60 @@ async function waitQuiet(server, maxMs) {
   }
   log(`the machine did not get quiet within ${(maxMs / 1000).toFixed(0)}s; going on`);
   return false;
+}
+
+// ---------------------------------------------------------------- logins (row f)
+
+const LOGIN_WARMUP = 2;
+const LOGIN_MIN = 5;
+
+/** The cookies a response sets, as one Cookie header value (attributes dropped). */
+function cookiesOf(res) {
+  return (res.headers['set-cookie'] ?? []).map((c) => c.split(';', 1)[0]).join('; ');
+}
+
+/**
+ * Admin logins one after another, as a person logs in: GET /admin/login/ once
+ * for the CSRF cookie and the form's token (a masked token stays valid for its
+ * cookie), then POST the superuser's credentials, each on a new connection,
+ * and check the answer is the 302 to /admin/ with a session. LOGIN_WARMUP
+ * unrecorded logins, then as many as the wrk duration allows (at least
+ * LOGIN_MIN); reports the median time per login.
+ */
+async function measureLogins(port, server, opts) {
+  const page = await request(port, { path: '/admin/login/', timeoutMs: 30_000 });
+  const token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(page.body.toString())?.[1];
+  const cookie = cookiesOf(page);
+  if (!token || !/csrftoken=/.test(cookie)) throw new Error('the login page gave no CSRF cookie and token');
+  const body = Buffer.from(
+    new URLSearchParams({ csrfmiddlewaretoken: token, username: DJANGO_SUPERUSER.username, password: DJANGO_SUPERUSER.password, next: '/admin/' }).toString(),
+  );
+  const headers = { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: `http://127.0.0.1:${port}` };
+  const login = async () => {
+    const t = performance.now();
+    const res = await request(port, { method: 'POST', path: '/admin/login/?next=/admin/', body, headers, timeoutMs: 60_000 });
+    const ms = performance.now() - t;
+    if (res.status !== 302 || res.headers.location !== '/admin/' || !/sessionid=/.test(cookiesOf(res))) {
+      throw new Error(`login answered HTTP ${res.status} (location ${res.headers.location}), not a 302 to /admin/ with a session`);
+    }
+    return ms;
+  };
+  for (let i = 0; i < LOGIN_WARMUP; i++) await login();
+  const busy0 = machineBusyTicks();
+  const server0 = server.ticks();
+  const self0 = selfTicks();
+  const t0 = performance.now();
+  const times = [];
+  while (times.length < LOGIN_MIN || performance.now() - t0 < opts.durationMs) times.push(await login());
+  const seconds = (performance.now() - t0) / 1000;
+  const other = machineBusyTicks() - busy0 - (server.ticks() - server0) - (selfTicks() - self0);
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    count: times.length,
+    medianMs: sorted[Math.floor((sorted.length - 1) / 2)],
+    minMs: sorted[0],
+    otherPct: Math.max(0, (other / CLK_TCK / seconds) * 100),
+  };
 }
 
 // ---------------------------------------------------------------- one measurement
@@ -753,17 +848,22 @@ async function measure(kind, row, opts, logDir) {
       await waitQuiet(null, Math.min(QUIET_WAIT_MS, retryBudgetMs - bootMs));
       retryBudgetMs -= performance.now() - t1;
     }
-    const smoke = await request(port, { method: row.smoke.method, body: row.smoke.body ?? null, timeoutMs: 30_000 });
+    const smoke = await request(port, { method: row.smoke.method, path: row.smoke.path, body: row.smoke.body ?? null, timeoutMs: 30_000 });
     if (smoke.status !== 200) throw new Error(`smoke request answered HTTP ${smoke.status}`);
     const bad = row.check(smoke);
     if (bad) throw new Error(`smoke request: ${bad}`);
     await server.waitWorkersIdle();
-    const script = row.script ?? null;
-    if (opts.warmupMs > 0) await wrk(wrkArgs(port, opts.warmupMs, { script }));
-    result.keepAlive = await measuredWrk(wrkArgs(port, opts.durationMs, { script }), server, `(${row.id}) ${label} keep-alive`, opts.durationMs);
-    log(`(${row.id}) ${label} keep-alive: ${result.keepAlive.rps.toFixed(0)} req/s, p99 ${result.keepAlive.p99Ms.toFixed(2)} ms, other CPU ${result.keepAlive.otherPct.toFixed(0)}%`);
-    result.close = await measuredWrk(wrkArgs(port, opts.durationMs, { script, close: true }), server, `(${row.id}) ${label} Connection: close`, opts.durationMs);
-    log(`(${row.id}) ${label} Connection: close: ${result.close.rps.toFixed(0)} req/s, p99 ${result.close.p99Ms.toFixed(2)} ms, other CPU ${result.close.otherPct.toFixed(0)}%`);
+    if (row.login) {
+      result.login = await leastDisturbed(() => measureLogins(port, server, opts), server, `(${row.id}) ${label} logins`, opts.durationMs);
+      log(`(${row.id}) ${label}: ${result.login.count} logins, median ${result.login.medianMs.toFixed(0)} ms, other CPU ${result.login.otherPct.toFixed(0)}%`);
+    } else {
+      const script = row.script ?? null;
+      if (opts.warmupMs > 0) await wrk(wrkArgs(port, opts.warmupMs, { script }));
+      result.keepAlive = await measuredWrk(wrkArgs(port, opts.durationMs, { script }), server, `(${row.id}) ${label} keep-alive`, opts.durationMs);
+      log(`(${row.id}) ${label} keep-alive: ${result.keepAlive.rps.toFixed(0)} req/s, p99 ${result.keepAlive.p99Ms.toFixed(2)} ms, other CPU ${result.keepAlive.otherPct.toFixed(0)}%`);
+      result.close = await measuredWrk(wrkArgs(port, opts.durationMs, { script, close: true }), server, `(${row.id}) ${label} Connection: close`, opts.durationMs);
+      log(`(${row.id}) ${label} Connection: close: ${result.close.rps.toFixed(0)} req/s, p99 ${result.close.p99Ms.toFixed(2)} ms, other CPU ${result.close.otherPct.toFixed(0)}%`);
+    }
     result.rss = await server.rss();
     if (server.exited) throw new Error(`server exited during the run (${server.exited.signal ?? server.exited.code})`);
   } catch (e) {
@@ -828,6 +928,7 @@ function medianResult(rs) {
     keepAlive: medianBy(rs.map((r) => r.keepAlive), (w) => w.rps),
     close: medianBy(rs.map((r) => r.close), (w) => w.rps),
     rss: medianBy(rs.map((r) => r.rss), (m) => m.perWorkerMiB),
+    login: medianBy(rs.map((r) => r.login), (l) => l.medianMs),
     trouble: rs.flatMap((r) => r.trouble),
   };
 }
@@ -835,6 +936,7 @@ function medianResult(rs) {
 // ---------------------------------------------------------------- table
 
 const METRICS = [
+  { key: 'login', label: 'ms per admin login (POST /admin/login/), median', better: 'lower', get: (r) => r.login?.medianMs, fmt: fmtInt },
   { key: 'ka.rps', label: 'req/s, keep-alive', better: 'higher', get: (r) => r.keepAlive?.rps, fmt: fmtInt },
   { key: 'ka.p99', label: 'p99 latency ms, keep-alive', better: 'lower', get: (r) => r.keepAlive?.p99Ms, fmt: fmtMs },
   { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
@@ -882,7 +984,9 @@ function renderTable(rows, results) {
   for (const row of rows) {
     const n = results.get(`${row.id}:nicorn`);
     const g = results.get(`${row.id}:gunicorn`);
-    METRICS.forEach((m, i) => {
+    // A login row has no wrk runs; the others have no logins.
+    const metrics = METRICS.filter((m) => (row.login ? !/^(ka|cl)\./.test(m.key) : m.key !== 'login'));
+    metrics.forEach((m, i) => {
       lines.push([i === 0 ? `(${row.id}) ${row.name}` : '', m.label, m.better, cell(n, m), cell(g, m), ratio(n, g, m)]);
     });
   }
@@ -919,6 +1023,10 @@ function notes(rows, results) {
         for (const k of ['connect', 'read', 'write', 'timeout']) if (s[k]) parts.push(`${s[k]} socket ${k} errors`);
         out.push(`${who}, ${name}: wrk counted ${parts.join(', ')} (of ${w.requests.toLocaleString('en-US')} requests)`);
       }
+      if (r.login && r.login.otherPct > OTHER_CPU_WARN_PCT) {
+        const tries = r.login.attempts > 1 ? ` (the least disturbed of ${r.login.attempts} attempts)` : '';
+        out.push(`${who}, logins: other processes on the machine used ${r.login.otherPct.toFixed(0)}% of a core meanwhile${tries}`);
+      }
       if (r.startOtherPct > OTHER_CPU_WARN_PCT) {
         const tries = r.startAttempts > 1 ? ` (the least disturbed of ${r.startAttempts} launches)` : '';
         out.push(`${who}, launch: other processes on the machine used ${r.startOtherPct.toFixed(0)}% of a core while it booted${tries}`);
@@ -938,7 +1046,7 @@ function notes(rows, results) {
 
 /** CPU used by other processes during the measured wrk runs, in % of one core. */
 function otherCpu(results) {
-  const v = [...results.values()].flatMap((r) => [r.keepAlive?.otherPct, r.close?.otherPct]).filter(Number.isFinite);
+  const v = [...results.values()].flatMap((r) => [r.keepAlive?.otherPct, r.close?.otherPct, r.login?.otherPct]).filter(Number.isFinite);
   if (!v.length) return 'n/a';
   const avg = v.reduce((a, b) => a + b, 0) / v.length;
   return `average ${avg.toFixed(0)}%, max ${Math.max(...v).toFixed(0)}% of one core`;
@@ -1002,9 +1110,12 @@ Workers: ${w}. For each row and each server, on a free loopback port:
     wrk -t1 -c10 -d${d} --latency [-s bench/post64k.lua] http://127.0.0.1:PORT/
     wrk -t1 -c10 -d${d} --latency -H 'Connection: close' [-s bench/post64k.lua] http://127.0.0.1:PORT/
 
+Row (f) adds \`-c gunicorn.conf.py\` (its on_starting runs migrate and
+createsuperuser) and, instead of wrk, times admin logins one after another (below).
+
 | row | --chdir DIR | APP |
 | --- | --- | --- |
-${rows.map((r) => `| (${r.id}) ${r.name} | ${rel(r.dir)} | ${r.app}${r.pythonpath ? ` (+ --pythonpath)` : ''} |`).join('\n')}
+${rows.map((r) => `| (${r.id}) ${r.name} | ${r.dir === DJANGO_PROJECT ? 'a copy of fixtures/djangoproject' : rel(r.dir)} | ${r.app}${r.pythonpath ? ` (+ --pythonpath)` : ''} |`).join('\n')}
 
 ## Results
 
@@ -1022,6 +1133,13 @@ ${table}
   includes booting Pyodide and importing the app in the worker). Then one
   request checks the response body (e.g. the echo returns the 64 KiB it was
   sent), then an unrecorded ${opts.warmupMs ? `${wrkSeconds(opts.warmupMs)} ` : ''}wrk warm-up${opts.warmupMs ? '' : ' (disabled)'}, then the two measured wrk runs.
+- Django admin login (row f): a copy of fixtures/djangoproject (Django 5.2 as
+  \`startproject\` makes it: PBKDF2-SHA256 with 1,000,000 iterations, sessions in
+  SQLite). One GET /admin/login/ gives the CSRF cookie and token; then
+  ${LOGIN_WARMUP} unrecorded logins, then POST /admin/login/ with the superuser's
+  credentials, one after another on new connections, for ${wrkSeconds(opts.durationMs)} (at least
+  ${LOGIN_MIN}); every answer must be the 302 to /admin/ with a session cookie. The
+  figure is the median time of one login.
 - Rounds: ${opts.rounds}. A round measures every row with both servers (each
   started afresh), the first server of a row alternating from round to round;
   the table holds each figure's median over the rounds (a wrk run's p99 is the
@@ -1073,6 +1191,7 @@ async function main() {
   retryBudgetMs = opts.retryBudgetMs;
   ensureTools();
   ensureFixtures();
+  copyDjangoProject();
   const python = gunicornPython();
   await precompile(python);
   const machine = machineInfo();
