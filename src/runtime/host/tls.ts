@@ -127,6 +127,8 @@ function sslError(where: Where, type: string, code: number, fallback: string, ve
   else if (library && reason) message = `[${library}: ${reason}] ${text} ${at}`;
   else if (library) message = `[${library}] ${text} ${at}`;
   else message = `${text} ${at}`;
+  // Errors of a context's set-up carry the reason's number as errno, as _ssl.c's _setSSLError gives it.
+  if (where === 'context' && e !== 0) code = e & 0x7fffff;
   const info: TlsErrorInfo = { type, errno: code, message, library, reason };
   if (verify) {
     info.verify_code = verify.code;
@@ -280,8 +282,10 @@ export class TlsContext {
     const endOfData = ((e >>> 23) & 0xff) === 9 /* PEM */ && (e & 0x7fffff) === 108; /* PEM_R_NO_START_LINE */
     if (loaded === 0 || (e !== 0 && !endOfData && pem)) {
       const info = sslError('context', 'SSLError', SSL_ERROR_SSL, 'not enough data');
-      if (loaded === 0) info.message = (pem ? 'no start line: cadata does not contain a certificate' : 'not enough data: cadata does not contain a certificate') + info.message.replace(/^.*( \(_ssl\.c:\d+\))$/, '$1');
-      return this.fail(info);
+      if (loaded > 0) return this.fail(info);
+      // As _ssl.c words data without a single certificate.
+      const what = pem ? 'no start line' : 'not enough data';
+      return this.fail({ type: 'SSLError', errno: 0, message: `${what}: cadata does not contain a certificate (_ssl.c:${LINE.context})` });
     }
     o.ERR_clear_error();
     return null;
