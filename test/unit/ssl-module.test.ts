@@ -120,6 +120,96 @@ result = {'subject': c['subject'], 'issuer': c['issuer'], 'san': c['subjectAltNa
   assert.is(r.tuples, 'tupletuple');
 });
 
+// Two SSLObjects, client and server, with MemoryBIOs pumped between them:
+// a whole TLS session inside the interpreter, on the host's OpenSSL.
+const PUMP = `
+def pair(client_ctx, server_ctx, hostname):
+    cin, cout, sin, sout = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    c = client_ctx.wrap_bio(cin, cout, server_hostname=hostname)
+    s = server_ctx.wrap_bio(sin, sout, server_side=True)
+    def pump():
+        moved = cout.pending + sout.pending
+        sin.write(cout.read()); cin.write(sout.read())
+        return moved
+    return c, s, pump
+
+def handshake(c, s, pump):
+    done = {c: False, s: False}
+    for _ in range(20):
+        for o in (c, s):
+            if not done[o]:
+                try:
+                    o.do_handshake(); done[o] = True
+                except ssl.SSLWantReadError:
+                    pass
+        if not pump() and all(done.values()):
+            return
+    raise AssertionError('no handshake')
+
+def server_ctx(require_client=False):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(${lit(path.join(tmp, 'server.pem'))}, ${lit(path.join(tmp, 'server.key'))})
+    if require_client:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(${lit(path.join(tmp, 'ca.pem'))})
+    return ctx
+`;
+
+test('SSLObject over MemoryBIOs: a verified session, data both ways, peer certificates, a client certificate', async () => {
+  const r = await pyJson<Record<string, unknown>>(`${PUMP}
+client = ssl.create_default_context(cafile=${lit(path.join(tmp, 'ca.pem'))})
+client.load_cert_chain(${lit(path.join(tmp, 'client.pem'))}, ${lit(path.join(tmp, 'client.key'))})
+c, s, pump = pair(client, server_ctx(require_client=True), 'localhost')
+try:
+    c.read()
+    early = 'no error'
+except ssl.SSLWantReadError as e:
+    early = [type(e).__name__, e.args[0]]
+handshake(c, s, pump)
+c.write(b'hello server'); pump()
+got = s.read(1024)
+s.write(b'hello client'); pump()
+buf = bytearray(64); n = c.read(64, buf)
+result = {'early': early, 'server_got': got.decode(), 'client_got': bytes(buf[:n]).decode(), 'version': c.version(),
+          'cipher': list(c.cipher()), 'peer': c.getpeercert()['subject'], 'client_seen': s.getpeercert()['subject'],
+          'der': ssl.DER_cert_to_PEM_cert(c.getpeercert(True)) == open(${lit(path.join(tmp, 'server.pem'))}).read()}`);
+  assert.equal(r.early, ['SSLWantReadError', 2]);
+  assert.is(r.server_got, 'hello server');
+  assert.is(r.client_got, 'hello client');
+  assert.is(r.version, 'TLSv1.3');
+  assert.equal((r.cipher as unknown[])[1], 'TLSv1.3');
+  assert.equal(r.peer, [[['commonName', '127.0.0.1']]]);
+  assert.equal(r.client_seen, [[['commonName', 'client']]]);
+  assert.is(r.der, true);
+});
+
+test('SSLObject: a name the certificate lacks and an unknown CA raise SSLCertVerificationError as CPython words it', async () => {
+  const r = await pyJson<string[][]>(`${PUMP}
+out = []
+for cafile, name in ((${lit(path.join(tmp, 'ca.pem'))}, 'example.com'), (${lit(path.join(tmp, 'other-ca.pem'))}, 'localhost')):
+    c, s, pump = pair(ssl.create_default_context(cafile=cafile), server_ctx(), name)
+    try:
+        handshake(c, s, pump)
+        out.append(['no error'])
+    except ssl.SSLCertVerificationError as e:
+        out.append([type(e).__name__, str(e), e.verify_code, e.verify_message, e.library, e.reason, isinstance(e, ValueError)])
+result = out`);
+  assert.equal(r[0], [
+    'SSLCertVerificationError',
+    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'example.com'. (_ssl.c:1029)",
+    62,
+    "Hostname mismatch, certificate is not valid for 'example.com'.",
+    'SSL',
+    'CERTIFICATE_VERIFY_FAILED',
+    true,
+  ]);
+  assert.equal(r[1]!.slice(0, 3), [
+    'SSLCertVerificationError',
+    '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1029)',
+    20,
+  ]);
+});
+
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test.run();

@@ -7,9 +7,10 @@ writes the host socket behind an SSLSocket's descriptor, waiting for it
 (interruptibly) for at most the socket's timeout. Errors are raised with the
 classes, arguments and texts CPython's _ssl gives them.
 
-Not provided: SSLObject/MemoryBIO (asyncio's TLS), server-side SNI and ALPN
-callbacks, sessions, channel bindings, post-handshake authentication; each
-raises NotImplementedError naming itself.
+SSLObject and MemoryBIO (asyncio's TLS) are OpenSSL's memory BIOs. Not
+provided: server-side SNI and ALPN callbacks, sessions, channel bindings,
+post-handshake authentication, get_ciphers, certificate chains; each raises
+NotImplementedError (ValueError for channel bindings, as for a type CPython lacks).
 """
 
 import base64
@@ -254,7 +255,7 @@ def _wait_for_signal():
     """A wait gave way to a signal: let Python's check run its handler (a
     raising handler ends the operation, as under CPython; otherwise it resumes).
     Pyodide looks at the interrupt buffer every few bytecodes."""
-    for _ in range(200):
+    for _ in range(1000):
         pass
 
 
@@ -671,7 +672,10 @@ class SSLContext:
         )
 
     def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
-        raise NotImplementedError("SSLContext.wrap_bio (SSLObject, asyncio's TLS) is not available under nicorn-py")
+        return self.sslobject_class._create(
+            incoming, outgoing, server_side=server_side, server_hostname=self._encode_hostname(server_hostname),
+            session=session, context=self,
+        )
 
 
 def create_default_context(purpose=Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
@@ -729,30 +733,254 @@ _create_stdlib_context = _create_unverified_context
 # ----------------------------------------------------------------- sockets
 
 
-class SSLObject:
-    """TLS over memory buffers (asyncio): not available under nicorn-py."""
+class _TLSConnection:
+    """What SSLSocket and SSLObject share: the host's connection (`_conn`)."""
+
+    _conn = None
+    _epoch = None
+    _done = False
+
+    def _timeout(self):
+        """Seconds an operation may wait (-1: no limit); an SSLObject never waits."""
+        return 0
+
+    def _call(self, op, *args):
+        """Runs a host operation until it completes or raises, as _ssl.c's loops do."""
+        while True:
+            r = op(self._conn, *args, self._timeout())
+            if r >= 0:
+                return r
+            if r == -2:
+                _wait_for_signal()
+                continue
+            raise _exception(_host.tls_error(self._conn))
+
+    def _read(self, len, buffer):
+        if buffer is not None:
+            with memoryview(buffer) as view:
+                n = len if len > 0 else view.nbytes
+                return self._call(_host.tls_read, view.cast("B"), n)
+        buf = bytearray(len)
+        n = self._call(_host.tls_read, buf, len)
+        del buf[n:]
+        return bytes(buf)
+
+    def _write(self, data):
+        with memoryview(data) as view:
+            return self._call(_host.tls_write, view.cast("B"))
+
+    def _handshake(self):
+        self._call(_host.tls_handshake)
+        self._done = True
+
+    def _free(self):
+        conn, self._conn = self._conn, None
+        if conn is not None and self._epoch == _host.tls_epoch():
+            _host.tls_conn_free(conn)
+
+    def _peercert(self, binary_form):
+        if self._conn is None or not self._done:
+            raise ValueError("handshake not done yet")
+        if binary_form:
+            der = _host.tls_peer_cert(self._conn, True)
+            return None if der is None else der.to_bytes()
+        text = _host.tls_peer_cert(self._conn, False)
+        if text is None:
+            return None
+        # As _ssl.c: without verification the dict is empty.
+        if self._context.verify_mode == CERT_NONE:
+            return {}
+        return _cert_dict(text)
+
+    def _info(self):
+        if self._conn is None:
+            return None
+        return _json.loads(_host.tls_conn_info(self._conn))
+
+    def selected_npn_protocol(self):
+        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
+        return None
+
+    def selected_alpn_protocol(self):
+        info = self._info()
+        return None if info is None else info["alpn"]
+
+    def cipher(self):
+        info = self._info()
+        return None if info is None or info["cipher"] is None else tuple(info["cipher"])
+
+    def shared_ciphers(self):
+        return None
+
+    def compression(self):
+        return None
+
+    def version(self):
+        info = self._info()
+        if info is None or not self._done:
+            return None
+        return info["version"]
+
+    def get_verified_chain(self):
+        raise NotImplementedError(f"{type(self).__name__}.get_verified_chain is not available under nicorn-py")
+
+    def get_unverified_chain(self):
+        raise NotImplementedError(f"{type(self).__name__}.get_unverified_chain is not available under nicorn-py")
+
+    def get_channel_binding(self, cb_type="tls-unique"):
+        raise ValueError(f"{cb_type} channel binding type not implemented")
+
+    def verify_client_post_handshake(self):
+        raise NotImplementedError("TLS 1.3 post-handshake authentication is not available under nicorn-py")
+
+    @property
+    def session(self):
+        return None
+
+    @session.setter
+    def session(self, session):
+        if session is not None:
+            raise NotImplementedError("TLS sessions are not available under nicorn-py")
+
+    @property
+    def session_reused(self):
+        return None if self._conn is None else False
+
+
+class MemoryBIO:
+    """Bytes in or out of an SSLObject (OpenSSL's memory BIO on the host)."""
+
+    def __init__(self):
+        self._epoch = _host.tls_epoch()
+        self._id = _host.tls_bio_new()
+        self._wrote_eof = False
+
+    def __del__(self):
+        try:
+            if self._epoch == _host.tls_epoch():
+                _host.tls_bio_free(self._id)
+        except Exception:
+            pass
+
+    @property
+    def pending(self):
+        """The number of bytes pending in the memory BIO."""
+        return _host.tls_bio_pending(self._id)
+
+    @property
+    def eof(self):
+        """Whether the memory BIO is at EOF."""
+        return bool(_host.tls_bio_eof(self._id))
+
+    def read(self, size=-1):
+        """Read up to size bytes from the memory BIO; all of them when size is negative."""
+        n = self.pending
+        if size >= 0:
+            n = min(n, size)
+        buf = bytearray(n)
+        if n:
+            got = _host.tls_bio_read(self._id, buf)
+            del buf[got:]
+        return bytes(buf)
+
+    def write(self, b):
+        """Writes the bytes b into the memory BIO; returns their number."""
+        with memoryview(b) as view:
+            if self._wrote_eof:
+                raise SSLError("cannot write() after write_eof()")
+            return _host.tls_bio_write(self._id, view.cast("B"))
+
+    def write_eof(self):
+        """Write an EOF marker to the memory BIO: when all data is read, the SSL sees EOF."""
+        self._wrote_eof = True
+        _host.tls_bio_write_eof(self._id)
+
+
+class SSLObject(_TLSConnection):
+    """TLS over memory buffers (MemoryBIOs) with the same methods as SSLSocket,
+    for asyncio and other event loops. It never waits: an operation that needs
+    more incoming data raises SSLWantReadError."""
 
     def __init__(self, *args, **kwargs):
         raise TypeError(f"{self.__class__.__name__} does not have a public constructor. "
                         "Instances are returned by SSLContext.wrap_bio().")
 
+    @classmethod
+    def _create(cls, incoming, outgoing, server_side=False, server_hostname=None, session=None, context=None):
+        if session is not None:
+            raise NotImplementedError("TLS sessions are not available under nicorn-py")
+        if not server_side and context.check_hostname and not server_hostname:
+            raise ValueError("check_hostname requires server_hostname")
+        self = cls.__new__(cls)
+        self._context = context
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        self._incoming, self._outgoing = incoming, outgoing
+        self._conn = _host.tls_conn_new_bio(context._native(), incoming._id, outgoing._id, server_side, server_hostname)
+        self._epoch = _host.tls_epoch()
+        return self
 
-class MemoryBIO:
-    def __init__(self):
-        raise NotImplementedError("ssl.MemoryBIO (asyncio's TLS) is not available under nicorn-py")
+    def __del__(self):
+        try:
+            self._free()
+        except Exception:
+            pass
+
+    @property
+    def context(self):
+        """The SSLContext that is currently in use."""
+        return self._context
+
+    @context.setter
+    def context(self, ctx):
+        self._context = ctx
+
+    @property
+    def server_side(self):
+        """Whether this is a server-side socket."""
+        return self._server_side
+
+    @property
+    def server_hostname(self):
+        """The currently set server hostname (for SNI), or None if no server hostname is set."""
+        return self._server_hostname
+
+    def read(self, len=1024, buffer=None):
+        """Read up to 'len' bytes from the SSL object and return them.
+
+        If 'buffer' is provided, read into this buffer and return the number of bytes read.
+        """
+        if self._conn is None:
+            raise ValueError("Read on closed or unwrapped SSL socket.")
+        return self._read(len, buffer)
+
+    def write(self, data):
+        """Write 'data' to the SSL object and return the number of bytes written."""
+        if self._conn is None:
+            raise ValueError("Write on closed or unwrapped SSL socket.")
+        return self._write(data)
+
+    def getpeercert(self, binary_form=False):
+        """The certificate of the other end, as SSLSocket.getpeercert."""
+        return self._peercert(binary_form)
+
+    def pending(self):
+        """Return the number of bytes that can be read immediately."""
+        return 0 if self._conn is None else _host.tls_pending(self._conn)
+
+    def do_handshake(self):
+        """Start the SSL/TLS handshake."""
+        self._handshake()
+
+    def unwrap(self):
+        """Start the SSL shutdown handshake."""
+        self._call(_host.tls_shutdown)
 
 
 class SSLSession:
     def __init__(self):
         raise NotImplementedError("ssl.SSLSession is not available under nicorn-py")
-
-
-def _timeout_of(sock):
-    t = sock.gettimeout()
-    return -1 if t is None else t
-
-
-class SSLSocket(socket):
+class SSLSocket(_TLSConnection, socket):
     """This class implements a subtype of socket.socket that wraps the
     underlying OS socket in an SSL context when necessary, and provides
     read and write methods over that channel."""
@@ -781,8 +1009,6 @@ class SSLSocket(socket):
         sock_timeout = sock.gettimeout()
         sock.detach()
         self._context = context
-        self._session = None
-        self._sslobj = None
         self._conn = None
         self._epoch = None
         self.server_side = server_side
@@ -831,13 +1057,16 @@ class SSLSocket(socket):
                 raise
         return self
 
+    def _timeout(self):
+        t = self.gettimeout()
+        return -1 if t is None else t
+
     def _start(self):
         conn = _host.tls_conn_new(self._context._native(), self.fileno(), self.server_side, self.server_hostname)
         if isinstance(conn, str):
             raise _exception(conn)
         self._conn = conn
         self._epoch = _host.tls_epoch()
-        self._sslobj = self  # CPython code tests `self._sslobj` for "TLS is on"
 
     @property
     def context(self):
@@ -846,19 +1075,6 @@ class SSLSocket(socket):
     @context.setter
     def context(self, ctx):
         self._context = ctx
-
-    @property
-    def session(self):
-        return None
-
-    @session.setter
-    def session(self, session):
-        if session is not None:
-            raise NotImplementedError("TLS sessions are not available under nicorn-py")
-
-    @property
-    def session_reused(self):
-        return None if self._conn is None else False
 
     def dup(self):
         raise NotImplementedError(f"Can't dup() {self.__class__.__name__} instances")
@@ -874,17 +1090,6 @@ class SSLSocket(socket):
             # _connected being set, e.g. if connect() first returned EAGAIN.
             self.getpeername()
 
-    def _call(self, op, *args):
-        """Runs a host operation until it completes or raises, as _ssl.c's loops do."""
-        while True:
-            r = op(self._conn, *args, _timeout_of(self))
-            if r >= 0:
-                return r
-            if r == -2:
-                _wait_for_signal()
-                continue
-            raise _exception(_host.tls_error(self._conn))
-
     def read(self, len=1024, buffer=None):
         """Read up to LEN bytes and return them. Return zero-length string on EOF."""
         self._checkClosed()
@@ -893,14 +1098,7 @@ class SSLSocket(socket):
         if len < 0 and buffer is None:
             raise ValueError("size should not be negative")
         try:
-            if buffer is not None:
-                with memoryview(buffer) as view:
-                    n = len if len > 0 else view.nbytes
-                    return self._call(_host.tls_read, view.cast("B"), n)
-            buf = bytearray(len)
-            n = self._call(_host.tls_read, buf, len)
-            del buf[n:]
-            return bytes(buf)
+            return self._read(len, buffer)
         except SSLError as x:
             if x.args[0] == SSL_ERROR_EOF and self.suppress_ragged_eofs:
                 if buffer is not None:
@@ -913,64 +1111,14 @@ class SSLSocket(socket):
         self._checkClosed()
         if self._conn is None:
             raise ValueError("Write on closed or unwrapped SSL socket.")
-        with memoryview(data) as view:
-            return self._call(_host.tls_write, view.cast("B"))
+        return self._write(data)
 
     def getpeercert(self, binary_form=False):
         """The certificate of the peer: its dict (subject, issuer, subjectAltName ...) when it was
         verified, {} when not; DER bytes with binary_form; None when the peer sent none."""
         self._checkClosed()
         self._check_connected()
-        if self._conn is None:
-            raise ValueError("handshake not done yet")
-        if binary_form:
-            der = _host.tls_peer_cert(self._conn, True)
-            return None if der is None else der.to_bytes()
-        text = _host.tls_peer_cert(self._conn, False)
-        if text is None:
-            return None
-        # As _ssl.c: without verification the dict is empty.
-        if self._context.verify_mode == CERT_NONE:
-            return {}
-        return _cert_dict(text)
-
-    def get_verified_chain(self):
-        raise NotImplementedError("SSLSocket.get_verified_chain is not available under nicorn-py")
-
-    def get_unverified_chain(self):
-        raise NotImplementedError("SSLSocket.get_unverified_chain is not available under nicorn-py")
-
-    def _info(self):
-        if self._conn is None:
-            return None
-        return _json.loads(_host.tls_conn_info(self._conn))
-
-    def selected_npn_protocol(self):
-        _warnings.warn("ssl NPN is deprecated, use ALPN instead", DeprecationWarning, stacklevel=2)
-        return None
-
-    def selected_alpn_protocol(self):
-        info = self._info()
-        return None if info is None else info["alpn"]
-
-    def cipher(self):
-        info = self._info()
-        return None if info is None or info["cipher"] is None else tuple(info["cipher"])
-
-    def shared_ciphers(self):
-        return None
-
-    def compression(self):
-        return None
-
-    def version(self):
-        info = self._info()
-        if info is None or not self._handshake_done():
-            return None
-        return info["version"]
-
-    def _handshake_done(self):
-        return getattr(self, "_done", False)
+        return self._peercert(binary_form)
 
     def send(self, data, flags=0):
         self._checkClosed()
@@ -1075,14 +1223,6 @@ class SSLSocket(socket):
         # As CPython: the socket itself, now without TLS.
         return self
 
-    def verify_client_post_handshake(self):
-        raise NotImplementedError("TLS 1.3 post-handshake authentication is not available under nicorn-py")
-
-    def _free(self):
-        conn, self._conn, self._sslobj = self._conn, None, None
-        if conn is not None and self._epoch == _host.tls_epoch():
-            _host.tls_conn_free(conn)
-
     def _real_close(self):
         self._free()
         super()._real_close()
@@ -1093,8 +1233,7 @@ class SSLSocket(socket):
         try:
             if timeout == 0.0 and block:
                 self.settimeout(None)
-            self._call(_host.tls_handshake)
-            self._done = True
+            self._handshake()
         finally:
             self.settimeout(timeout)
 
@@ -1139,9 +1278,6 @@ class SSLSocket(socket):
             suppress_ragged_eofs=self.suppress_ragged_eofs, server_side=True,
         )
         return newsock, addr
-
-    def get_channel_binding(self, cb_type="tls-unique"):
-        raise ValueError(f"{cb_type} channel binding type not implemented")
 
 
 SSLContext.sslsocket_class = SSLSocket

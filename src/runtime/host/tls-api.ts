@@ -15,6 +15,7 @@ import {
 
   TlsConnection,
   TlsContext,
+  TlsMemoryBio,
   decodeDer,
   opensslDefaultPaths,
   opensslVersion,
@@ -45,6 +46,7 @@ export function keepModuleForTls(_imports: unknown, mod: EmModule): void {
 const epoch = `${process.pid}-${Math.random().toString(36).slice(2)}`;
 const contexts = new Map<number, TlsContext>();
 const connections = new Map<number, TlsConnection>();
+const bios = new Map<number, TlsMemoryBio>();
 let nextId = 1;
 
 // Nothing is `undefined`, not null: Pyodide gives Python None for undefined (null is pyodide.ffi.jsnull).
@@ -60,6 +62,12 @@ function connOf(id: number): TlsConnection {
   const conn = connections.get(id);
   if (!conn) throw new Error(`no TLS connection ${id} in this thread`);
   return conn;
+}
+
+function bioOf(id: number): TlsMemoryBio {
+  const bio = bios.get(id);
+  if (!bio) throw new Error(`no MemoryBIO ${id} in this thread`);
+  return bio;
 }
 
 function withBuffer<T>(buf: PyBufferProxy, fn: (view: Uint8Array) => T): T {
@@ -198,6 +206,34 @@ export const TLS_API = {
     return id;
   },
 
+  /** An SSLObject's connection between two MemoryBIOs. */
+  tls_conn_new_bio: (ctxId: number, incoming: number, outgoing: number, serverSide: boolean, hostname: string | null): number => {
+    const id = nextId++;
+    connections.set(id, new TlsConnection(ctxOf(ctxId), { incoming: bioOf(incoming), outgoing: bioOf(outgoing) }, serverSide, hostname ?? null));
+    return id;
+  },
+
+  tls_bio_new: (): number => {
+    const id = nextId++;
+    bios.set(id, new TlsMemoryBio());
+    return id;
+  },
+
+  tls_bio_free: (id: number): void => {
+    bios.get(id)?.free();
+    bios.delete(id);
+  },
+
+  tls_bio_write: (id: number, buf: PyBufferProxy): number => withBuffer(buf, (view) => bioOf(id).write(view)),
+
+  tls_bio_read: (id: number, buf: PyBufferProxy): number => withBuffer(buf, (view) => bioOf(id).read(view)),
+
+  tls_bio_pending: (id: number): number => bioOf(id).pending,
+
+  tls_bio_eof: (id: number): boolean => bioOf(id).eof,
+
+  tls_bio_write_eof: (id: number): void => bioOf(id).writeEof(),
+
   tls_conn_free: (id: number): void => {
     connections.get(id)?.free();
     connections.delete(id);
@@ -226,7 +262,11 @@ export const TLS_API = {
   /** The peer's certificate: DER bytes (binary) or the JSON of getpeercert()'s dict; null when none. */
   tls_peer_cert: (id: number, binary: boolean): Uint8Array | string | undefined => {
     const conn = connOf(id);
-    if (binary) return conn.peerCertificate() ?? undefined;
+    if (binary) {
+      // A plain Uint8Array: Pyodide does not take a Buffer for a typed array.
+      const der = conn.peerCertificate();
+      return der ? new Uint8Array(der) : undefined;
+    }
     const cert = conn.peerCertificateDict();
     return cert === null ? undefined : JSON.stringify(cert);
   },

@@ -149,6 +149,53 @@ function timeoutError(where: Where): TlsErrorInfo {
 
 // --------------------------------------------------------------- contexts
 
+/**
+ * A MemoryBIO: bytes in and out of an SSLObject (asyncio's TLS), OpenSSL's
+ * memory BIO. Until write_eof() an empty read asks for more (WANT_READ), as
+ * _ssl.c sets it up (BIO_set_mem_eof_return -1).
+ */
+export class TlsMemoryBio {
+  readonly bio: Ptr;
+  eofWritten = false;
+
+  constructor() {
+    const o = openssl();
+    this.bio = o.BIO_new(o.BIO_s_mem());
+    o.BIO_ctrl(this.bio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, null);
+  }
+
+  get pending(): number {
+    return Number(openssl().BIO_ctrl_pending(this.bio));
+  }
+
+  get eof(): boolean {
+    return this.eofWritten && this.pending === 0;
+  }
+
+  write(view: Uint8Array): number {
+    if (view.length === 0) return 0;
+    return openssl().BIO_write(this.bio, view, view.length);
+  }
+
+  /** Up to view.length bytes into view; their count (0 when empty). */
+  read(view: Uint8Array): number {
+    const n = Math.min(view.length, this.pending);
+    return n === 0 ? 0 : openssl().BIO_read_into(this.bio, view, n);
+  }
+
+  writeEof(): void {
+    this.eofWritten = true;
+    // Reads of the empty buffer now say end of file, not "retry".
+    openssl().BIO_ctrl(this.bio, BIO_C_SET_BUF_MEM_EOF_RETURN, 0, null);
+  }
+
+  free(): void {
+    openssl().BIO_free(this.bio);
+  }
+}
+
+const BIO_C_SET_BUF_MEM_EOF_RETURN = 130;
+
 /** One SSLContext: an SSL_CTX and what Python set on it that OpenSSL does not keep for us. */
 export class TlsContext {
   readonly ctx: Ptr;
@@ -385,20 +432,29 @@ export function opensslDefaultPaths(): { file: string; dir: string } {
 
 const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(%.*)?)$/;
 
-/** One SSLSocket: an SSL on a host socket descriptor. */
+/**
+ * One SSLSocket (an SSL on a host socket descriptor) or SSLObject (an SSL
+ * between two MemoryBIOs, which never waits: timeouts are 0 there).
+ */
 export class TlsConnection {
   readonly ssl: Ptr;
   readonly fd: number;
   readonly serverHostname: string | null;
   lastError: TlsErrorInfo | null = null;
 
-  constructor(context: TlsContext, fd: number, serverSide: boolean, serverHostname: string | null) {
+  constructor(context: TlsContext, io: number | { incoming: TlsMemoryBio; outgoing: TlsMemoryBio }, serverSide: boolean, serverHostname: string | null) {
     const o = openssl();
-    this.fd = fd;
+    this.fd = typeof io === 'number' ? io : -1;
     this.serverHostname = serverHostname;
     this.ssl = o.SSL_new(context.ctx);
     if (!this.ssl) throw new Error('SSL_new failed');
-    o.SSL_set_fd(this.ssl, fd);
+    if (typeof io === 'number') o.SSL_set_fd(this.ssl, io);
+    else {
+      // SSL_set_bio takes a reference of each; the MemoryBIOs keep theirs.
+      o.BIO_up_ref(io.incoming.bio);
+      o.BIO_up_ref(io.outgoing.bio);
+      o.SSL_set_bio(this.ssl, io.incoming.bio, io.outgoing.bio);
+    }
     if (serverSide) o.SSL_set_accept_state(this.ssl);
     else o.SSL_set_connect_state(this.ssl);
     if (serverHostname !== null && !serverSide) {
