@@ -1,0 +1,143 @@
+// The app as a TLS client (fixtures/tlsclient): through `nicorn-py -w 2`,
+// urllib, http.client and requests reach node https servers with a CA made
+// by openssl; verification failures raise what CPython raises; a client
+// certificate the server requires is sent; the server sees SNI. With
+// --preload, a context made at import works in the restored workers.
+
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FIXTURES, PACKAGES, startServer, type Server } from '../helpers/server.js';
+import { makePki } from '../helpers/pki.js';
+
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-ssl-e2e-')));
+const file = (name: string) => path.join(tmp, name);
+const APP = path.join(FIXTURES, 'tlsclient');
+
+interface Seen {
+  sni: string | null;
+  client: string | null;
+}
+
+/** An https server on all loopback addresses: it answers what it saw of the client. */
+async function httpsServer(requireClient: boolean): Promise<{ port: number; close: () => void }> {
+  const srv = https.createServer(
+    {
+      key: fs.readFileSync(file('server.key')),
+      cert: fs.readFileSync(file('server.pem')),
+      ca: fs.readFileSync(file('ca.pem')),
+      requestCert: true,
+      rejectUnauthorized: requireClient,
+    },
+    (req, res) => {
+      const sock = req.socket as TLSSocket;
+      const seen: Seen = { sni: sock.servername || null, client: sock.authorized ? ((sock.getPeerCertificate().subject?.CN as string) ?? null) : null };
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(seen));
+    },
+  );
+  srv.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => srv.listen(0, '0.0.0.0', resolve));
+  return { port: (srv.address() as AddressInfo).port, close: () => srv.close() };
+}
+
+type Answer = Record<string, unknown> & { error?: string; message?: string; status?: number; body?: string };
+
+async function ask(srv: Server, query: Record<string, string>): Promise<Answer> {
+  const res = await fetch(`${srv.url}/?${new URLSearchParams(query)}`);
+  assert.is(res.status, 200);
+  return (await res.json()) as Answer;
+}
+
+interface Ctx {
+  srv: Server;
+  open: { port: number; close: () => void };
+  mtls: { port: number; close: () => void };
+}
+
+const clients = suite<Ctx>('an app calling HTTPS servers');
+
+clients.before(async (ctx) => {
+  makePki(tmp);
+  ctx.open = await httpsServer(false);
+  ctx.mtls = await httpsServer(true);
+  ctx.srv = await startServer(['-w', '2', '--chdir', APP, '--pythonpath', PACKAGES, 'app:application']);
+});
+
+clients.after(async (ctx) => {
+  await ctx.srv?.stop();
+  ctx.open?.close();
+  ctx.mtls?.close();
+});
+
+clients('urllib.request.urlopen with create_default_context(cafile=CA): verified, SNI seen by the server', async ({ srv, open }) => {
+  const r = await ask(srv, { op: 'urlopen', url: `https://localhost:${open.port}/`, ca: file('ca.pem') });
+  assert.is(r.status, 200, JSON.stringify(r));
+  assert.equal(JSON.parse(r.body!), { sni: 'localhost', client: null });
+});
+
+clients('http.client.HTTPSConnection by address: TLS 1.3, the peer certificate, ALPN', async ({ srv, open }) => {
+  const r = await ask(srv, { op: 'httpclient', url: `https://127.0.0.1:${open.port}/`, ca: file('ca.pem'), alpn: 'h2,http/1.1' });
+  assert.is(r.status, 200, JSON.stringify(r));
+  assert.equal(JSON.parse(r.body!), { sni: null, client: null }, 'no SNI for an address (RFC 6066), as CPython');
+  assert.is(r.version, 'TLSv1.3');
+  assert.equal(r.peer, [[['commonName', '127.0.0.1']]]);
+  assert.is(r.alpn, null, 'the server offers no ALPN');
+});
+
+clients('an address the certificate lacks: SSLCertVerificationError (a ValueError), verify_code 64', async ({ srv, open }) => {
+  const r = await ask(srv, { op: 'httpclient', url: `https://127.0.0.2:${open.port}/`, ca: file('ca.pem') });
+  assert.is(r.error, 'SSLCertVerificationError', JSON.stringify(r));
+  assert.match(r.message!, /^\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed: IP address mismatch, certificate is not valid for '127\.0\.0\.2'\. \(_ssl\.c:\d+\)$/);
+  assert.is(r.verify_code, 64);
+  assert.ok((r.mro as string[]).includes('ValueError') && (r.mro as string[]).includes('SSLError'));
+});
+
+clients('a CA the app does not trust: SSLCertVerificationError as CPython words it', async ({ srv, open }) => {
+  const r = await ask(srv, { op: 'urlopen', url: `https://localhost:${open.port}/`, ca: file('other-ca.pem') });
+  assert.is(r.error, 'SSLCertVerificationError', JSON.stringify(r));
+  assert.match(r.message!, /^\[SSL: CERTIFICATE_VERIFY_FAILED\] certificate verify failed: self-signed certificate in certificate chain \(_ssl\.c:\d+\)$/);
+  assert.is(r.verify_code, 19);
+  assert.is(r.verify_message, 'self-signed certificate in certificate chain');
+});
+
+clients('a client certificate the server requires: refused without, accepted with', async ({ srv, mtls }) => {
+  const url = `https://localhost:${mtls.port}/`;
+  const without = await ask(srv, { op: 'httpclient', url, ca: file('ca.pem') });
+  assert.ok(without.error, JSON.stringify(without));
+  assert.ok((without.mro as string[]).includes('OSError'), JSON.stringify(without));
+  const withCert = await ask(srv, { op: 'httpclient', url, ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') });
+  assert.is(withCert.status, 200, JSON.stringify(withCert));
+  assert.equal(JSON.parse(withCert.body!), { sni: 'localhost', client: 'client' });
+});
+
+clients.run();
+
+// ---------------------------------------------------------------- --preload
+
+const preload = suite<{ srv: Server }>('--preload: a context made at import, in restored workers');
+
+preload.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+preload('the context from the snapshot is made again on the host and verifies', async (ctx) => {
+  if (!fs.existsSync(file('ca.pem'))) makePki(tmp);
+  ctx.srv = await startServer(['--preload', '-w', '2', '--log-level', 'debug', '--chdir', APP, '--pythonpath', PACKAGES, 'app:application'], {
+    env: { XDG_CACHE_HOME: path.join(tmp, 'cache') },
+  });
+  for (let i = 0; i < 4; i++) {
+    const r = await ask(ctx.srv, { op: 'memory', ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') });
+    assert.equal(r, { version: 'TLSv1.3', peer: [[['commonName', '127.0.0.1']]] }, JSON.stringify(r));
+  }
+  assert.match(ctx.srv.log(), /Started from the preload snapshot/);
+});
+
+preload.run();
+
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
