@@ -10,6 +10,8 @@
 
 import fs from 'node:fs';
 import type { PyodideInterface, loadPyodide } from 'pyodide';
+import type { EmModule } from './host/module.js';
+import { openSockets } from './host/sockets.js';
 
 /** The descriptor a worker finds the arbiter's image on (after stdio, the IPC channel and the WorkerTmp file). */
 export const IMAGE_FD = 5;
@@ -118,6 +120,13 @@ export function trackHostReads(py: PyodideInterface): { files: Set<string>; dirs
  */
 export function makeImage(py: PyodideInterface): Uint8Array {
   const mod = moduleOf(py);
+  const sockets = openSockets(mod as unknown as EmModule);
+  if (sockets.length > 0) {
+    const what = sockets.map((s) => `${s.describe} (file descriptor ${s.fd})`).join(', ');
+    throw new SnapshotError(
+      `the app keeps ${what} open after it is imported; a snapshot cannot carry open sockets (connect in post_fork or on first use)`,
+    );
+  }
   const open = mod.FS.streams.flatMap((s, fd) => (s && fd > 2 ? [`${fd} (${s.path})`] : []));
   if (open.length > 0) {
     throw new SnapshotError(

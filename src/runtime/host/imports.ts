@@ -7,15 +7,15 @@
 //
 // Each module below owns one concern and replaces only its own imports.
 
+import { patchDns } from './dns.js';
 import type { EmModule, WasmImports } from './module.js';
+import { patchSockets } from './sockets.js';
 import { keepModuleForTls } from './tls-api.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
 
-const PATCHES: ImportPatch[] = [
-  keepModuleForTls,
-];
+const PATCHES: ImportPatch[] = [patchSockets, patchDns, keepModuleForTls];
 
 /**
  * Installs every patch into the import object Emscripten hands to

@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import type { EmModule } from './module.js';
+import { hostSocketFd } from './sockets.js';
 import {
   DEFAULT_CIPHERS,
 
@@ -27,16 +28,7 @@ interface PyBufferProxy {
   getBuffer(type?: string): { data: Uint8Array; release(): void };
 }
 
-/** The interpreter's socket descriptor -> the host's (sockets.ts); null when it is not a host socket. */
-export type HostFdOf = (mod: EmModule, fd: number) => number | null;
-
-let hostFdOf: HostFdOf = () => null;
 let theModule: EmModule | null = null;
-
-/** Set by the socket layer: how an interpreter descriptor maps to a host socket. */
-export function setHostFdResolver(fn: HostFdOf): void {
-  hostFdOf = fn;
-}
 
 /** An ImportPatch that replaces nothing: it keeps the module, for descriptors to be looked up in its FS. */
 export function keepModuleForTls(_imports: unknown, mod: EmModule): void {
@@ -193,7 +185,7 @@ export const TLS_API = {
    * of the error when `fd` is not a socket of the host.
    */
   tls_conn_new: (ctxId: number, fd: number, serverSide: boolean, hostname: string | null): number | string => {
-    const hostFd = theModule ? hostFdOf(theModule, fd) : null;
+    const hostFd = theModule ? hostSocketFd(theModule, fd) : null;
     if (hostFd === null) {
       return JSON.stringify({
         type: 'OSError',
