@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, PACKAGES, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, PACKAGES, eventually, startServer, type Server } from '../helpers/server.js';
 import { makePki } from '../helpers/pki.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-ssl-e2e-')));
@@ -24,8 +24,11 @@ interface Seen {
   client: string | null;
 }
 
-/** An https server on all loopback addresses: it answers what it saw of the client. */
-async function httpsServer(requireClient: boolean): Promise<{ port: number; close: () => void }> {
+/**
+ * An https server on all loopback addresses: it answers what it saw of the
+ * client, or (`hang`) reads the request and never answers.
+ */
+async function httpsServer(requireClient: boolean, hang = false): Promise<{ port: number; close: () => void }> {
   const srv = https.createServer(
     {
       key: fs.readFileSync(file('server.key')),
@@ -35,6 +38,7 @@ async function httpsServer(requireClient: boolean): Promise<{ port: number; clos
       rejectUnauthorized: requireClient,
     },
     (req, res) => {
+      if (hang) return;
       const sock = req.socket as TLSSocket;
       const seen: Seen = { sni: sock.servername || null, client: sock.authorized ? ((sock.getPeerCertificate().subject?.CN as string) ?? null) : null };
       res.setHeader('Content-Type', 'application/json');
@@ -43,7 +47,13 @@ async function httpsServer(requireClient: boolean): Promise<{ port: number; clos
   );
   srv.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => srv.listen(0, '0.0.0.0', resolve));
-  return { port: (srv.address() as AddressInfo).port, close: () => srv.close() };
+  return {
+    port: (srv.address() as AddressInfo).port,
+    close: () => {
+      srv.closeAllConnections();
+      srv.close();
+    },
+  };
 }
 
 type Answer = Record<string, unknown> & { error?: string; message?: string; status?: number; body?: string };
@@ -58,6 +68,7 @@ interface Ctx {
   srv: Server;
   open: { port: number; close: () => void };
   mtls: { port: number; close: () => void };
+  hang: { port: number; close: () => void };
 }
 
 const clients = suite<Ctx>('an app calling HTTPS servers');
@@ -66,13 +77,15 @@ clients.before(async (ctx) => {
   makePki(tmp);
   ctx.open = await httpsServer(false);
   ctx.mtls = await httpsServer(true);
-  ctx.srv = await startServer(['-w', '2', '--chdir', APP, '--pythonpath', PACKAGES, 'app:application']);
+  ctx.hang = await httpsServer(false, true);
+  ctx.srv = await startServer(['-w', '2', '--timeout', '3', '--chdir', APP, '--pythonpath', PACKAGES, 'app:application']);
 });
 
 clients.after(async (ctx) => {
   await ctx.srv?.stop();
   ctx.open?.close();
   ctx.mtls?.close();
+  ctx.hang?.close();
 });
 
 clients('urllib.request.urlopen with create_default_context(cafile=CA): verified, SNI seen by the server', async ({ srv, open }) => {
@@ -87,7 +100,8 @@ clients('http.client.HTTPSConnection by address: TLS 1.3, the peer certificate, 
   assert.equal(JSON.parse(r.body!), { sni: null, client: null }, 'no SNI for an address (RFC 6066), as CPython');
   assert.is(r.version, 'TLSv1.3');
   assert.equal(r.peer, [[['commonName', '127.0.0.1']]]);
-  assert.is(r.alpn, null, 'the server offers no ALPN');
+  // node's https server speaks http/1.1 only: it picks that of the app's two.
+  assert.is(r.alpn, 'http/1.1');
 });
 
 clients('an address the certificate lacks: SSLCertVerificationError (a ValueError), verify_code 64', async ({ srv, open }) => {
@@ -114,6 +128,29 @@ clients('a client certificate the server requires: refused without, accepted wit
   const withCert = await ask(srv, { op: 'httpclient', url, ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') });
   assert.is(withCert.status, 200, JSON.stringify(withCert));
   assert.equal(JSON.parse(withCert.body!), { sni: 'localhost', client: 'client' });
+});
+
+clients('requests.get(url, verify=CA), unchanged requests and urllib3 on the ssl module', async ({ srv, open }) => {
+  const r = await ask(srv, { op: 'requests', url: `https://localhost:${open.port}/`, ca: file('ca.pem') });
+  assert.is(r.status, 200, JSON.stringify(r));
+  assert.equal(JSON.parse(r.body!), { sni: 'localhost', client: null });
+  const bad = await ask(srv, { op: 'requests', url: `https://localhost:${open.port}/`, ca: file('other-ca.pem') });
+  assert.is(bad.error, 'SSLError', JSON.stringify(bad));
+  assert.match(bad.message!, /CERTIFICATE_VERIFY_FAILED/);
+});
+
+clients('a TLS read waiting on a server that never answers gives way to --timeout: the worker is aborted, the frame logged', async ({ srv, hang }) => {
+  const before = srv.workerPids().length;
+  const q = new URLSearchParams({ op: 'urlopen', url: `https://localhost:${hang.port}/`, ca: file('ca.pem'), timeout: 'none' });
+  const stuck = await fetch(`${srv.url}/?${q}`).then(
+    (r) => `status ${r.status}`,
+    (e: Error) => `failed: ${e.message}`,
+  );
+  assert.match(stuck, /failed|status 5/);
+  assert.ok(await eventually(() => srv.workerPids().length === before + 1, 15_000), 'a replacement booted');
+  const log = srv.log();
+  assert.match(log, /\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
+  assert.match(log, /Worker aborted while handling \/\?op=urlopen[\s\S]*ssl_module\.py", line \d+, in _call/);
 });
 
 clients.run();

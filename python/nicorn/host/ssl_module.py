@@ -148,7 +148,7 @@ HAS_TLSv1_1 = True
 HAS_TLSv1_2 = True
 HAS_TLSv1_3 = True
 HAS_PSK = False
-HAS_PHA = False
+HAS_PHA = True
 HAS_NEVER_CHECK_COMMON_NAME = True
 
 CHANNEL_BINDING_TYPES = []
@@ -631,12 +631,12 @@ class SSLContext:
 
     @property
     def post_handshake_auth(self):
-        return False
+        return getattr(self, "_pha", False)
 
     @post_handshake_auth.setter
     def post_handshake_auth(self, value):
-        if value:
-            raise NotImplementedError("TLS 1.3 post-handshake authentication is not available under nicorn-py")
+        self._pha = bool(value)
+        self._set("post_handshake_auth", int(self._pha))
 
     @property
     def keylog_filename(self):

@@ -50,6 +50,7 @@ function decls() {
     SSL_CTX_set_default_passwd_cb_userdata: f('void SSL_CTX_set_default_passwd_cb_userdata(void *ctx, void *u)') as (c: Ptr, u: Buffer | null) => void,
     SSL_CTX_set_cipher_list: f('int SSL_CTX_set_cipher_list(void *ctx, const char *str)') as (c: Ptr, s: string) => number,
     SSL_CTX_set_alpn_protos: f('int SSL_CTX_set_alpn_protos(void *ctx, const uint8_t *protos, unsigned int len)') as (c: Ptr, p: Buffer, n: number) => number,
+    SSL_CTX_set_post_handshake_auth: f('void SSL_CTX_set_post_handshake_auth(void *ctx, int val)') as (c: Ptr, v: number) => void,
     SSL_CTX_get_security_level: f('int SSL_CTX_get_security_level(void *ctx)') as (c: Ptr) => number,
 
     X509_VERIFY_PARAM_set_flags: f('int X509_VERIFY_PARAM_set_flags(void *param, unsigned long flags)') as (p: Ptr, fl: number) => number,

@@ -158,6 +158,9 @@ export const TLS_API = {
       case 'host_flags':
         ctx.hostFlags = value;
         return true;
+      case 'post_handshake_auth':
+        ctx.postHandshakeAuth = value !== 0;
+        return true;
       default:
         throw new Error(`unknown TLS context property ${name}`);
     }

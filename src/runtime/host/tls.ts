@@ -232,13 +232,14 @@ export class TlsContext {
     return info;
   }
 
+  // koffi gives a uint64 as a number when it fits in one, else a BigInt.
   get options(): bigint {
-    return openssl().SSL_CTX_get_options(this.ctx);
+    return BigInt(openssl().SSL_CTX_get_options(this.ctx));
   }
 
   set options(value: bigint) {
     const o = openssl();
-    const now = o.SSL_CTX_get_options(this.ctx);
+    const now = this.options;
     o.SSL_CTX_clear_options(this.ctx, now & ~value);
     o.SSL_CTX_set_options(this.ctx, value & ~now);
   }
@@ -273,6 +274,11 @@ export class TlsContext {
 
   setProtoVersion(max: boolean, version: number): boolean {
     return openssl().SSL_CTX_ctrl(this.ctx, max ? SSL_CTRL_SET_MAX_PROTO_VERSION : SSL_CTRL_SET_MIN_PROTO_VERSION, version, null) === 1;
+  }
+
+  /** TLS 1.3 post-handshake authentication: a client offers its certificate after the handshake when asked. */
+  set postHandshakeAuth(on: boolean) {
+    openssl().SSL_CTX_set_post_handshake_auth(this.ctx, on ? 1 : 0);
   }
 
   get securityLevel(): number {
