@@ -12,6 +12,8 @@ import type { EmModule, WasmImports } from './module.js';
 
 const EAI_SYSTEM = -11;
 const EAI_MEMORY = -10;
+const EAI_ADDRFAMILY = -9;
+const AF_INET6 = 10;
 
 /** struct addrinfo on the host (x86-64/aarch64 Linux). */
 const HostAddrInfo = koffi.struct('nicorn_addrinfo', {
@@ -79,7 +81,7 @@ export function patchDns(imports: WasmImports, mod: EmModule): void {
       if (rc === EAI_SYSTEM) setErrno(mod, wasmErrno(mod, hostErrno()));
       return rc;
     }
-    const answers: Answer[] = [];
+    let answers: Answer[] = [];
     try {
       for (let p = res[0]; p; ) {
         const ai = koffi.decode(p, HostAddrInfo) as {
@@ -99,7 +101,12 @@ export function patchDns(imports: WasmImports, mod: EmModule): void {
     } finally {
       hostDns().freeaddrinfo(res[0]);
     }
-    if (answers.length === 0) return -2; // EAI_NONAME
+    // Pyodide's CPython is built without IPv6: its socket module cannot
+    // pass an AF_INET6 address ("bad family"), so such answers are left
+    // out, as an IPv4-only CPython's resolver would (AI_ADDRCONFIG).
+    const usable = answers.filter((a) => a.family !== AF_INET6);
+    if (usable.length === 0) return answers.length > 0 ? EAI_ADDRFAMILY : -2 /* EAI_NONAME */;
+    answers = usable;
     const list = writeAnswers(mod, answers);
     if (!list) return EAI_MEMORY;
     mod.HEAPU32[outPtr >>> 2] = list;

@@ -15,7 +15,8 @@
 // Constants, sockaddr and struct layouts: Emscripten's musl (wasm32) follows
 // Linux's ABI for sockets. Every AF_/SOCK_/SOL_/SO_/IPPROTO_/TCP_/MSG_/SHUT_/
 // EAI_/POLL* value CPython exposes is the host's, except SO_RCVTIMEO and
-// SO_SNDTIMEO (66/67, the 64-bit time_t variants; the host's are 20/21):
+// SO_SNDTIMEO (66/67, the 64-bit time_t variants; the host's are 20/21;
+// python/nicorn/host/net.py refuses them: the host socket is non-blocking):
 // test/unit/sockets.test.ts compares the two interpreters' tables. So
 // sockaddr_in/in6 (incl. sin6_scope_id)/un bytes are passed through as they
 // are, and only errno values are translated (by name, wasmErrno).
@@ -450,7 +451,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     if (name in imports) imports[name] = () => null;
   }
 
-  /** fcntl on a socket: the app's O_NONBLOCK; `arg` is the value itself. */
+  /** fcntl on a socket: the app's O_NONBLOCK (F_SETFL's `arg`); null for other commands. */
   const socketFcntl = (s: HostSocket, cmd: number, arg: number): number | null => {
     if (cmd === F_GETFL) return O_RDWR | (s.nonblocking ? O_NONBLOCK : 0);
     if (cmd === F_SETFL) {
@@ -460,11 +461,12 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     return null;
   };
 
-  const tryFcntl = imports._try_fcntl64 as ((fd: number, cmd: number, arg: number, result: number) => number) | undefined;
-  imports._try_fcntl64 = (fd: number, cmd: number, arg: number, result: number): number => {
+  // Pyodide's CPython asks _try_fcntl64 before fcntl64; `varargs` points at the argument.
+  const tryFcntl = imports._try_fcntl64 as ((fd: number, cmd: number, varargs: number, result: number) => number) | undefined;
+  imports._try_fcntl64 = (fd: number, cmd: number, varargs: number, result: number): number => {
     const s = socketOfStream(mod.FS.getStream(fd));
-    const r = s ? socketFcntl(s, cmd, arg) : null;
-    if (r === null) return tryFcntl ? tryFcntl(fd, cmd, arg, result) : 0;
+    const r = s ? socketFcntl(s, cmd, cmd === F_SETFL ? mod.HEAP32[(varargs >>> 0) >>> 2]! : 0) : null;
+    if (r === null) return tryFcntl ? tryFcntl(fd, cmd, varargs, result) : 0;
     mod.HEAP32[result >>> 2] = r;
     return 1;
   };
