@@ -150,7 +150,7 @@ clients('a TLS read waiting on a server that never answers gives way to --timeou
   assert.ok(await eventually(() => srv.workerPids().length === before + 1, 15_000), 'a replacement booted');
   const log = srv.log();
   assert.match(log, /\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
-  assert.match(log, /Worker aborted while handling \/\?op=urlopen[\s\S]*ssl_module\.py", line \d+, in _call/);
+  assert.match(log, /Worker aborted while handling \/\?op=urlopen[\s\S]*ssl_module\.py", line \d+, in _read/);
 });
 
 clients.run();

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostErrno, libc } from '../../src/runtime/host/libc.js';
-import { FAILED, PROTOCOL_TLS_CLIENT, TlsConnection, TlsContext, decodeDer } from '../../src/runtime/host/tls.js';
-import { POLLOUT, pollHost } from '../../src/runtime/host/wait.js';
+import { FAILED, INTERRUPTED, PROTOCOL_TLS_CLIENT, TlsConnection, TlsContext, decodeDer } from '../../src/runtime/host/tls.js';
+import { POLLOUT, pollHost, watchInterrupts } from '../../src/runtime/host/wait.js';
 import { makePki } from '../helpers/pki.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-host-tls-'));
@@ -235,6 +235,24 @@ test('timeouts, non-blocking reads and an end without close_notify', async () =>
   assert.is(conn.read(new Uint8Array(64), 0), FAILED);
   assert.is(conn.lastError!.type, 'SSLWantReadError');
   assert.is(conn.lastError!.errno, 2);
+  conn.free();
+  closeFd(fd);
+});
+
+test('a wait gives way to a pending interrupt (--timeout, INT): INTERRUPTED within a poll slice, and resumes after', async () => {
+  const { silent } = await servers();
+  const buffer = new Int32Array(new SharedArrayBuffer(4));
+  watchInterrupts(buffer);
+  const fd = connect(silent!);
+  const conn = new TlsConnection(clientContext(), fd, false, 'localhost');
+  Atomics.store(buffer, 0, 2);
+  const t0 = performance.now();
+  assert.is(conn.handshake(-1), INTERRUPTED);
+  assert.ok(performance.now() - t0 < 100);
+  // Python handled the signal (the buffer is cleared): the same handshake waits again, up to its timeout.
+  Atomics.store(buffer, 0, 0);
+  assert.is(conn.handshake(150), FAILED);
+  assert.is(conn.lastError!.type, 'TimeoutError');
   conn.free();
   closeFd(fd);
 });
