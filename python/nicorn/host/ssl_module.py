@@ -483,10 +483,6 @@ class SSLContext:
         self._set("host_flags", self._host_flags)
 
     @property
-    def _host_flags_value(self):
-        return self._host_flags
-
-    @property
     def security_level(self):
         return self._get("security_level")
 
@@ -1190,12 +1186,8 @@ class SSLSocket(_TLSConnection, socket):
         if self._conn is not None:
             if flags != 0:
                 raise ValueError("non-zero flags not allowed in calls to sendall() on %s" % self.__class__)
-            count = 0
-            with memoryview(data) as view, view.cast("B") as byte_view:
-                amount = len(byte_view)
-                while count < amount:
-                    v = self.send(byte_view[count:])
-                    count += v
+            # CPython loops on send(); its write, as ours, sends everything at once.
+            self._write(data)
         else:
             return super().sendall(data, flags)
 
@@ -1272,6 +1264,14 @@ class SSLSocket(_TLSConnection, socket):
     def _real_close(self):
         self._free()
         super()._real_close()
+
+    def __del__(self):
+        # A socket dropped without close(): its descriptor is closed by
+        # _socket; the host's SSL (which does not own the descriptor) goes too.
+        try:
+            self._free()
+        except Exception:
+            pass
 
     def do_handshake(self, block=False):
         self._check_connected()
