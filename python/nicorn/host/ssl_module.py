@@ -763,45 +763,62 @@ class _TLSConnection:
                 continue
             raise _exception(_host.tls_error(self._conn))
 
+    def _failed(self, k):
+        """A host operation answered k < 0: returns to try it again after a
+        signal was handled (-2), raises the failure (-1) as _ssl would."""
+        if k == -2:
+            _wait_for_signal()
+            return
+        raise _exception(_host.tls_error(self._conn))
+
+    # The paths below run for every send and recv: they are kept flat (each
+    # Python call costs about a microsecond in the interpreter).
+
     def _read(self, len, buffer):
-        n = len
-        view = None
-        if buffer is not None:
-            view = memoryview(buffer).cast("B")
-            if n <= 0 or n > view.nbytes:
-                n = view.nbytes
-        n = min(n, _SCRATCH_SIZE)
-        while True:
-            k = _host.tls_read(self._conn, _SCRATCH, n, self._timeout())
-            if k >= 0:
-                break
-            if k == -2:
-                _wait_for_signal()
-                continue
-            raise _exception(_host.tls_error(self._conn))
-        if view is not None:
-            view[:k] = _scratch_view[:k]
-            view.release()
-            return k
-        return bytes(_scratch_view[:k])
+        conn = self._conn
+        if buffer is None:
+            if len < 0:
+                raise ValueError("size should not be negative")
+            n = len if len < _SCRATCH_SIZE else _SCRATCH_SIZE
+            while True:
+                k = _host.tls_read(conn, _SCRATCH, n, self._timeout())
+                if k >= 0:
+                    return bytes(_scratch_view[:k])
+                self._failed(k)
+        with memoryview(buffer) as mv, mv.cast("B") as view:
+            n = len if 0 < len <= view.nbytes else view.nbytes
+            n = min(n, _SCRATCH_SIZE)
+            while True:
+                k = _host.tls_read(conn, _SCRATCH, n, self._timeout())
+                if k >= 0:
+                    view[:k] = _scratch_view[:k]
+                    return k
+                self._failed(k)
 
     def _write(self, data):
-        # As CPython's write: all of data is sent (in records of the scratch's size) or an error raised.
+        # As CPython's write: all of data is sent (in pieces of the scratch's
+        # size) or an error raised. The data is copied into the scratch on
+        # every try: a signal handler may have used it.
+        conn = self._conn
+        if type(data) is bytes and len(data) <= _SCRATCH_SIZE:
+            n = len(data)
+            while True:
+                _scratch_view[:n] = data
+                k = _host.tls_write(conn, _SCRATCH, n, self._timeout())
+                if k >= 0:
+                    return n
+                self._failed(k)
         with memoryview(data) as mv, mv.cast("B") as view:
             total = view.nbytes
             done = 0
             while done < total:
                 n = min(_SCRATCH_SIZE, total - done)
                 while True:
-                    # Copied anew on every try: a signal handler may have used the scratch.
                     _scratch_view[:n] = view[done:done + n]
-                    k = _host.tls_write(self._conn, _SCRATCH, n, self._timeout())
+                    k = _host.tls_write(conn, _SCRATCH, n, self._timeout())
                     if k >= 0:
                         break
-                    if k == -2:
-                        _wait_for_signal()
-                        continue
-                    raise _exception(_host.tls_error(self._conn))
+                    self._failed(k)
                 done += k
             return total
 
@@ -1137,8 +1154,6 @@ class SSLSocket(_TLSConnection, socket):
         self._checkClosed()
         if self._conn is None:
             raise ValueError("Read on closed or unwrapped SSL socket.")
-        if len < 0 and buffer is None:
-            raise ValueError("size should not be negative")
         try:
             return self._read(len, buffer)
         except SSLError as x:
@@ -1167,7 +1182,7 @@ class SSLSocket(_TLSConnection, socket):
         if self._conn is not None:
             if flags != 0:
                 raise ValueError("non-zero flags not allowed in calls to send() on %s" % self.__class__)
-            return self.write(data)
+            return self._write(data)
         return super().send(data, flags)
 
     def sendto(self, data, flags_or_addr, addr=None):
@@ -1203,7 +1218,12 @@ class SSLSocket(_TLSConnection, socket):
         if self._conn is not None:
             if flags != 0:
                 raise ValueError("non-zero flags not allowed in calls to recv() on %s" % self.__class__)
-            return self.read(buflen)
+            try:
+                return self._read(buflen, None)
+            except SSLError as x:
+                if x.args[0] == SSL_ERROR_EOF and self.suppress_ragged_eofs:
+                    return b""
+                raise
         return super().recv(buflen, flags)
 
     def recv_into(self, buffer, nbytes=None, flags=0):
