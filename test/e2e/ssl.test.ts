@@ -6,10 +6,11 @@
 
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FIXTURES, PACKAGES, eventually, startServer, type Server } from '../helpers/server.js';
@@ -56,6 +57,61 @@ async function httpsServer(requireClient: boolean, hang = false): Promise<{ port
   };
 }
 
+/** A TLS echo server; and a minimal SMTP server that offers STARTTLS (RFC 3207) and, after it, AUTH. */
+async function echoAndSmtp(): Promise<{ echo: number; smtp: number; close: () => void }> {
+  const options = { key: fs.readFileSync(file('server.key')), cert: fs.readFileSync(file('server.pem')) };
+  const echo = tls.createServer(options, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  const secureContext = tls.createSecureContext(options);
+  const sockets = new Set<net.Socket>();
+  const smtp = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => {});
+    sock.on('close', () => sockets.delete(sock));
+    let secure = false;
+    const serve = (io: net.Socket) => {
+      let buf = '';
+      const onData = (d: Buffer) => {
+        buf += d.toString('latin1');
+        let i: number;
+        while ((i = buf.indexOf('\r\n')) >= 0) {
+          const cmd = buf.slice(0, i).slice(0, 4).toUpperCase();
+          buf = buf.slice(i + 2);
+          if (cmd === 'EHLO') io.write(secure ? '250-localhost\r\n250 AUTH PLAIN\r\n' : '250-localhost\r\n250 STARTTLS\r\n');
+          else if (cmd === 'NOOP') io.write('250 OK\r\n');
+          else if (cmd === 'QUIT') io.end('221 Bye\r\n');
+          else if (cmd === 'STAR' && !secure) {
+            io.write('220 Ready to start TLS\r\n');
+            // From here the bytes are TLS: the plain reader stops, a TLS socket reads on.
+            io.off('data', onData);
+            secure = true;
+            const t = new tls.TLSSocket(io, { isServer: true, secureContext });
+            t.on('error', () => {});
+            serve(t);
+            return;
+          } else io.write('502 5.5.2 not understood\r\n');
+        }
+      };
+      io.on('data', onData);
+    };
+    sock.write('220 localhost ESMTP nicorn test\r\n');
+    serve(sock);
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+  return {
+    echo: (echo.address() as AddressInfo).port,
+    smtp: (smtp.address() as AddressInfo).port,
+    close: () => {
+      echo.close();
+      for (const s of sockets) s.destroy();
+      smtp.close();
+    },
+  };
+}
+
 type Answer = Record<string, unknown> & { error?: string; message?: string; status?: number; body?: string };
 
 async function ask(srv: Server, query: Record<string, string>): Promise<Answer> {
@@ -69,6 +125,7 @@ interface Ctx {
   open: { port: number; close: () => void };
   mtls: { port: number; close: () => void };
   hang: { port: number; close: () => void };
+  more: { echo: number; smtp: number; close: () => void };
 }
 
 const clients = suite<Ctx>('an app calling HTTPS servers');
@@ -78,6 +135,7 @@ clients.before(async (ctx) => {
   ctx.open = await httpsServer(false);
   ctx.mtls = await httpsServer(true);
   ctx.hang = await httpsServer(false, true);
+  ctx.more = await echoAndSmtp();
   ctx.srv = await startServer(['-w', '2', '--timeout', '3', '--chdir', APP, '--pythonpath', PACKAGES, 'app:application']);
 });
 
@@ -86,6 +144,7 @@ clients.after(async (ctx) => {
   ctx.open?.close();
   ctx.mtls?.close();
   ctx.hang?.close();
+  ctx.more?.close();
 });
 
 clients('urllib.request.urlopen with create_default_context(cafile=CA): verified, SNI seen by the server', async ({ srv, open }) => {
@@ -128,6 +187,20 @@ clients('a client certificate the server requires: refused without, accepted wit
   const withCert = await ask(srv, { op: 'httpclient', url, ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') });
   assert.is(withCert.status, 200, JSON.stringify(withCert));
   assert.equal(JSON.parse(withCert.body!), { sni: 'localhost', client: 'client' });
+});
+
+clients('a non-blocking SSLSocket with select: SSLWantReadError until readable, as an event loop sees it', async ({ srv, more }) => {
+  const r = await ask(srv, { op: 'nonblocking', host: '127.0.0.1', port: String(more.echo), ca: file('ca.pem') });
+  const events = r.events as string[];
+  assert.ok(events, JSON.stringify(r));
+  // The handshake may finish in one call when the server's flight is in
+  // before OpenSSL reads (it does on a first, slower handshake): not asserted.
+  assert.equal(events.filter((e) => e !== 'handshake wants read'), ['read: SSLWantReadError 2', 'readable: True', 'got: ping', 'version: TLSv1.3']);
+});
+
+clients('smtplib STARTTLS: plain SMTP, then TLS on the same socket, verified', async ({ srv, more }) => {
+  const r = await ask(srv, { op: 'starttls', host: 'localhost', port: String(more.smtp), ca: file('ca.pem') });
+  assert.equal(r, { ehlo_after_tls: 250, features: ['auth'], cipher_version: 'TLSv1.3', noop: 250 }, JSON.stringify(r));
 });
 
 clients('requests.get(url, verify=CA), unchanged requests and urllib3 on the ssl module', async ({ srv, open }) => {
