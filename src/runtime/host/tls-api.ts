@@ -123,8 +123,6 @@ export const TLS_API = {
     contexts.delete(id);
   },
 
-  tls_ctx_alive: (id: number): boolean => contexts.has(id),
-
   /** options, verify_mode, verify_flags, minimum_version, maximum_version, security_level. */
   tls_ctx_get: (id: number, name: string): number => {
     const ctx = ctxOf(id);
@@ -277,8 +275,6 @@ export const TLS_API = {
     const cert = conn.peerCertificateDict();
     return cert === null ? undefined : JSON.stringify(cert);
   },
-
-  tls_verify_result: (id: number): number => connOf(id).verifyResult(),
 
   /** JSON of the dict for DER bytes, or null when they are not a certificate. */
   tls_decode_der: (der: PyBufferProxy): string | undefined => {

@@ -69,9 +69,9 @@ const LIBRARY_NAMES: Record<number, string> = {
 };
 
 /**
- * The line _ssl.c reports ("(_ssl.c:NNNN)") for each operation. The numbers
- * are CPython 3.14's only approximately: they name where the error comes
- * from; nothing depends on their value.
+ * The line each operation's errors name ("(_ssl.c:NNNN)", as CPython's
+ * texts end). Nominal: CPython's own change with every release, and nothing
+ * reads them; one per operation says where the error came from.
  */
 const LINE = { handshake: 1029, read: 2547, write: 2427, shutdown: 2806, context: 4034 } as const;
 type Where = keyof typeof LINE;
@@ -658,11 +658,6 @@ export class TlsConnection {
     } finally {
       o.X509_free(x);
     }
-  }
-
-  /** SSL_get_verify_result: 0 when the chain was verified. */
-  verifyResult(): number {
-    return openssl().SSL_get_verify_result(this.ssl);
   }
 }
 
