@@ -16,7 +16,9 @@ const EAI_ADDRFAMILY = -9;
 const AF_INET6 = 10;
 
 /** struct addrinfo on the host (x86-64/aarch64 Linux). */
-const HostAddrInfo = koffi.struct('nicorn_addrinfo', {
+// Anonymous: koffi's type names are process-wide, and the test runner loads
+// one copy of this module per test file into one process.
+const HostAddrInfo = koffi.struct({
   ai_flags: 'int',
   ai_family: 'int',
   ai_socktype: 'int',
