@@ -52,7 +52,7 @@ function usage() {
   --duration D       length of each measured wrk run, e.g. 10s, 1m (default 5s)
   --warmup D         unrecorded keep-alive wrk run before measuring (default 2s)
   --quick            --rounds 1 --duration 3s --warmup 1s
-  --rows LIST        subset of rows, e.g. a,c (default a,b,c,d,e)
+  --rows LIST        subset of rows, e.g. a,c (default: all; pg needs PostgreSQL)
   --retry-budget D   total time for re-running wrk runs that other processes on the
                      machine disturbed (>20% of a core), waits included
                      (default 12 x duration; 0: never re-run)
@@ -362,6 +362,16 @@ const ROWS = [
     app: 'stream:app',
     smoke: { method: 'GET' },
     check: (res) => (res.body.length === MiB ? null : `got ${res.body.length} bytes, not 1 MiB`),
+  },
+  {
+    // Needs PostgreSQL on 127.0.0.1:5432 (trust, user root, database test), as the tests do.
+    id: 'pg',
+    name: 'Flask + SQLAlchemy + pg8000: one indexed SELECT',
+    dir: APPS,
+    app: 'pgquery:app',
+    pythonpath: SITE,
+    smoke: { method: 'GET' },
+    check: expectJson('ok', true),
   },
 ];
 

@@ -7,7 +7,9 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import http from 'node:http';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,12 +91,26 @@ netsuite('create_connection to a TCP echo server: sendall/recv (1 MB), TCP_NODEL
   assert.is(big.length, 1_000_000);
 });
 
-netsuite('IPv6 and Unix domain sockets: an OSError naming the limit (Pyodide builds CPython without them)', async (ctx) => {
+netsuite('IPv6: an OSError naming the limit (Pyodide builds CPython without it)', async (ctx) => {
   const got = await get(ctx, '/unsupported');
   assert.is(got.has_ipv6, false);
   assert.is(got.v6.error, 'OSError');
   assert.match(got.v6.text, /IPv6 \(AF_INET6\) not supported under nicorn-py/);
-  assert.match(got.unix.text, /Unix domain sockets \(AF_UNIX\) not supported under nicorn-py/);
+});
+
+netsuite('Unix domain sockets: connect to a node server at a path; bind/listen/accept of its own', async (ctx) => {
+  await server(ctx);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-net-'));
+  const sock = path.join(dir, 'echo.sock');
+  const echo = net.createServer((c) => c.pipe(c));
+  await new Promise<void>((resolve) => echo.listen(sock, resolve));
+  try {
+    const got = await get(ctx, `/unix?path=${encodeURIComponent(sock)}`);
+    assert.equal(got, { got: 'over unix', peer: sock, own: 'self', bound: `${sock}.app`, missing: 'FileNotFoundError' });
+  } finally {
+    echo.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 netsuite('getaddrinfo/gethostbyname answer as the host resolves (node dns.lookup all:true, IPv4); unknown names raise gaierror', async (ctx) => {
