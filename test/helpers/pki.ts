@@ -11,17 +11,21 @@ import path from 'node:path';
  */
 export function makePki(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: 'pipe' });
+  // The extensions a public CA gives (key usage on the CA, key identifiers
+  // on the leaves): Python 3.13+'s create_default_context() verifies with
+  // VERIFY_X509_STRICT, which refuses chains without them.
   const selfSigned = (name: string, cn: string) =>
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`);
-  const signed = (name: string, cn: string, ca: string, ext?: string) => {
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`,
+      '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const signed = (name: string, cn: string, ca: string, san?: string) => {
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    const extra = ext ? ['-extfile', ext] : [];
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
+    const ext = `${name}.ext`;
+    fs.writeFileSync(path.join(dir, ext), `authorityKeyIdentifier=keyid,issuer\nbasicConstraints=CA:FALSE\n${san ? `subjectAltName=${san}\n` : ''}`);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', ext);
   };
   selfSigned('ca', 'nicorn test CA');
   selfSigned('other-ca', 'another CA');
-  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  signed('server', '127.0.0.1', 'ca', 'san.ext');
+  signed('server', '127.0.0.1', 'ca', 'IP:127.0.0.1,DNS:localhost');
   signed('client', 'client', 'ca');
   signed('rogue', 'rogue', 'other-ca');
   const read = (name: string) => fs.readFileSync(path.join(dir, name));

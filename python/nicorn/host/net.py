@@ -12,6 +12,8 @@ _socket has none, so it pairs two host TCP sockets over the loopback.)
 """
 
 import errno
+import math
+import operator
 import os
 import struct
 
@@ -52,29 +54,12 @@ def setsockopt(self, level, optname, value, optlen=None):
         _raise(-err)
 
 
-_UNSUPPORTED = {
-    10: "IPv6 (AF_INET6)",  # Pyodide's CPython: socket.has_ipv6 is False
-}
 AF_UNIX = 1  # Pyodide's socket module leaves the name out
-
-
-def _checked_init(init):
-    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-        if fileno is None and family in _UNSUPPORTED:
-            raise OSError(
-                errno.EAFNOSUPPORT,
-                f"{_UNSUPPORTED[family]} not supported under nicorn-py: Pyodide's CPython "
-                "is built without them (its socket module cannot pass their addresses); use TCP over IPv4",
-            )
-        init(self, family, type, proto, fileno)
-
-    return __init__
-
-
-# Unix domain sockets: Pyodide's _socket creates them (the host socket is
-# real; send, recv, listen, accept, shutdown, select work through the system
-# calls) but cannot pass their addresses, so the calls that take or give a
-# path go to the host through _nicorn_host.
+# The families whose addresses Pyodide's _socket cannot carry ("bad family"):
+# the calls that take or give one go to the host. The socket itself, send,
+# recv, listen, shutdown and select work through the system calls.
+_HOST_ADDRESSED = (AF_UNIX, socket.AF_INET6)
+_NO_ADDRESS = object()
 
 
 def _unix_path(address):
@@ -86,64 +71,183 @@ def _unix_path(address):
     return address
 
 
+def _host_name(name, what="str, bytes or bytearray expected"):
+    """A host name as CPython's idna_converter takes it (str or bytes), as text for the host."""
+    if isinstance(name, str):
+        return name if name.isascii() else name.encode("idna").decode("ascii")
+    if isinstance(name, (bytes, bytearray)):
+        return bytes(name).decode("latin1")
+    raise TypeError(f"{what}, not {type(name).__name__}")
+
+
 def _check(err):
     if isinstance(err, int) and err < 0:
         _raise(-err)
     return err
 
 
-def _wrap_unix(cls):
+def _checked_wait(err):
+    """_check, where -ETIMEDOUT is the socket's timeout running out (CPython's TimeoutError)."""
+    if err == -errno.ETIMEDOUT:
+        raise TimeoutError("timed out")
+    return _check(err)
+
+
+def _answer(result):
+    """The value of a DNS_API result (src/runtime/host/dns.ts), or its error raised as CPython raises it."""
+    kind, *rest = result.to_py()
+    if kind == "ok":
+        return rest[0]
+    code, text = rest
+    if kind == "OSError":
+        _raise(getattr(errno, text, errno.EIO))
+    raise getattr(socket, kind)(code, text)
+
+
+def _address(value):
+    """An address from the host (sockaddr.ts addressOf) as CPython gives it: a path, a tuple, or None."""
+    if value is None or isinstance(value, str):
+        return value
+    return tuple(value)
+
+
+def _timeout_ms(sock):
+    t = sock.gettimeout()
+    return -1 if t is None else math.ceil(t * 1000)
+
+
+def _sockaddr(family, address, caller):
+    """The sockaddr (hex) of `address`, checked as CPython's getsockaddrarg checks it."""
+    if family == AF_UNIX:
+        sa = _host.net_sockaddr_un(_unix_path(address))
+        if isinstance(sa, int):
+            raise OSError("AF_UNIX path too long")
+        return sa
+    if not isinstance(address, tuple):
+        raise TypeError(f"{caller}(): AF_INET6 address must be tuple, not {type(address).__name__}")
+    if not 2 <= len(address) <= 4:
+        raise TypeError("AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])")
+    host, port, flowinfo, scope_id = address + (0,) * (4 - len(address))
+    host = _host_name(host)
+    port, flowinfo, scope_id = (operator.index(v) for v in (port, flowinfo, scope_id))
+    if not 0 <= port <= 0xFFFF:
+        raise OverflowError(f"{caller}(): port must be 0-65535.")
+    if not 0 <= flowinfo <= 0xFFFFF:
+        raise OverflowError(f"{caller}(): flowinfo must be 0-1048575.")
+    if not 0 <= scope_id <= 0xFFFFFFFF:
+        raise OverflowError("Python int too large to convert to C unsigned long")
+    return _answer(_host.net_sockaddr_in6(host, port, flowinfo, scope_id))
+
+
+def _wrap_host_addressed(cls):
     connect, connect_ex, bind = cls.connect, cls.connect_ex, cls.bind
     getsockname, getpeername, accept = cls.getsockname, cls.getpeername, cls.accept
+    sendto, recvfrom, recvfrom_into = cls.sendto, cls.recvfrom, cls.recvfrom_into
 
     def _connect(self, address):
-        t = self.gettimeout()
-        return _host.net_unix_connect(self.fileno(), _unix_path(address), -1 if t is None else int(t * 1000))
+        return _host.net_connect(self.fileno(), _sockaddr(self.family, address, "connect"), _timeout_ms(self))
 
-    def unix_connect(self, address):
-        if self.family != AF_UNIX:
+    def host_connect(self, address):
+        if self.family not in _HOST_ADDRESSED:
             return connect(self, address)
-        err = _connect(self, address)
-        if err == -errno.ETIMEDOUT:
-            raise TimeoutError("timed out")
-        _check(err)
+        _checked_wait(_connect(self, address))
 
-    def unix_connect_ex(self, address):
-        if self.family != AF_UNIX:
+    def host_connect_ex(self, address):
+        if self.family not in _HOST_ADDRESSED:
             return connect_ex(self, address)
-        return -_connect(self, address)
+        err = -_connect(self, address)
+        # CPython's connect_ex answers EWOULDBLOCK when the socket's timeout runs out.
+        return errno.EWOULDBLOCK if err == errno.ETIMEDOUT and self.gettimeout() else err
 
-    def unix_bind(self, address):
-        if self.family != AF_UNIX:
+    def host_bind(self, address):
+        if self.family not in _HOST_ADDRESSED:
             return bind(self, address)
-        _check(_host.net_unix_bind(self.fileno(), _unix_path(address)))
+        _check(_host.net_bind(self.fileno(), _sockaddr(self.family, address, "bind")))
 
-    def unix_getsockname(self):
-        if self.family != AF_UNIX:
+    def host_getsockname(self):
+        if self.family not in _HOST_ADDRESSED:
             return getsockname(self)
-        return _check(_host.net_unix_name(self.fileno(), False))
+        return _address(_check(_host.net_name(self.fileno(), False)))
 
-    def unix_getpeername(self):
-        if self.family != AF_UNIX:
+    def host_getpeername(self):
+        if self.family not in _HOST_ADDRESSED:
             return getpeername(self)
-        return _check(_host.net_unix_name(self.fileno(), True))
+        return _address(_check(_host.net_name(self.fileno(), True)))
 
-    def unix_accept(self):
-        if self.family != AF_UNIX:
+    def host_accept(self):
+        if self.family not in _HOST_ADDRESSED:
             return accept(self)
-        t = self.gettimeout()
-        fd = _host.net_unix_accept(self.fileno(), -1 if t is None else int(t * 1000))
-        if fd == -errno.ETIMEDOUT:
-            raise TimeoutError("timed out")
-        _check(fd)
+        fd, addr = _checked_wait(_host.net_accept(self.fileno(), _timeout_ms(self)))
         conn = socket.socket(self.family, self.type, self.proto, fileno=fd)
         # As socket.accept: the new socket blocks unless a default timeout is set.
         if socket.getdefaulttimeout() is None and self.gettimeout():
             conn.setblocking(True)
-        return conn, _check(_host.net_unix_name(fd, True))
+        return conn, _address(addr)
 
-    cls.connect, cls.connect_ex, cls.bind = unix_connect, unix_connect_ex, unix_bind
-    cls.getsockname, cls.getpeername, cls.accept = unix_getsockname, unix_getpeername, unix_accept
+    def host_sendto(self, data, *args):
+        if self.family not in _HOST_ADDRESSED:
+            return sendto(self, data, *args)
+        if not 1 <= len(args) <= 2:
+            raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
+        flags, address = (0, *args) if len(args) == 1 else args
+        sa = _sockaddr(self.family, address, "sendto")
+        with memoryview(data) as view:
+            return _checked_wait(_host.net_sendto(self.fileno(), view.cast("B"), flags, sa, _timeout_ms(self)))
+
+    def _recvfrom_into(self, buffer, nbytes, flags):
+        n, addr = _checked_wait(_host.net_recvfrom_into(self.fileno(), buffer, nbytes, flags, _timeout_ms(self)))
+        return n, _address(addr)
+
+    def host_recvfrom(self, bufsize, flags=0):
+        if self.family not in _HOST_ADDRESSED:
+            return recvfrom(self, bufsize, flags)
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recvfrom")
+        buffer = bytearray(bufsize)
+        n, addr = _recvfrom_into(self, buffer, bufsize, flags)
+        return bytes(buffer[:n]), addr
+
+    def host_recvfrom_into(self, buffer, nbytes=0, flags=0):
+        if self.family not in _HOST_ADDRESSED:
+            return recvfrom_into(self, buffer, nbytes, flags)
+        with memoryview(buffer) as view:
+            view = view.cast("B")
+            if nbytes < 0:
+                raise ValueError("negative buffersize in recvfrom_into")
+            if nbytes > len(view):
+                raise ValueError("nbytes is greater than the length of the buffer")
+            return _recvfrom_into(self, view, nbytes or len(view), flags)
+
+    cls.connect, cls.connect_ex, cls.bind = host_connect, host_connect_ex, host_bind
+    cls.getsockname, cls.getpeername, cls.accept = host_getsockname, host_getpeername, host_accept
+    cls.sendto, cls.recvfrom, cls.recvfrom_into = host_sendto, host_recvfrom, host_recvfrom_into
+
+
+# The resolver calls Pyodide's CPython cannot answer: its getaddrinfo turns an
+# IPv6 answer into (10, b'...'), and gethostbyname_ex/gethostbyaddr run
+# musl's code inside the wasm module (Emscripten's made-up addresses).
+
+
+def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    """_socket.getaddrinfo as CPython's on Linux, answered by the host's resolver."""
+    if host is not None:
+        host = _host_name(host, "getaddrinfo() argument 1 must be string or None")
+    if isinstance(port, int):
+        port = str(port)
+    elif isinstance(port, (bytes, bytearray)):
+        port = bytes(port).decode("latin1")
+    elif port is not None and not isinstance(port, str):
+        raise OSError("Int or String expected")
+    answers = _answer(_host.net_getaddrinfo(host, port, family, type, proto, flags))
+    return [(f, t, p, canon, _address(addr)) for f, t, p, canon, addr in answers]
+
+
+def gethostbyname_ex(hostname):
+    return tuple(_answer(_host.net_gethostbyname_ex(_host_name(hostname))))
+
+
+def gethostbyaddr(ip_address):
+    return tuple(_answer(_host.net_gethostbyaddr(_host_name(ip_address))))
 
 
 def gethostname():
@@ -152,8 +256,14 @@ def gethostname():
 
 def install():
     socket.socket.setsockopt = setsockopt
-    socket.socket.__init__ = _checked_init(socket.socket.__init__)
-    _wrap_unix(socket.socket)
+    _wrap_host_addressed(socket.socket)
     if not hasattr(socket, "AF_UNIX"):
         socket.AF_UNIX = _socket.AF_UNIX = AF_UNIX
+    # IPv6 works (above): CPython on Linux says so; urllib3 then asks for AF_UNSPEC answers.
+    socket.has_ipv6 = _socket.has_ipv6 = True
     _socket.gethostname = socket.gethostname = gethostname
+    # socket.getaddrinfo wraps _socket.getaddrinfo (looked up per call).
+    _socket.getaddrinfo = getaddrinfo
+    for name in ("gethostbyname_ex", "gethostbyaddr"):
+        setattr(_socket, name, globals()[name])
+        setattr(socket, name, globals()[name])

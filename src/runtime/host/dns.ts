@@ -5,15 +5,23 @@
 // The host's answers are copied into the interpreter's heap in the layout
 // its musl expects. EAI_* codes and the sockaddr layouts are the same in
 // both (see sockets.ts), so they pass through.
+//
+// Pyodide's CPython is built without IPv6: its socket.getaddrinfo would turn
+// an AF_INET6 answer into (10, b'...') (14 bytes of the address), and its
+// gethostbyname_ex/gethostbyaddr run musl's own code inside the wasm module
+// (Emscripten's made-up answers). So python/nicorn/host/net.py calls DNS_API
+// for those three; the C-level resolver below serves what CPython's C code
+// resolves itself (connect/bind of an AF_INET name, gethostbyname, getnameinfo).
 
+import os from 'node:os';
 import koffi from 'koffi';
 import { hostErrno, libc, wasmErrno } from './libc.js';
 import type { EmModule, WasmImports } from './module.js';
+import { AF_INET, AF_INET6, addressOf, sockaddrIn6, type PyAddress } from './sockaddr.js';
 
 const EAI_SYSTEM = -11;
 const EAI_MEMORY = -10;
-const EAI_ADDRFAMILY = -9;
-const AF_INET6 = 10;
+const ERANGE = 34;
 
 /** struct addrinfo on the host (x86-64/aarch64 Linux). */
 // Anonymous: koffi's type names are process-wide, and the test runner loads
@@ -29,10 +37,23 @@ const HostAddrInfo = koffi.struct({
   ai_next: 'void *',
 });
 
+/** struct hostent on the host (64-bit Linux). */
+const HostEnt = koffi.struct({
+  h_name: 'void *',
+  h_aliases: 'void *',
+  h_addrtype: 'int',
+  h_length: 'int',
+  h_addr_list: 'void *',
+});
+
 interface HostDns {
   getaddrinfo(node: string | null, service: string | null, hints: Buffer | null, res: unknown[]): number;
   freeaddrinfo(res: unknown): void;
   getnameinfo(sa: Uint8Array, salen: number, host: Buffer | null, hostlen: number, serv: Buffer | null, servlen: number, flags: number): number;
+  gai_strerror(code: number): string;
+  hstrerror(code: number): string;
+  gethostbyname_r(name: string, ret: Buffer, buf: Buffer, buflen: number, result: unknown[], herr: number[]): number;
+  gethostbyaddr_r(addr: Uint8Array, len: number, type: number, ret: Buffer, buf: Buffer, buflen: number, result: unknown[], herr: number[]): number;
 }
 
 let dns: HostDns | null = null;
@@ -44,6 +65,10 @@ function hostDns(): HostDns {
     getaddrinfo: lib.func('int getaddrinfo(const char *, const char *, const void *, _Out_ void **)') as never,
     freeaddrinfo: lib.func('void freeaddrinfo(void *)') as never,
     getnameinfo: lib.func('int getnameinfo(const void *, uint32_t, void *, uint32_t, void *, uint32_t, int)') as never,
+    gai_strerror: lib.func('const char *gai_strerror(int)') as never,
+    hstrerror: lib.func('const char *hstrerror(int)') as never,
+    gethostbyname_r: lib.func('int gethostbyname_r(const char *, void *, void *, size_t, _Out_ void **, _Out_ int *)') as never,
+    gethostbyaddr_r: lib.func('int gethostbyaddr_r(const void *, uint32_t, int, void *, void *, size_t, _Out_ void **, _Out_ int *)') as never,
   };
   return dns;
 }
@@ -71,44 +96,13 @@ export function patchDns(imports: WasmImports, mod: EmModule): void {
     outPtr >>>= 0;
     const node = nodePtr ? mod.UTF8ToString(nodePtr) : null;
     const service = servicePtr ? mod.UTF8ToString(servicePtr) : null;
-    let hints: Buffer | null = null;
-    if (hintsPtr) {
-      // The host's hints: the four ints, the rest zero (pointers must be null).
-      hints = Buffer.alloc(koffi.sizeof(HostAddrInfo));
-      for (let i = 0; i < 4; i++) hints.writeInt32LE(mod.HEAP32[(hintsPtr >>> 2) + i]!, 4 * i);
+    const hints = hintsPtr ? [0, 1, 2, 3].map((i) => mod.HEAP32[(hintsPtr >>> 2) + i]!) : null;
+    const got = lookup(node, service, hints);
+    if (typeof got === 'number') {
+      if (got === EAI_SYSTEM) setErrno(mod, wasmErrno(mod, hostErrno()));
+      return got;
     }
-    const res: unknown[] = [null];
-    const rc = hostDns().getaddrinfo(node, service, hints, res);
-    if (rc !== 0) {
-      if (rc === EAI_SYSTEM) setErrno(mod, wasmErrno(mod, hostErrno()));
-      return rc;
-    }
-    let answers: Answer[] = [];
-    try {
-      for (let p = res[0]; p; ) {
-        const ai = koffi.decode(p, HostAddrInfo) as {
-          ai_flags: number; ai_family: number; ai_socktype: number; ai_protocol: number; ai_addrlen: number;
-          ai_addr: unknown; ai_canonname: unknown; ai_next: unknown;
-        };
-        answers.push({
-          flags: ai.ai_flags,
-          family: ai.ai_family,
-          socktype: ai.ai_socktype,
-          protocol: ai.ai_protocol,
-          addr: new Uint8Array(koffi.view(ai.ai_addr, ai.ai_addrlen).slice(0)),
-          canonname: ai.ai_canonname ? (koffi.decode(ai.ai_canonname, 'char', -1) as string) : null,
-        });
-        p = ai.ai_next;
-      }
-    } finally {
-      hostDns().freeaddrinfo(res[0]);
-    }
-    // Pyodide's CPython is built without IPv6: its socket module cannot
-    // pass an AF_INET6 address ("bad family"), so such answers are left
-    // out, as an IPv4-only CPython's resolver would (AI_ADDRCONFIG).
-    const usable = answers.filter((a) => a.family !== AF_INET6);
-    if (usable.length === 0) return answers.length > 0 ? EAI_ADDRFAMILY : -2 /* EAI_NONAME */;
-    answers = usable;
+    const answers = got;
     const list = writeAnswers(mod, answers);
     if (!list) return EAI_MEMORY;
     mod.HEAPU32[outPtr >>> 2] = list;
@@ -130,6 +124,43 @@ export function patchDns(imports: WasmImports, mod: EmModule): void {
     if (servBuf) mod.HEAPU8.set(servBuf, servPtr);
     return 0;
   };
+}
+
+/**
+ * getaddrinfo on the host: its answers in its order, or its EAI_ code (for
+ * EAI_SYSTEM, hostErrno() says why). `hints`: flags, family, socktype, protocol.
+ */
+function lookup(node: string | null, service: string | null, hints: number[] | null): Answer[] | number {
+  let hostHints: Buffer | null = null;
+  if (hints) {
+    // The host's hints: the four ints, the rest zero (pointers must be null).
+    hostHints = Buffer.alloc(koffi.sizeof(HostAddrInfo));
+    hints.forEach((v, i) => hostHints!.writeInt32LE(v, 4 * i));
+  }
+  const res: unknown[] = [null];
+  const rc = hostDns().getaddrinfo(node, service, hostHints, res);
+  if (rc !== 0) return rc;
+  const answers: Answer[] = [];
+  try {
+    for (let p = res[0]; p; ) {
+      const ai = koffi.decode(p, HostAddrInfo) as {
+        ai_flags: number; ai_family: number; ai_socktype: number; ai_protocol: number; ai_addrlen: number;
+        ai_addr: unknown; ai_canonname: unknown; ai_next: unknown;
+      };
+      answers.push({
+        flags: ai.ai_flags,
+        family: ai.ai_family,
+        socktype: ai.ai_socktype,
+        protocol: ai.ai_protocol,
+        addr: new Uint8Array(koffi.view(ai.ai_addr, ai.ai_addrlen).slice(0)),
+        canonname: ai.ai_canonname ? (koffi.decode(ai.ai_canonname, 'char', -1) as string) : null,
+      });
+      p = ai.ai_next;
+    }
+  } finally {
+    hostDns().freeaddrinfo(res[0]);
+  }
+  return answers;
 }
 
 /**
@@ -189,3 +220,104 @@ function setErrno(mod: EmModule, value: number): void {
   const f = loc.___errno_location;
   if (f) mod.HEAP32[f() >>> 2] = value;
 }
+
+// ------------------------------------------------------------------ for Python
+
+const HOST_ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name] as [number, string]));
+
+/** What an error of DNS_API raises in Python: [class, code, text]; OSError's text is the errno's name. */
+type DnsError = ['gaierror' | 'herror' | 'OSError', number, string];
+/** A DNS_API answer: ['ok', value] or the error. */
+type DnsResult<T> = ['ok', T] | DnsError;
+
+/** The Python error for EAI_ code `rc` (CPython's set_gaierror: EAI_SYSTEM is the errno's OSError). */
+function gaiError(rc: number): DnsError {
+  // The errno by name: the interpreter numbers errors differently.
+  if (rc === EAI_SYSTEM) return ['OSError', 0, HOST_ERRNO_NAMES.get(hostErrno()) ?? 'EIO'];
+  return ['gaierror', rc, hostDns().gai_strerror(rc)];
+}
+
+/**
+ * The first address the host resolves `name` to in `family` (AF_UNSPEC: any),
+ * as CPython's setipaddr picks it, or the error.
+ */
+function firstAddress(name: string, family: number): Uint8Array | DnsError {
+  // setipaddr: "" is the wildcard address (AI_PASSIVE).
+  const got = name === '' ? lookup(null, '0', [1 /* AI_PASSIVE */, family, 2 /* SOCK_DGRAM */, 0]) : lookup(name, null, [0, family, 0, 0]);
+  if (typeof got === 'number') return gaiError(got);
+  return got[0]!.addr;
+}
+
+/** CPython's gethost_common: (name, aliases, addresses) of a struct hostent, or herror. */
+function hostEntry(rc: number, result: unknown, herr: number): DnsResult<[string, string[], string[]]> {
+  if (rc !== 0 || !result) return ['herror', herr, hostDns().hstrerror(herr)];
+  const h = koffi.decode(result, HostEnt) as { h_name: unknown; h_aliases: unknown; h_addrtype: number; h_length: number; h_addr_list: unknown };
+  const list = (p: unknown): unknown[] => {
+    const out: unknown[] = [];
+    for (let i = 0; p; i++) {
+      const item = koffi.decode(p, 8 * i, 'void *');
+      if (!item) break;
+      out.push(item);
+    }
+    return out;
+  };
+  const aliases = list(h.h_aliases).map((p) => koffi.decode(p, 'char', -1) as string);
+  const addresses = list(h.h_addr_list).map((p) => {
+    const raw = new Uint8Array(koffi.view(p, h.h_length).slice(0));
+    const sa = new Uint8Array(h.h_addrtype === AF_INET6 ? 28 : 16);
+    sa[0] = h.h_addrtype;
+    sa.set(raw, h.h_addrtype === AF_INET6 ? 8 : 4);
+    return (addressOf(sa) as [string, number])[0];
+  });
+  return ['ok', [koffi.decode(h.h_name, 'char', -1) as string, aliases, addresses]];
+}
+
+/** Calls a gethostby*_r with a buffer that grows while the host says ERANGE. */
+function withHostBuffer(call: (ret: Buffer, buf: Buffer, result: unknown[], herr: number[]) => number): { rc: number; result: unknown; herr: number; keep: Buffer[] } {
+  for (let size = 16384; ; size *= 2) {
+    const ret = Buffer.alloc(koffi.sizeof(HostEnt));
+    const buf = Buffer.alloc(size);
+    const result: unknown[] = [null];
+    const herr = [0];
+    const rc = call(ret, buf, result, herr);
+    if (rc !== ERANGE || size >= 1 << 22) return { rc, result: result[0], herr: herr[0]!, keep: [ret, buf] };
+  }
+}
+
+/**
+ * Resolver calls of python/nicorn/host/net.py, for what Pyodide's CPython
+ * cannot do itself (see the top of this file). Each answers a DnsResult.
+ */
+export const DNS_API = {
+  /**
+   * getaddrinfo(host, port, family, type, proto, flags) as CPython's: the
+   * host's answers, in its order, as (family, type, proto, canonname, address).
+   */
+  net_getaddrinfo(node: string | null, service: string | null, family: number, type: number, proto: number, flags: number): DnsResult<[number, number, number, string, PyAddress][]> {
+    const got = lookup(node ?? null, service ?? null, [flags, family, type, proto]);
+    if (typeof got === 'number') return gaiError(got);
+    return ['ok', got.map((a) => [a.family, a.socktype, a.protocol, a.canonname ?? '', addressOf(a.addr)])];
+  },
+  /** The sockaddr_in6 (hex) for `host` (resolved as AF_INET6) with the tuple's port, flowinfo and scope_id. */
+  net_sockaddr_in6(host: string, port: number, flowinfo: number, scopeId: number): DnsResult<string> {
+    const sa = firstAddress(host, AF_INET6);
+    if (!(sa instanceof Uint8Array)) return sa;
+    return ['ok', Buffer.from(sockaddrIn6(sa, port, flowinfo, scopeId)).toString('hex')];
+  },
+  /** gethostbyname_ex(name) as CPython's on Linux: resolved as AF_INET first (gaierror), then gethostbyname_r (herror). */
+  net_gethostbyname_ex(name: string): DnsResult<[string, string[], string[]]> {
+    const sa = firstAddress(name, AF_INET);
+    if (!(sa instanceof Uint8Array)) return sa;
+    const r = withHostBuffer((ret, buf, result, herr) => hostDns().gethostbyname_r(name, ret, buf, buf.byteLength, result, herr));
+    return hostEntry(r.rc, r.result, r.herr);
+  },
+  /** gethostbyaddr(address or name) as CPython's: the first address it resolves to, then gethostbyaddr_r (herror). */
+  net_gethostbyaddr(name: string): DnsResult<[string, string[], string[]]> {
+    const sa = firstAddress(name, 0);
+    if (!(sa instanceof Uint8Array)) return sa;
+    const family = sa[0]! | (sa[1]! << 8);
+    const addr = family === AF_INET6 ? sa.subarray(8, 24) : sa.subarray(4, 8);
+    const r = withHostBuffer((ret, buf, result, herr) => hostDns().gethostbyaddr_r(addr, addr.byteLength, family, ret, buf, buf.byteLength, result, herr));
+    return hostEntry(r.rc, r.result, r.herr);
+  },
+};

@@ -15,11 +15,21 @@ import { patchFileSync } from './file-sync.js';
 import { patchRename } from './rename.js';
 import { patchSockets } from './sockets.js';
 import { patchTimeZone } from './timezone.js';
+import { keepModuleForTls } from './tls-api.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
 
-const PATCHES: ImportPatch[] = [patchStat, patchPermissions, patchFileSync, patchRename, patchSockets, patchDns, patchTimeZone];
+const PATCHES: ImportPatch[] = [
+  patchStat,
+  patchPermissions,
+  patchFileSync,
+  patchRename,
+  patchSockets,
+  patchDns,
+  keepModuleForTls,
+  patchTimeZone,
+];
 
 /**
  * Installs every patch into the import object Emscripten hands to

@@ -3,12 +3,15 @@
 // host's crypto. One object per thread; a snapshot refers to it by name.
 
 import { hostObject } from '../snapshot.js';
+import { DNS_API } from './dns.js';
 import { NET_API } from './sockets.js';
 import { HASHING } from './hashing.js';
 import { TIMEZONE } from './timezone.js';
+import { TLS_API } from './tls-api.js';
 
 export const HOST_API = hostObject('_nicorn_host', {
   ...NET_API,
+  ...TLS_API,
   ...HASHING,
   ...TIMEZONE,
 });

@@ -31,6 +31,7 @@
 import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
 import type { EmModule, EmNode, EmStream, WasmImports } from './module.js';
+import { addressOf, sockaddrUn, type PyAddress } from './sockaddr.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, pollHost, type PollEntry } from './wait.js';
 
 // ------------------------------------------------------------------ host libc
@@ -171,6 +172,66 @@ function sockaddrText(hostFd: number, which: 'peer' | 'local'): string | null {
   return null;
 }
 
+// ------------------------------------------------------------------ waiting
+
+/**
+ * Runs `op` (a host call: >= 0, or < 0 with the host's errno set) until it
+ * succeeds or fails with something else than EAGAIN, waiting for `events`
+ * on the host between tries for up to `timeoutMs` (negative: no limit; 0:
+ * not at all, as a non-blocking socket). Returns op's result or -errno (the
+ * interpreter's): -ETIMEDOUT when the time ran out, -EINTR when Python was
+ * interrupted (CPython then runs its signal handlers).
+ */
+function retrying(mod: EmModule, s: HostSocket, events: number, timeoutMs: number, op: () => number): number {
+  const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+  for (;;) {
+    const r = op();
+    if (r >= 0) return r;
+    const errno = hostErrno();
+    if (errno === EINTR) continue;
+    if (errno !== EAGAIN || timeoutMs === 0) return -wasmErrno(mod, errno);
+    const w = waitFor(mod, s, events, deadline);
+    if (w < 0) return w;
+  }
+}
+
+/** Waits until `s` is ready for `events` or `deadline` (performance.now()) passes: 0, or -errno (ETIMEDOUT, EINTR). */
+function waitFor(mod: EmModule, s: HostSocket, events: number, deadline: number): number {
+  const left = deadline === Infinity ? -1 : Math.ceil(deadline - performance.now());
+  if (deadline !== Infinity && left <= 0) return -mod.ERRNO_CODES.ETIMEDOUT!;
+  const w = pollHost([{ fd: s.hostFd, events, revents: 0 }], left);
+  if (w === 'interrupted') return -mod.ERRNO_CODES.EINTR!;
+  if (w < 0) return -wasmErrno(mod, -w);
+  return w === 0 ? -mod.ERRNO_CODES.ETIMEDOUT! : 0;
+}
+
+/**
+ * connect() on the host, waiting up to `timeoutMs` (as retrying()) for a
+ * TCP connection to be made (EINPROGRESS, then SO_ERROR) or for room in a
+ * Unix listener's backlog (EAGAIN: the connect is tried again). 0 or -errno.
+ */
+function connectWaiting(mod: EmModule, s: HostSocket, sa: Uint8Array, timeoutMs: number): number {
+  const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+  for (;;) {
+    if (host().connect(s.hostFd, sa, sa.byteLength) === 0) return 0;
+    const errno = hostErrno();
+    if (errno === EINTR) continue;
+    if ((errno !== EINPROGRESS && errno !== EAGAIN) || timeoutMs === 0) return -wasmErrno(mod, errno);
+    if (errno === EAGAIN) {
+      // Room in the backlog shows as nothing a poll reports: look again every 100 ms.
+      const w = waitFor(mod, s, POLLOUT, Math.min(deadline, performance.now() + 100));
+      if (w < 0 && (w !== -mod.ERRNO_CODES.ETIMEDOUT! || performance.now() >= deadline)) return w;
+      continue;
+    }
+    const w = waitFor(mod, s, POLLOUT, deadline);
+    if (w < 0) return w;
+    const val = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    if (host().getsockopt(s.hostFd, SOL_SOCKET, SO_ERROR, new Uint8Array(val.buffer), len) < 0) return -wasmErrno(mod, hostErrno());
+    return val[0] ? -wasmErrno(mod, val[0]) : 0;
+  }
+}
+
 // ------------------------------------------------------------------ the patch
 
 /**
@@ -241,24 +302,9 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     return s;
   };
 
-  /**
-   * Runs `op` until it succeeds, fails with something else than EAGAIN, or
-   * (when the app's socket is non-blocking) at once; a blocking socket waits
-   * for `events` on the host, interruptibly. Returns op's result or -errno.
-   */
-  const blocking = (s: HostSocket, events: number, op: () => number, dontwait = false): number => {
-    for (;;) {
-      const r = op();
-      if (r >= 0) return r;
-      const errno = hostErrno();
-      if (errno === EINTR) continue;
-      if (errno !== EAGAIN || s.nonblocking || dontwait) return -wasmErrno(mod, errno);
-      const entry: PollEntry = { fd: s.hostFd, events, revents: 0 };
-      const w = pollHost([entry], -1);
-      if (w === 'interrupted') return -E('EINTR');
-      if (w < 0) return -wasmErrno(mod, -w);
-    }
-  };
+  /** Runs `op` as the app's blocking mode says (see retrying()). */
+  const blocking = (s: HostSocket, events: number, op: () => number, dontwait = false): number =>
+    retrying(mod, s, events, s.nonblocking || dontwait ? 0 : -1, op);
 
   function send(s: HostSocket, data: Uint8Array, flags: number, addr: Uint8Array | null, alen: number): number {
     return blocking(s, POLLOUT, () => host().sendto(s.hostFd, data, data.byteLength, flags | MSG_NOSIGNAL, addr, alen), (flags & MSG_DONTWAIT) !== 0);
@@ -293,19 +339,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
   imports.__syscall_connect = (fd: number, addr: number, addrlen: number): number => {
     const s = sock(fd);
     if (typeof s === 'number') return s;
-    const sa = heap(addr >>> 0, addrlen);
-    if (host().connect(s.hostFd, sa, addrlen) === 0) return 0;
-    const errno = hostErrno();
-    if (errno !== EINPROGRESS || s.nonblocking) return -wasmErrno(mod, errno);
-    // A blocking connect: wait until the host says how it ended (SO_ERROR).
-    const entry: PollEntry = { fd: s.hostFd, events: POLLOUT, revents: 0 };
-    const w = pollHost([entry], -1);
-    if (w === 'interrupted') return -E('EINTR');
-    if (w < 0) return -wasmErrno(mod, -w);
-    const val = new Int32Array(1);
-    const len = new Uint32Array([4]);
-    if (host().getsockopt(s.hostFd, SOL_SOCKET, SO_ERROR, new Uint8Array(val.buffer), len) < 0) return fail();
-    return val[0] ? -wasmErrno(mod, val[0]) : 0;
+    return connectWaiting(mod, s, heap(addr >>> 0, addrlen), s.nonblocking ? 0 : -1);
   };
 
   imports.__syscall_bind = (fd: number, addr: number, addrlen: number): number => {
@@ -540,18 +574,8 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
   };
 }
 
-// ------------------------------------------------------------------ for Python
 
-/** A struct sockaddr_un for `path` (a leading NUL: Linux's abstract namespace), or null when too long. */
-function sockaddrUn(path: string): Uint8Array | null {
-  const abstract = path.startsWith('\0');
-  const name = Buffer.from(path, abstract ? 'latin1' : 'utf8');
-  if (name.byteLength > (abstract ? 108 : 107)) return null;
-  const sa = new Uint8Array(2 + name.byteLength + (abstract ? 0 : 1));
-  sa[0] = 1; // AF_UNIX, little-endian sa_family_t
-  sa.set(name, 2);
-  return sa;
-}
+// ------------------------------------------------------------------ for Python
 
 /**
  * The interpreter whose imports were patched last in this thread: the one
@@ -559,82 +583,104 @@ function sockaddrUn(path: string): Uint8Array | null {
  */
 let active: { mod: EmModule; newStream: (hostFd: number, family: number, type: number, nonblocking: boolean) => number } | null = null;
 
+/** The socket behind interpreter descriptor `fd`, or -errno. */
+function apiSocket(fd: number): HostSocket | number {
+  const { mod } = active!;
+  const s = socketOfStream(mod.FS.getStream(fd));
+  if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+  return s;
+}
+
+/** A buffer Python passed (a PyProxy of a bytes-like object), as bytes over the wasm heap. */
+interface PyBufferProxy {
+  getBuffer(type: 'u8'): { data: Uint8Array; release(): void };
+}
+
 /**
  * What python/nicorn/host/net.py calls for what Pyodide keeps inside the
- * wasm module (no import can replace it): setsockopt and gethostname. Errors come back as -errno in the interpreter's numbering.
+ * wasm module (no import can replace it): setsockopt, gethostname, and the
+ * calls that take or give an address its _socket cannot carry (IPv6,
+ * AF_UNIX; see sockaddr.ts). Addresses come in as sockaddr bytes (hex, made
+ * by net_sockaddr_* or dns.ts) and go out as CPython's address values;
+ * `timeoutMs` is the Python socket's timeout (negative: blocking; 0:
+ * non-blocking). Errors come back as -errno in the interpreter's numbering.
  */
 export const NET_API = {
   /** setsockopt(interpreter fd, level, name, value as hex bytes) -> 0 or -errno. */
   net_setsockopt(fd: number, level: number, name: number, hex: string): number {
-    const { mod } = active!;
-    const s = socketOfStream(mod.FS.getStream(fd));
-    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
     const val = Buffer.from(hex, 'hex');
-    return host().setsockopt(s.hostFd, level, name, val, val.byteLength) === 0 ? 0 : -wasmErrno(mod, hostErrno());
+    return host().setsockopt(s.hostFd, level, name, val, val.byteLength) === 0 ? 0 : -wasmErrno(active!.mod, hostErrno());
   },
-  /**
-   * connect() of an AF_UNIX socket to `path` (Pyodide's _socket cannot pass
-   * a sockaddr_un): waits up to `timeoutMs` (negative: no limit) while the
-   * listener's backlog is full (EAGAIN). 0 or -errno.
-   */
-  net_unix_connect(fd: number, path: string, timeoutMs: number): number {
-    const { mod } = active!;
-    const s = socketOfStream(mod.FS.getStream(fd));
-    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
+  /** The sockaddr_un (hex) for `path`, or -ENAMETOOLONG. */
+  net_sockaddr_un(path: string): string | number {
     const sa = sockaddrUn(path);
-    if (!sa) return -mod.ERRNO_CODES.ENAMETOOLONG!;
-    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
-    for (;;) {
-      if (host().connect(s.hostFd, sa, sa.byteLength) === 0) return 0;
-      const errno = hostErrno();
-      if (errno !== EAGAIN || timeoutMs === 0) return -wasmErrno(mod, errno);
-      const left = deadline - Date.now();
-      if (left <= 0) return -mod.ERRNO_CODES.ETIMEDOUT!;
-      const w = pollHost([{ fd: s.hostFd, events: POLLOUT, revents: 0 }], Math.min(left, 100));
-      if (w === 'interrupted') return -mod.ERRNO_CODES.EINTR!;
-    }
+    return sa ? Buffer.from(sa).toString('hex') : -active!.mod.ERRNO_CODES.ENAMETOOLONG!;
   },
-  /**
-   * accept() on an AF_UNIX socket (Pyodide's _socket refuses before the call:
-   * it cannot size the address): the new interpreter descriptor, or -errno;
-   * waits up to `timeoutMs` (negative: no limit; 0: not at all).
-   */
-  net_unix_accept(fd: number, timeoutMs: number): number {
+  /** connect(): 0 or -errno (-ETIMEDOUT when `timeoutMs` ran out). */
+  net_connect(fd: number, sa: string, timeoutMs: number): number {
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    return connectWaiting(active!.mod, s, Buffer.from(sa, 'hex'), timeoutMs);
+  },
+  /** bind(): 0 or -errno. */
+  net_bind(fd: number, sa: string): number {
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    const addr = Buffer.from(sa, 'hex');
+    return host().bind(s.hostFd, addr, addr.byteLength) === 0 ? 0 : -wasmErrno(active!.mod, hostErrno());
+  },
+  /** accept(): [new interpreter descriptor (blocking), peer address], or -errno. */
+  net_accept(fd: number, timeoutMs: number): [number, PyAddress] | number {
     const { mod, newStream } = active!;
-    const s = socketOfStream(mod.FS.getStream(fd));
-    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
-    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
-    for (;;) {
-      const hostFd = host().accept4(s.hostFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (hostFd >= 0) return newStream(hostFd, s.family, s.type, false);
-      const errno = hostErrno();
-      if (errno !== EAGAIN || timeoutMs === 0) return -wasmErrno(mod, errno);
-      const left = deadline - Date.now();
-      if (left <= 0) return -mod.ERRNO_CODES.ETIMEDOUT!;
-      const w = pollHost([{ fd: s.hostFd, events: POLLIN, revents: 0 }], left === Infinity ? -1 : left);
-      if (w === 'interrupted') return -mod.ERRNO_CODES.EINTR!;
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    const got = new Uint8Array(128);
+    const gotLen = new Uint32Array([128]);
+    const hostFd = retrying(mod, s, POLLIN, timeoutMs, () => host().accept4(s.hostFd, got, gotLen, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (hostFd < 0) return hostFd;
+    return [newStream(hostFd, s.family, s.type, false), addressOf(got, gotLen[0]!)];
+  },
+  /** getsockname() (`peer` false) or getpeername(): the address, or -errno. */
+  net_name(fd: number, peer: boolean): PyAddress | number {
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    const addr = new Uint8Array(128);
+    const len = new Uint32Array([128]);
+    if ((peer ? host().getpeername(s.hostFd, addr, len) : host().getsockname(s.hostFd, addr, len)) < 0) return -wasmErrno(active!.mod, hostErrno());
+    return addressOf(addr, len[0]!);
+  },
+  /** sendto(data, flags, address): bytes sent, or -errno. */
+  net_sendto(fd: number, data: PyBufferProxy, flags: number, sa: string, timeoutMs: number): number {
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    const addr = Buffer.from(sa, 'hex');
+    const buf = data.getBuffer('u8');
+    try {
+      const bytes = buf.data;
+      return retrying(active!.mod, s, POLLOUT, timeoutMs, () =>
+        host().sendto(s.hostFd, bytes, bytes.byteLength, flags | MSG_NOSIGNAL, addr, addr.byteLength));
+    } finally {
+      buf.release();
     }
   },
-  /** bind() of an AF_UNIX socket to `path`. 0 or -errno. */
-  net_unix_bind(fd: number, path: string): number {
-    const { mod } = active!;
-    const s = socketOfStream(mod.FS.getStream(fd));
-    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
-    const sa = sockaddrUn(path);
-    if (!sa) return -mod.ERRNO_CODES.ENAMETOOLONG!;
-    return host().bind(s.hostFd, sa, sa.byteLength) === 0 ? 0 : -wasmErrno(mod, hostErrno());
-  },
-  /** getsockname()/getpeername() of an AF_UNIX socket: its path ('' unnamed), or -errno. */
-  net_unix_name(fd: number, peer: boolean): string | number {
-    const { mod } = active!;
-    const s = socketOfStream(mod.FS.getStream(fd));
-    if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
-    const addr = new Uint8Array(110);
-    const len = new Uint32Array([110]);
-    if ((peer ? host().getpeername(s.hostFd, addr, len) : host().getsockname(s.hostFd, addr, len)) < 0) return -wasmErrno(mod, hostErrno());
-    const bytes = Buffer.from(addr.buffer, 2, Math.max(0, len[0]! - 2));
-    // A path ends at its NUL; an abstract name (leading NUL) is every byte.
-    return bytes[0] === 0 ? bytes.toString('latin1') : bytes.toString('utf8').replace(/\0.*$/s, '');
+  /** recvfrom_into(buffer, nbytes, flags): [bytes received, sender's address (null: none)], or -errno. */
+  net_recvfrom_into(fd: number, into: PyBufferProxy, nbytes: number, flags: number, timeoutMs: number): [number, PyAddress | null] | number {
+    const s = apiSocket(fd);
+    if (typeof s === 'number') return s;
+    const buf = into.getBuffer('u8');
+    try {
+      const room = buf.data.subarray(0, nbytes);
+      const got = new Uint8Array(128);
+      const gotLen = new Uint32Array([128]);
+      const n = retrying(active!.mod, s, POLLIN, timeoutMs, () => host().recvfrom(s.hostFd, room, room.byteLength, flags, got, gotLen));
+      if (n < 0) return n;
+      // A connected stream socket gives no address (CPython: None).
+      return [n, gotLen[0]! >= 2 ? addressOf(got, gotLen[0]!) : null];
+    } finally {
+      buf.release();
+    }
   },
   /** The host's name, as uname(2) gives it (what socket.gethostname() returns under CPython). */
   net_gethostname(): string {
