@@ -11,6 +11,7 @@ import { TLS_API } from './tls-api.js';
 
 export const HOST_API = hostObject('_nicorn_host', {
   ...NET_API,
+  ...DNS_API,
   ...TLS_API,
   ...HASHING,
   ...TIMEZONE,
