@@ -12,7 +12,7 @@ standard library, calling the host through `_nicorn_host`
 import importlib
 
 # The modules of this package whose install() runs, in this order.
-_PARTS = ()
+_PARTS = ("locks",)
 
 
 def install():

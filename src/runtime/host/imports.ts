@@ -8,11 +8,12 @@
 // Each module below owns one concern and replaces only its own imports.
 
 import type { EmModule, WasmImports } from './module.js';
+import { patchLocks } from './locks.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
 
-const PATCHES: ImportPatch[] = [];
+const PATCHES: ImportPatch[] = [patchLocks];
 
 /**
  * Installs every patch into the import object Emscripten hands to

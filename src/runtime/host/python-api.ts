@@ -3,5 +3,8 @@
 // host's crypto. One object per thread; a snapshot refers to it by name.
 
 import { hostObject } from '../snapshot.js';
+import { LOCKS_API } from './locks.js';
 
-export const HOST_API = hostObject('_nicorn_host', {});
+export const HOST_API = hostObject('_nicorn_host', {
+  ...LOCKS_API,
+});
