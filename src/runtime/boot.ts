@@ -11,6 +11,7 @@ import { addedTunables } from './memory.js';
 import { instantiateCompiled, type InstantiateWasm, type WasmModule } from './wasm.js';
 import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
+import { installSqliteSleep } from './host/sqlite-sleep.js';
 import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
 import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
@@ -157,6 +158,8 @@ export async function bootPyodide(
   // Emscripten keeps the hook, and with it the 9.6 MB of wasm bytes Pyodide
   // read, for the life of the module; it is never called again.
   delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
+  // SQLite's busy wait sleeps instead of spinning (host/sqlite-sleep.ts).
+  if (mode.kind !== 'for-snapshot') installSqliteSleep(moduleOf(py));
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });

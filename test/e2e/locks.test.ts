@@ -56,9 +56,19 @@ async function askWorker(srv: Server, method: string, target: string, want: { no
 
 const q = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
 
+/** Host processes a test started: each is killed (by pid) after its test, passed or failed. */
+const hostProcs = new Set<ChildProcessWithoutNullStreams>();
+
+function hostProcess(cmd: string, args: string[]): ChildProcessWithoutNullStreams {
+  const proc = spawn(cmd, args);
+  hostProcs.add(proc);
+  proc.once('exit', () => hostProcs.delete(proc));
+  return proc;
+}
+
 /** The host's sqlite3 CLI on `db` (Debian package sqlite3), statements fed on stdin. */
 function hostSqlite(db: string): ChildProcessWithoutNullStreams {
-  return spawn('sqlite3', [db]);
+  return hostProcess('sqlite3', [db]);
 }
 
 function hostQuery(db: string, sql: string): string {
@@ -79,7 +89,7 @@ f = open(sys.argv[1], 'a+b')
 print('locked', flush=True)
 sys.stdin.read()
 `;
-  const proc = spawn('python3', ['-c', script, file, kind]);
+  const proc = hostProcess('python3', ['-c', script, file, kind]);
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   assert.ok(await eventually(() => out.includes('locked'), 10_000), 'the host process took its lock');
@@ -102,6 +112,16 @@ except OSError as e:
   return r.stdout.trim();
 }
 
+/** User + system CPU seconds of these processes so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
 const exited = (p: ChildProcessWithoutNullStreams) =>
   p.exitCode !== null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r()));
 
@@ -110,6 +130,10 @@ const locks = suite<{ srv: Server; dir: string }>('real locks, -w 2');
 locks.before(async (ctx) => {
   ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-locks-'));
   ctx.srv = await startServer(['-w', '2', '--chdir', path.join(FIXTURES, 'sqlite'), '--pythonpath', PACKAGES, 'app:app']);
+});
+
+locks.after.each(() => {
+  for (const proc of hostProcs) if (proc.exitCode === null) process.kill(proc.pid!, 'SIGKILL');
 });
 
 locks.after(async (ctx) => {
@@ -151,10 +175,14 @@ locks('a host sqlite3 holding BEGIN EXCLUSIVE: an app write waits its timeout, t
   cli.stdin.write(`BEGIN EXCLUSIVE;\nINSERT INTO items (token, pid) VALUES ('host', 0);\n.shell touch ${flag}\n`);
   assert.ok(await eventually(() => fs.existsSync(flag), 10_000), 'the sqlite3 CLI holds its EXCLUSIVE lock');
 
+  const cpu0 = cpuSeconds(srv.workerPids());
   const refused = await ask(srv, 'POST', `/insert?${q({ db, token: 'too-late', timeout: 1 })}`);
+  const cpu = cpuSeconds(srv.workerPids()) - cpu0;
   assert.is(refused.status, 500);
   assert.ok(refused.ms >= 950, `the write waited for its 1 s timeout (${refused.ms.toFixed(0)} ms)`);
   assert.ok(refused.ms < 4000, `and not much longer (${refused.ms.toFixed(0)} ms)`);
+  // Emscripten's sleep spins on the clock: 0.3 s of CPU per second of wait before host/sqlite-sleep.ts.
+  assert.ok(cpu < 0.15 * (refused.ms / 1000), `the workers slept while waiting (${cpu.toFixed(2)} s of CPU)`);
   assert.ok(
     await eventually(() => /Error handling request \/insert[^\n]*too-late[\s\S]*?Traceback[\s\S]*?sqlite3\.OperationalError: database is locked/.test(srv.log())),
     `the traceback is in the error log:\n${srv.log().slice(-2000)}`,
