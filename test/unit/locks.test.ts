@@ -24,6 +24,8 @@ import {
   type Flock,
 } from '../../src/runtime/host/locks.js';
 import { libc } from '../../src/runtime/host/libc.js';
+import { hostSleep } from '../../src/runtime/host/sqlite-sleep.js';
+import { watchInterrupts } from '../../src/runtime/host/wait.js';
 
 test('struct flock: written and read back field by field at 0, 2, 8, 16, 24', () => {
   const buf = Buffer.alloc(FLOCK_SIZE);
@@ -54,6 +56,23 @@ test('walRefusal names the database, the limit and the way out', () => {
   assert.match(text, /WAL mode on \/srv\/app\/db\.sqlite3/);
   assert.match(text, /db\.sqlite3-shm/);
   assert.match(text, /journal_mode=DELETE/);
+});
+
+test("SQLite's xSleep: sleeps the microseconds asked, and returns at once when a signal is pending", () => {
+  let t0 = performance.now();
+  assert.is(hostSleep(0, 30_000), 30_000);
+  const slept = performance.now() - t0;
+  assert.ok(slept >= 29.5 && slept < 500, `slept ${slept.toFixed(1)} ms`);
+  const buffer = new Int32Array(new SharedArrayBuffer(4));
+  watchInterrupts(buffer);
+  try {
+    Atomics.store(buffer, 0, 2);
+    t0 = performance.now();
+    hostSleep(0, 5_000_000);
+    assert.ok(performance.now() - t0 < 100, 'a pending signal ends the sleep');
+  } finally {
+    Atomics.store(buffer, 0, 0);
+  }
 });
 
 test('in an interpreter: fcntl.lockf takes the host lock on the range asked (SEEK_CUR included); F_GETLK answers; flock is the host’s', async () => {

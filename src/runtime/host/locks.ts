@@ -20,6 +20,7 @@
 // database. Such a mapping is refused with an error that names the limit
 // (see refuseSharedMapping) rather than let WAL run on copies.
 
+import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
 import type { EmModule, EmStream, WasmImports } from './module.js';
 import { interruptPending } from './wait.js';
@@ -116,9 +117,8 @@ function sleepMs(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-const EAGAIN = 11;
-const EACCES = 13;
-const EINTR = 4;
+// The host's errno values (a conflicting lock answers EAGAIN or EACCES).
+const { EAGAIN, EACCES, EINTR } = os.constants.errno;
 
 /** The module of this thread's interpreter (the one whose imports were patched). */
 let current: EmModule | null = null;
@@ -242,7 +242,9 @@ export function walRefusal(db: string): string {
     `SQLite WAL mode on ${db} needs its wal-index (${db}-shm) mapped into memory shared with other ` +
     `processes, which a WebAssembly worker cannot do: nicorn-py refuses it rather than let workers ` +
     `corrupt the database. Use journal_mode=DELETE (the default) or TRUNCATE, which lock through the ` +
-    `host and are safe with several workers and other processes.`
+    `host and are safe with several workers and other processes (switch the file back with the host's ` +
+    `sqlite3: PRAGMA journal_mode=DELETE); for a database no other process opens, PRAGMA ` +
+    `locking_mode=EXCLUSIVE before journal_mode=WAL keeps the wal-index in the worker's own memory.`
   );
 }
 
