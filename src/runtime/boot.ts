@@ -12,6 +12,7 @@ import { instantiateCompiled, type InstantiateWasm, type WasmModule } from './wa
 import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
 import { guardFileSystem, mountHost } from './host/filesystem.js';
+import { installSqliteSleep } from './host/sqlite-sleep.js';
 import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
 import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
@@ -154,6 +155,8 @@ export async function bootPyodide(
   // read, for the life of the module; it is never called again.
   delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
   guardFileSystem(moduleOf(py).FS as never);
+  // SQLite's busy wait sleeps instead of spinning (host/sqlite-sleep.ts).
+  if (mode.kind !== 'for-snapshot') installSqliteSleep(moduleOf(py));
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });

@@ -16,6 +16,7 @@ import { patchRename } from './rename.js';
 import { patchSockets } from './sockets.js';
 import { patchTimeZone } from './timezone.js';
 import { keepModuleForTls } from './tls-api.js';
+import { patchLocks } from './locks.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
@@ -25,6 +26,7 @@ const PATCHES: ImportPatch[] = [
   patchPermissions,
   patchFileSync,
   patchRename,
+  patchLocks,
   patchSockets,
   patchDns,
   keepModuleForTls,

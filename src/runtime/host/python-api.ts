@@ -3,6 +3,7 @@
 // host's crypto. One object per thread; a snapshot refers to it by name.
 
 import { hostObject } from '../snapshot.js';
+import { LOCKS_API } from './locks.js';
 import { DNS_API } from './dns.js';
 import { NET_API } from './sockets.js';
 import { HASHING } from './hashing.js';
@@ -15,4 +16,5 @@ export const HOST_API = hostObject('_nicorn_host', {
   ...TLS_API,
   ...HASHING,
   ...TIMEZONE,
+  ...LOCKS_API,
 });
