@@ -22,7 +22,8 @@
 
 import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
-import type { EmModule, EmStream, WasmImports } from './module.js';
+import type { EmModule, WasmImports } from './module.js';
+import { hostStream } from './nodefs.js';
 import { interruptPending } from './wait.js';
 import { formatLine, pythonLogHost } from '../../log/error-log.js';
 
@@ -123,12 +124,6 @@ const { EAGAIN, EACCES, EINTR } = os.constants.errno;
 /** The module of this thread's interpreter (the one whose imports were patched). */
 let current: EmModule | null = null;
 
-/** The host descriptor behind an interpreter descriptor, when it is a host file. */
-function hostFile(mod: EmModule, stream: EmStream | null): number | null {
-  if (!stream || typeof stream.nfd !== 'number') return null;
-  return stream.node.mount?.type === mod.FS.filesystems.NODEFS ? stream.nfd : null;
-}
-
 /**
  * Tries `request` with F_SETLK until it is granted, refused for another
  * reason than a conflict, or a signal is pending (then EINTR: CPython runs
@@ -149,9 +144,9 @@ function setLockWaiting(nfd: number, buf: Buffer): number {
 function hostLockFcntl(mod: EmModule, original: (fd: number, cmd: number, varargs: number) => number) {
   return (fd: number, cmd: number, varargs: number): number => {
     if (cmd !== WASM_F_GETLK && cmd !== WASM_F_SETLK && cmd !== WASM_F_SETLKW) return original(fd, cmd, varargs);
-    const stream = mod.FS.streams[fd] ?? null;
-    const nfd = hostFile(mod, stream);
-    if (nfd === null) return original(fd, cmd, varargs);
+    const stream = hostStream(mod, fd);
+    if (stream === null) return original(fd, cmd, varargs);
+    const nfd = stream.nfd;
     // The third argument is the address of a pointer to the struct flock.
     const at = mod.HEAPU32[(varargs >>> 0) >>> 2]!;
     const heap = new DataView(mod.HEAPU8.buffer);
@@ -159,7 +154,7 @@ function hostLockFcntl(mod: EmModule, original: (fd: number, cmd: number, vararg
     if (request.type !== F_RDLCK && request.type !== F_WRLCK && request.type !== F_UNLCK) return -mod.ERRNO_CODES.EINVAL!;
     const buf = Buffer.alloc(FLOCK_SIZE);
     const hostView = new DataView(buf.buffer, buf.byteOffset, FLOCK_SIZE);
-    writeFlock(hostView, 0, toHostRequest(request, Number(stream!.position ?? 0)));
+    writeFlock(hostView, 0, toHostRequest(request, Number(stream.position ?? 0)));
     let errno = 0;
     if (cmd === WASM_F_SETLKW) errno = setLockWaiting(nfd, buf);
     else if (fcntlFn()(nfd, cmd === WASM_F_GETLK ? HOST_F_GETLK : HOST_F_SETLK, buf) !== 0) errno = hostErrno();
@@ -189,10 +184,9 @@ export const LOCK_UN = 8;
 export function flockFd(fd: number, op: number): number | null {
   const mod = current;
   if (!mod) throw new Error('nicorn-py host locks: no interpreter in this thread');
-  const stream = mod.FS.streams[fd] ?? null;
-  if (!stream) return -mod.ERRNO_CODES.EBADF!;
-  const nfd = hostFile(mod, stream);
-  if (nfd === null) return null;
+  if (!mod.FS.streams[fd]) return -mod.ERRNO_CODES.EBADF!;
+  const nfd = hostStream(mod, fd)?.nfd;
+  if (nfd === undefined) return null;
   const blocking = (op & LOCK_NB) === 0 && (op & LOCK_UN) === 0;
   for (let attempt = 0; ; attempt++) {
     if (flockFn()(nfd, op | LOCK_NB) === 0) return 0;
@@ -221,9 +215,9 @@ const refused = new Set<string>();
 
 function refuseSharedMapping(mod: EmModule, original: (...args: never[]) => number) {
   return (len: number, prot: number, flags: number, fd: number, ...rest: unknown[]): number => {
-    const stream = mod.FS.streams[fd] ?? null;
-    if ((flags & MAP_SHARED) !== 0 && (prot & PROT_WRITE) !== 0 && hostFile(mod, stream) !== null) {
-      const path = stream!.path ?? '';
+    const stream = hostStream(mod, fd);
+    if ((flags & MAP_SHARED) !== 0 && (prot & PROT_WRITE) !== 0 && stream !== null) {
+      const path = stream.path ?? '';
       if (path.endsWith('-shm')) {
         // Once per database and process: SQLite tries again at every statement.
         if (!refused.has(path)) {
