@@ -223,9 +223,10 @@ def _wrap_host_addressed(cls):
     cls.sendto, cls.recvfrom, cls.recvfrom_into = host_sendto, host_recvfrom, host_recvfrom_into
 
 
-# The resolver calls Pyodide's CPython cannot answer: its getaddrinfo turns an
-# IPv6 answer into (10, b'...'), and gethostbyname_ex/gethostbyaddr run
-# musl's code inside the wasm module (Emscripten's made-up addresses).
+# The resolver calls Pyodide's CPython cannot answer as CPython on Linux: its
+# getaddrinfo turns an IPv6 answer into (10, b'...'), gethostbyname_ex and
+# gethostbyaddr run musl's code inside the wasm module (Emscripten's made-up
+# addresses), and its gaierror texts are musl's. The host answers them.
 
 
 def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
@@ -240,6 +241,10 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
         raise OSError("Int or String expected")
     answers = _answer(_host.net_getaddrinfo(host, port, family, type, proto, flags))
     return [(f, t, p, canon, _address(addr)) for f, t, p, canon, addr in answers]
+
+
+def gethostbyname(hostname):
+    return _answer(_host.net_gethostbyname(_host_name(hostname)))
 
 
 def gethostbyname_ex(hostname):
@@ -264,6 +269,6 @@ def install():
     _socket.gethostname = socket.gethostname = gethostname
     # socket.getaddrinfo wraps _socket.getaddrinfo (looked up per call).
     _socket.getaddrinfo = getaddrinfo
-    for name in ("gethostbyname_ex", "gethostbyaddr"):
+    for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
         setattr(_socket, name, globals()[name])
         setattr(socket, name, globals()[name])

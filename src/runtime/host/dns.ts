@@ -9,9 +9,11 @@
 // Pyodide's CPython is built without IPv6: its socket.getaddrinfo would turn
 // an AF_INET6 answer into (10, b'...') (14 bytes of the address), and its
 // gethostbyname_ex/gethostbyaddr run musl's own code inside the wasm module
-// (Emscripten's made-up answers). So python/nicorn/host/net.py calls DNS_API
-// for those three; the C-level resolver below serves what CPython's C code
-// resolves itself (connect/bind of an AF_INET name, gethostbyname, getnameinfo).
+// (Emscripten's made-up answers), and its gaierror texts are musl's
+// (gai_strerror is inside the wasm module too). So python/nicorn/host/net.py
+// calls DNS_API for getaddrinfo, gethostbyname(_ex) and gethostbyaddr; the
+// C-level resolver below serves what CPython's C code resolves itself
+// (connect/bind/sendto of an AF_INET name, getnameinfo).
 
 import os from 'node:os';
 import koffi from 'koffi';
@@ -303,6 +305,12 @@ export const DNS_API = {
     const sa = firstAddress(host, AF_INET6);
     if (!(sa instanceof Uint8Array)) return sa;
     return ['ok', Buffer.from(sockaddrIn6(sa, port, flowinfo, scopeId)).toString('hex')];
+  },
+  /** gethostbyname(name) as CPython's: the first IPv4 address the host resolves it to (errors: the host's gai_strerror text). */
+  net_gethostbyname(name: string): DnsResult<string> {
+    const sa = firstAddress(name, AF_INET);
+    if (!(sa instanceof Uint8Array)) return sa;
+    return ['ok', (addressOf(sa) as [string, number])[0]];
   },
   /** gethostbyname_ex(name) as CPython's on Linux: resolved as AF_INET first (gaierror), then gethostbyname_r (herror). */
   net_gethostbyname_ex(name: string): DnsResult<[string, string[], string[]]> {
