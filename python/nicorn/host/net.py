@@ -1,14 +1,18 @@
 """socket: what Pyodide keeps inside its wasm module, sent to the host.
 
 Sockets are host sockets (src/runtime/host/sockets.ts replaces the system
-calls), but two calls never leave the wasm module, so no system-call import
+calls), but some calls never leave the wasm module, so no system-call import
 can reach them: setsockopt (a stub that does nothing and says it succeeded)
 and uname's node name ("emscripten"). They are replaced here by calls to the
 host through `_nicorn_host`. Pyodide builds CPython without IPv6 and
-AF_UNIX (its _socket cannot convert their addresses: "bad family"): an IPv6
-socket raises at once, naming the limit; the AF_UNIX calls that take or give
-a path go to the host here. (socket.socketpair is socket.py's own: Pyodide's
-_socket has none, so it pairs two host TCP sockets over the loopback.)
+AF_UNIX: its _socket creates such sockets (the host socket is real; send,
+recv, listen, shutdown and select work through the system calls) but cannot
+convert their addresses ("bad family"), so the calls that take or give an
+address go to the host here, as do the resolver calls it cannot answer as
+CPython on Linux (getaddrinfo's IPv6 answers, gethostbyname(_ex),
+gethostbyaddr) and inet_pton/inet_ntop of AF_INET6. (socket.socketpair is
+socket.py's own: Pyodide's _socket has none, so it pairs two host TCP
+sockets over the loopback.)
 """
 
 import errno
@@ -59,7 +63,7 @@ AF_UNIX = 1  # Pyodide's socket module leaves the name out
 # the calls that take or give one go to the host. The socket itself, send,
 # recv, listen, shutdown and select work through the system calls.
 _HOST_ADDRESSED = (AF_UNIX, socket.AF_INET6)
-_NO_ADDRESS = object()
+_FAMILY_NAMES = {AF_UNIX: "AF_UNIX", socket.AF_INET6: "AF_INET6"}  # socket.AddressFamily has no AF_UNIX here
 
 
 def _unix_path(address):
@@ -218,6 +222,23 @@ def _wrap_host_addressed(cls):
                 raise ValueError("nbytes is greater than the length of the buffer")
             return _recvfrom_into(self, view, nbytes or len(view), flags)
 
+    def _refused(name, original, has_address):
+        def method(self, *args, **kwargs):
+            if self.family in _HOST_ADDRESSED and has_address(args, kwargs):
+                raise OSError(
+                    errno.EOPNOTSUPP,
+                    f"{name}() of an {_FAMILY_NAMES[self.family]} socket is not supported under nicorn-py: Pyodide's "
+                    "_socket cannot carry its address; use recvfrom()/sendto()",
+                )
+            return original(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    # recvmsg always gives the sender's address; sendmsg takes one as its fourth argument.
+    cls.recvmsg = _refused("recvmsg", cls.recvmsg, lambda args, kwargs: True)
+    cls.recvmsg_into = _refused("recvmsg_into", cls.recvmsg_into, lambda args, kwargs: True)
+    cls.sendmsg = _refused("sendmsg", cls.sendmsg, lambda args, kwargs: len(args) > 3 or "address" in kwargs)
     cls.connect, cls.connect_ex, cls.bind = host_connect, host_connect_ex, host_bind
     cls.getsockname, cls.getpeername, cls.accept = host_getsockname, host_getpeername, host_accept
     cls.sendto, cls.recvfrom, cls.recvfrom_into = host_sendto, host_recvfrom, host_recvfrom_into
@@ -243,6 +264,24 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     return [(f, t, p, canon, _address(addr)) for f, t, p, canon, addr in answers]
 
 
+def inet_pton(address_family, ip_string):
+    if address_family != socket.AF_INET6:
+        return _inet_pton(address_family, ip_string)
+    packed = _host.net_inet_pton6(ip_string)
+    if packed is None:
+        raise OSError("illegal IP address string passed to inet_pton")
+    return bytes.fromhex(packed)
+
+
+def inet_ntop(address_family, packed_ip):
+    if address_family != socket.AF_INET6:
+        return _inet_ntop(address_family, packed_ip)
+    packed = bytes(memoryview(packed_ip))
+    if len(packed) != 16:
+        raise ValueError("invalid length of packed IP address string")
+    return _host.net_inet_ntop6(packed.hex())
+
+
 def gethostbyname(hostname):
     return _answer(_host.net_gethostbyname(_host_name(hostname)))
 
@@ -259,6 +298,9 @@ def gethostname():
     return _host.net_gethostname()
 
 
+_inet_pton, _inet_ntop = _socket.inet_pton, _socket.inet_ntop
+
+
 def install():
     socket.socket.setsockopt = setsockopt
     _wrap_host_addressed(socket.socket)
@@ -269,6 +311,6 @@ def install():
     _socket.gethostname = socket.gethostname = gethostname
     # socket.getaddrinfo wraps _socket.getaddrinfo (looked up per call).
     _socket.getaddrinfo = getaddrinfo
-    for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
+    for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr", "inet_pton", "inet_ntop"):
         setattr(_socket, name, globals()[name])
         setattr(socket, name, globals()[name])
