@@ -19,6 +19,7 @@ import errno
 import math
 import operator
 import os
+import select
 import struct
 
 import _nicorn_host as _host
@@ -115,6 +116,17 @@ def _address(value):
     return tuple(value)
 
 
+def _interruptible(sock, call):
+    """call() (a host call answering -errno) as CPython makes a socket call (PEP 475): on EINTR
+    the signal handlers run (a poll of the socket runs them: the host's poll answers EINTR while a
+    signal waits, and CPython's select then calls PyErr_CheckSignals) and the call is made again."""
+    while True:
+        r = call()
+        if not (isinstance(r, int) and r == -errno.EINTR):
+            return r
+        select.select([sock], [], [], 0)
+
+
 def _timeout_ms(sock):
     t = sock.gettimeout()
     return -1 if t is None else math.ceil(t * 1000)
@@ -149,7 +161,16 @@ def _wrap_host_addressed(cls):
     sendto, recvfrom, recvfrom_into = cls.sendto, cls.recvfrom, cls.recvfrom_into
 
     def _connect(self, address):
-        return _host.net_connect(self.fileno(), _sockaddr(self.family, address, "connect"), _timeout_ms(self))
+        sa = _sockaddr(self.family, address, "connect")
+        tries = []
+
+        def call():
+            err = _host.net_connect(self.fileno(), sa, _timeout_ms(self))
+            tries.append(err)
+            # Made again after EINTR, a connect that completed meanwhile says EISCONN.
+            return 0 if err == -errno.EISCONN and len(tries) > 1 else err
+
+        return _interruptible(self, call)
 
     def host_connect(self, address):
         if self.family not in _HOST_ADDRESSED:
@@ -181,7 +202,7 @@ def _wrap_host_addressed(cls):
     def host_accept(self):
         if self.family not in _HOST_ADDRESSED:
             return accept(self)
-        fd, addr = _checked_wait(_host.net_accept(self.fileno(), _timeout_ms(self)))
+        fd, addr = _checked_wait(_interruptible(self, lambda: _host.net_accept(self.fileno(), _timeout_ms(self))))
         conn = socket.socket(self.family, self.type, self.proto, fileno=fd)
         # As socket.accept: the new socket blocks unless a default timeout is set.
         if socket.getdefaulttimeout() is None and self.gettimeout():
@@ -196,10 +217,12 @@ def _wrap_host_addressed(cls):
         flags, address = (0, *args) if len(args) == 1 else args
         sa = _sockaddr(self.family, address, "sendto")
         with memoryview(data) as view:
-            return _checked_wait(_host.net_sendto(self.fileno(), view.cast("B"), flags, sa, _timeout_ms(self)))
+            data = view.cast("B")
+            return _checked_wait(_interruptible(self, lambda: _host.net_sendto(self.fileno(), data, flags, sa, _timeout_ms(self))))
 
     def _recvfrom_into(self, buffer, nbytes, flags):
-        n, addr = _checked_wait(_host.net_recvfrom_into(self.fileno(), buffer, nbytes, flags, _timeout_ms(self)))
+        n, addr = _checked_wait(_interruptible(
+            self, lambda: _host.net_recvfrom_into(self.fileno(), buffer, nbytes, flags, _timeout_ms(self))))
         return n, _address(addr)
 
     def host_recvfrom(self, bufsize, flags=0):

@@ -55,6 +55,7 @@ const F_SETFL = 4;
 const EAGAIN = 11;
 const EINTR = 4;
 const EINPROGRESS = 115;
+const EALREADY = 114;
 
 interface HostCalls {
   socket(domain: number, type: number, protocol: number): number;
@@ -218,7 +219,8 @@ function connectWaiting(mod: EmModule, s: HostSocket, sa: Uint8Array, timeoutMs:
     if (host().connect(s.hostFd, sa, sa.byteLength) === 0) return 0;
     const errno = hostErrno();
     if (errno === EINTR) continue;
-    if ((errno !== EINPROGRESS && errno !== EAGAIN) || timeoutMs === 0) return -wasmErrno(mod, errno);
+    // EALREADY: made again after EINTR while the first is under way.
+    if ((errno !== EINPROGRESS && errno !== EALREADY && errno !== EAGAIN) || timeoutMs === 0) return -wasmErrno(mod, errno);
     if (errno === EAGAIN) {
       // Room in the backlog shows as nothing a poll reports: look again every 100 ms.
       const w = waitFor(mod, s, POLLOUT, Math.min(deadline, performance.now() + 100));
