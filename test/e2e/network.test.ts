@@ -130,7 +130,7 @@ netsuite('Unix domain sockets: connect to a node server at a path; bind/listen/a
   }
 });
 
-netsuite('getaddrinfo/gethostbyname(_ex)/gethostbyaddr answer as host CPython does (errors: gaierror/herror); getaddrinfo as node dns.lookup all:true', async (ctx) => {
+netsuite('getaddrinfo/getnameinfo/gethostbyname(_ex)/gethostbyaddr answer as host CPython does (errors: gaierror/herror); getaddrinfo as node dns.lookup all:true', async (ctx) => {
   await server(ctx);
   const names = ['localhost', '::1', '127.0.0.1', os.hostname(), 'no-such-host.invalid'];
   const got = await get(ctx, `/resolve?names=${encodeURIComponent(names.join(','))}`);

@@ -106,6 +106,8 @@ def _answer(result):
     code, text = rest
     if kind == "OSError":
         _raise(getattr(errno, text, errno.EIO))
+    if kind == "OSError text":
+        raise OSError(text)
     raise getattr(socket, kind)(code, text)
 
 
@@ -268,7 +270,8 @@ def _wrap_host_addressed(cls):
 
 
 # The resolver calls Pyodide's CPython cannot answer as CPython on Linux: its
-# getaddrinfo turns an IPv6 answer into (10, b'...'), gethostbyname_ex and
+# getaddrinfo turns an IPv6 answer into (10, b'...'), its getnameinfo drops an
+# IPv6 tuple's flowinfo and scope_id, gethostbyname_ex and
 # gethostbyaddr run musl's code inside the wasm module (Emscripten's made-up
 # addresses), and its gaierror texts are musl's. The host answers them.
 
@@ -305,6 +308,18 @@ def inet_ntop(address_family, packed_ip):
     return _host.net_inet_ntop6(packed.hex())
 
 
+def getnameinfo(sockaddr, flags):
+    if not isinstance(sockaddr, tuple):
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
+    if not 2 <= len(sockaddr) <= 4 or not isinstance(sockaddr[0], str):
+        raise TypeError("getnameinfo(): illegal sockaddr argument")
+    host, port, flowinfo, scope_id = sockaddr + (0,) * (4 - len(sockaddr))
+    port, flowinfo, scope_id, flags = (operator.index(v) for v in (port, flowinfo, scope_id, flags))
+    if not 0 <= flowinfo <= 0xFFFFF:
+        raise OverflowError("getnameinfo(): flowinfo must be 0-1048575.")
+    return tuple(_answer(_host.net_getnameinfo(host, port, flowinfo, scope_id, len(sockaddr), flags)))
+
+
 def gethostbyname(hostname):
     return _answer(_host.net_gethostbyname(_host_name(hostname)))
 
@@ -334,6 +349,6 @@ def install():
     _socket.gethostname = socket.gethostname = gethostname
     # socket.getaddrinfo wraps _socket.getaddrinfo (looked up per call).
     _socket.getaddrinfo = getaddrinfo
-    for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr", "inet_pton", "inet_ntop"):
+    for name in ("getnameinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "inet_pton", "inet_ntop"):
         setattr(_socket, name, globals()[name])
         setattr(socket, name, globals()[name])
