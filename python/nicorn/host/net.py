@@ -112,9 +112,12 @@ def _answer(result):
 
 
 def _address(value):
-    """An address from the host (sockaddr.ts addressOf) as CPython gives it: a path, a tuple, or None."""
-    if value is None or isinstance(value, str):
-        return value
+    """An address from the host (sockaddr.ts addressOf) as CPython gives it: a path (bytes for
+    Linux's abstract namespace), a tuple, or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode("latin1") if value.startswith("\0") else value
     return tuple(value)
 
 
