@@ -4,6 +4,7 @@
 // this file starts (node echo, UDP, HTTP) and the machine's PostgreSQL,
 // MariaDB and Redis.
 
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import dns from 'node:dns/promises';
 import http from 'node:http';
@@ -91,11 +92,27 @@ netsuite('create_connection to a TCP echo server: sendall/recv (1 MB), TCP_NODEL
   assert.is(big.length, 1_000_000);
 });
 
-netsuite('IPv6: an OSError naming the limit (Pyodide builds CPython without it)', async (ctx) => {
-  const got = await get(ctx, '/unsupported');
-  assert.is(got.has_ipv6, false);
-  assert.is(got.v6.error, 'OSError');
-  assert.match(got.v6.text, /IPv6 \(AF_INET6\) not supported under nicorn-py/);
+netsuite('IPv6 on ::1: TCP echo, create_server/accept, UDP, urllib/requests/http.client to [::1]; has_ipv6', async (ctx) => {
+  await server(ctx);
+  const echo = net.createServer((c) => c.pipe(c));
+  const web = http.createServer((req, res) => res.end(`v6 ${req.socket.remoteAddress} ${req.url}`));
+  const closed = net.createServer();
+  const port = await listen(echo, '::1');
+  const webPort = await listen(web, '::1');
+  const closedPort = await listen(closed, '::1');
+  await new Promise((r) => closed.close(r));
+  const udp = await udpEcho('udp6', '::1', ctx);
+  try {
+    const got = await get(ctx, `/ipv6?port=${port}&udp=${udp}&web=${webPort}&closed=${closedPort}`);
+    assert.equal(got, {
+      has_ipv6: true, echo: 'over ipv6', family: 'AF_INET6', peer: ['::1', port, 0, 0], own: 'self', accepted_from_self: true,
+      udp: ['datagram6', ['::1', udp, 0, 0]], urllib: 'v6 ::1 /v6', requests: 'v6 ::1 /v6', 'http.client': 'v6 ::1 /client',
+      refused: 'ConnectionRefusedError',
+    });
+  } finally {
+    echo.close();
+    web.close();
+  }
 });
 
 netsuite('Unix domain sockets: connect to a node server at a path; bind/listen/accept of its own', async (ctx) => {
@@ -113,15 +130,21 @@ netsuite('Unix domain sockets: connect to a node server at a path; bind/listen/a
   }
 });
 
-netsuite('getaddrinfo/gethostbyname answer as the host resolves (node dns.lookup all:true, IPv4); unknown names raise gaierror', async (ctx) => {
-  const host = (await dns.lookup('localhost', { all: true, family: 4 })).map((a) => a.address);
-  const got = await get(ctx, '/resolve?host=localhost');
-  assert.equal([...new Set(got.addresses)].sort(), [...new Set(host)].sort());
-  assert.ok(host.includes(got.byname));
-  assert.is(got.hostname, (await import('node:os')).hostname());
-  const bad = await get(ctx, '/unknown-host');
-  assert.is(bad.error, 'gaierror');
-  assert.is(bad.errno, -2, 'EAI_NONAME');
+netsuite('getaddrinfo/getnameinfo/gethostbyname(_ex)/gethostbyaddr answer as host CPython does (errors: gaierror/herror); getaddrinfo as node dns.lookup all:true', async (ctx) => {
+  await server(ctx);
+  const names = ['localhost', '::1', '127.0.0.1', os.hostname(), 'no-such-host.invalid'];
+  const got = await get(ctx, `/resolve?names=${encodeURIComponent(names.join(','))}`);
+  // The same function of the fixture, run by the host's CPython.
+  const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(path.join(FIXTURES, 'netapp'))}); from app import resolve; print(json.dumps(resolve({"names": ${JSON.stringify(names.join(','))}})))`;
+  const py = spawnSync('python3', ['-c', code], { encoding: 'utf8', env: { ...process.env, ECHO_PORT: String(ctx.echo) } });
+  assert.is(py.status, 0, py.stderr);
+  assert.equal(got, JSON.parse(py.stdout));
+  for (const name of names.slice(0, 4)) {
+    const lookup = (await dns.lookup(name, { all: true })).map((a) => a.address);
+    assert.equal([...new Set(got.names[name].addrinfo.map((e: any) => e[4][0]))], [...new Set(lookup)], name);
+  }
+  assert.equal(got.names['no-such-host.invalid'].gethostbyname_ex.slice(0, 2), ['gaierror', -2], 'EAI_NONAME');
+  assert.is(got.hostname, os.hostname());
 });
 
 netsuite('a closed port raises ConnectionRefusedError; a silent server, TimeoutError after the timeout', async (ctx) => {

@@ -1,20 +1,25 @@
 """socket: what Pyodide keeps inside its wasm module, sent to the host.
 
 Sockets are host sockets (src/runtime/host/sockets.ts replaces the system
-calls), but two calls never leave the wasm module, so no system-call import
+calls), but some calls never leave the wasm module, so no system-call import
 can reach them: setsockopt (a stub that does nothing and says it succeeded)
 and uname's node name ("emscripten"). They are replaced here by calls to the
 host through `_nicorn_host`. Pyodide builds CPython without IPv6 and
-AF_UNIX (its _socket cannot convert their addresses: "bad family"): an IPv6
-socket raises at once, naming the limit; the AF_UNIX calls that take or give
-a path go to the host here. (socket.socketpair is socket.py's own: Pyodide's
-_socket has none, so it pairs two host TCP sockets over the loopback.)
+AF_UNIX: its _socket creates such sockets (the host socket is real; send,
+recv, listen, shutdown and select work through the system calls) but cannot
+convert their addresses ("bad family"), so the calls that take or give an
+address go to the host here, as do the resolver calls it cannot answer as
+CPython on Linux (getaddrinfo's IPv6 answers, gethostbyname(_ex),
+gethostbyaddr) and inet_pton/inet_ntop of AF_INET6. (socket.socketpair is
+socket.py's own: Pyodide's _socket has none, so it pairs two host TCP
+sockets over the loopback.)
 """
 
 import errno
 import math
 import operator
 import os
+import select
 import struct
 
 import _nicorn_host as _host
@@ -59,7 +64,7 @@ AF_UNIX = 1  # Pyodide's socket module leaves the name out
 # the calls that take or give one go to the host. The socket itself, send,
 # recv, listen, shutdown and select work through the system calls.
 _HOST_ADDRESSED = (AF_UNIX, socket.AF_INET6)
-_NO_ADDRESS = object()
+_FAMILY_NAMES = {AF_UNIX: "AF_UNIX", socket.AF_INET6: "AF_INET6"}  # socket.AddressFamily has no AF_UNIX here
 
 
 def _unix_path(address):
@@ -101,14 +106,30 @@ def _answer(result):
     code, text = rest
     if kind == "OSError":
         _raise(getattr(errno, text, errno.EIO))
+    if kind == "OSError text":
+        raise OSError(text)
     raise getattr(socket, kind)(code, text)
 
 
 def _address(value):
-    """An address from the host (sockaddr.ts addressOf) as CPython gives it: a path, a tuple, or None."""
-    if value is None or isinstance(value, str):
-        return value
+    """An address from the host (sockaddr.ts addressOf) as CPython gives it: a path (bytes for
+    Linux's abstract namespace), a tuple, or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode("latin1") if value.startswith("\0") else value
     return tuple(value)
+
+
+def _interruptible(sock, call):
+    """call() (a host call answering -errno) as CPython makes a socket call (PEP 475): on EINTR
+    the signal handlers run (a poll of the socket runs them: the host's poll answers EINTR while a
+    signal waits, and CPython's select then calls PyErr_CheckSignals) and the call is made again."""
+    while True:
+        r = call()
+        if not (isinstance(r, int) and r == -errno.EINTR):
+            return r
+        select.select([sock], [], [], 0)
 
 
 def _timeout_ms(sock):
@@ -145,7 +166,16 @@ def _wrap_host_addressed(cls):
     sendto, recvfrom, recvfrom_into = cls.sendto, cls.recvfrom, cls.recvfrom_into
 
     def _connect(self, address):
-        return _host.net_connect(self.fileno(), _sockaddr(self.family, address, "connect"), _timeout_ms(self))
+        sa = _sockaddr(self.family, address, "connect")
+        tries = []
+
+        def call():
+            err = _host.net_connect(self.fileno(), sa, _timeout_ms(self))
+            tries.append(err)
+            # Made again after EINTR, a connect that completed meanwhile says EISCONN.
+            return 0 if err == -errno.EISCONN and len(tries) > 1 else err
+
+        return _interruptible(self, call)
 
     def host_connect(self, address):
         if self.family not in _HOST_ADDRESSED:
@@ -177,7 +207,7 @@ def _wrap_host_addressed(cls):
     def host_accept(self):
         if self.family not in _HOST_ADDRESSED:
             return accept(self)
-        fd, addr = _checked_wait(_host.net_accept(self.fileno(), _timeout_ms(self)))
+        fd, addr = _checked_wait(_interruptible(self, lambda: _host.net_accept(self.fileno(), _timeout_ms(self))))
         conn = socket.socket(self.family, self.type, self.proto, fileno=fd)
         # As socket.accept: the new socket blocks unless a default timeout is set.
         if socket.getdefaulttimeout() is None and self.gettimeout():
@@ -192,10 +222,12 @@ def _wrap_host_addressed(cls):
         flags, address = (0, *args) if len(args) == 1 else args
         sa = _sockaddr(self.family, address, "sendto")
         with memoryview(data) as view:
-            return _checked_wait(_host.net_sendto(self.fileno(), view.cast("B"), flags, sa, _timeout_ms(self)))
+            data = view.cast("B")
+            return _checked_wait(_interruptible(self, lambda: _host.net_sendto(self.fileno(), data, flags, sa, _timeout_ms(self))))
 
     def _recvfrom_into(self, buffer, nbytes, flags):
-        n, addr = _checked_wait(_host.net_recvfrom_into(self.fileno(), buffer, nbytes, flags, _timeout_ms(self)))
+        n, addr = _checked_wait(_interruptible(
+            self, lambda: _host.net_recvfrom_into(self.fileno(), buffer, nbytes, flags, _timeout_ms(self))))
         return n, _address(addr)
 
     def host_recvfrom(self, bufsize, flags=0):
@@ -218,14 +250,33 @@ def _wrap_host_addressed(cls):
                 raise ValueError("nbytes is greater than the length of the buffer")
             return _recvfrom_into(self, view, nbytes or len(view), flags)
 
+    def _refused(name, original, has_address):
+        def method(self, *args, **kwargs):
+            if self.family in _HOST_ADDRESSED and has_address(args, kwargs):
+                raise OSError(
+                    errno.EOPNOTSUPP,
+                    f"{name}() of an {_FAMILY_NAMES[self.family]} socket is not supported under nicorn-py: Pyodide's "
+                    "_socket cannot carry its address; use recvfrom()/sendto()",
+                )
+            return original(self, *args, **kwargs)
+
+        method.__name__ = name
+        return method
+
+    # recvmsg always gives the sender's address; sendmsg takes one as its fourth argument.
+    cls.recvmsg = _refused("recvmsg", cls.recvmsg, lambda args, kwargs: True)
+    cls.recvmsg_into = _refused("recvmsg_into", cls.recvmsg_into, lambda args, kwargs: True)
+    cls.sendmsg = _refused("sendmsg", cls.sendmsg, lambda args, kwargs: len(args) > 3 or "address" in kwargs)
     cls.connect, cls.connect_ex, cls.bind = host_connect, host_connect_ex, host_bind
     cls.getsockname, cls.getpeername, cls.accept = host_getsockname, host_getpeername, host_accept
     cls.sendto, cls.recvfrom, cls.recvfrom_into = host_sendto, host_recvfrom, host_recvfrom_into
 
 
-# The resolver calls Pyodide's CPython cannot answer: its getaddrinfo turns an
-# IPv6 answer into (10, b'...'), and gethostbyname_ex/gethostbyaddr run
-# musl's code inside the wasm module (Emscripten's made-up addresses).
+# The resolver calls Pyodide's CPython cannot answer as CPython on Linux: its
+# getaddrinfo turns an IPv6 answer into (10, b'...'), its getnameinfo drops an
+# IPv6 tuple's flowinfo and scope_id, gethostbyname_ex and
+# gethostbyaddr run musl's code inside the wasm module (Emscripten's made-up
+# addresses), and its gaierror texts are musl's. The host answers them.
 
 
 def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
@@ -242,6 +293,40 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     return [(f, t, p, canon, _address(addr)) for f, t, p, canon, addr in answers]
 
 
+def inet_pton(address_family, ip_string):
+    if address_family != socket.AF_INET6:
+        return _inet_pton(address_family, ip_string)
+    packed = _host.net_inet_pton6(ip_string)
+    if packed is None:
+        raise OSError("illegal IP address string passed to inet_pton")
+    return bytes.fromhex(packed)
+
+
+def inet_ntop(address_family, packed_ip):
+    if address_family != socket.AF_INET6:
+        return _inet_ntop(address_family, packed_ip)
+    packed = bytes(memoryview(packed_ip))
+    if len(packed) != 16:
+        raise ValueError("invalid length of packed IP address string")
+    return _host.net_inet_ntop6(packed.hex())
+
+
+def getnameinfo(sockaddr, flags):
+    if not isinstance(sockaddr, tuple):
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
+    if not 2 <= len(sockaddr) <= 4 or not isinstance(sockaddr[0], str):
+        raise TypeError("getnameinfo(): illegal sockaddr argument")
+    host, port, flowinfo, scope_id = sockaddr + (0,) * (4 - len(sockaddr))
+    port, flowinfo, scope_id, flags = (operator.index(v) for v in (port, flowinfo, scope_id, flags))
+    if not 0 <= flowinfo <= 0xFFFFF:
+        raise OverflowError("getnameinfo(): flowinfo must be 0-1048575.")
+    return tuple(_answer(_host.net_getnameinfo(host, port, flowinfo, scope_id, len(sockaddr), flags)))
+
+
+def gethostbyname(hostname):
+    return _answer(_host.net_gethostbyname(_host_name(hostname)))
+
+
 def gethostbyname_ex(hostname):
     return tuple(_answer(_host.net_gethostbyname_ex(_host_name(hostname))))
 
@@ -254,6 +339,9 @@ def gethostname():
     return _host.net_gethostname()
 
 
+_inet_pton, _inet_ntop = _socket.inet_pton, _socket.inet_ntop
+
+
 def install():
     socket.socket.setsockopt = setsockopt
     _wrap_host_addressed(socket.socket)
@@ -264,6 +352,6 @@ def install():
     _socket.gethostname = socket.gethostname = gethostname
     # socket.getaddrinfo wraps _socket.getaddrinfo (looked up per call).
     _socket.getaddrinfo = getaddrinfo
-    for name in ("gethostbyname_ex", "gethostbyaddr"):
+    for name in ("getnameinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "inet_pton", "inet_ntop"):
         setattr(_socket, name, globals()[name])
         setattr(socket, name, globals()[name])

@@ -9,9 +9,11 @@
 // Pyodide's CPython is built without IPv6: its socket.getaddrinfo would turn
 // an AF_INET6 answer into (10, b'...') (14 bytes of the address), and its
 // gethostbyname_ex/gethostbyaddr run musl's own code inside the wasm module
-// (Emscripten's made-up answers). So python/nicorn/host/net.py calls DNS_API
-// for those three; the C-level resolver below serves what CPython's C code
-// resolves itself (connect/bind of an AF_INET name, gethostbyname, getnameinfo).
+// (Emscripten's made-up answers), and its gaierror texts are musl's
+// (gai_strerror is inside the wasm module too). So python/nicorn/host/net.py
+// calls DNS_API for getaddrinfo, getnameinfo, gethostbyname(_ex) and
+// gethostbyaddr; the C-level resolver below serves what CPython's C code
+// resolves itself (connect/bind/sendto of an AF_INET name).
 
 import os from 'node:os';
 import koffi from 'koffi';
@@ -225,8 +227,8 @@ function setErrno(mod: EmModule, value: number): void {
 
 const HOST_ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, value]) => [value, name] as [number, string]));
 
-/** What an error of DNS_API raises in Python: [class, code, text]; OSError's text is the errno's name. */
-type DnsError = ['gaierror' | 'herror' | 'OSError', number, string];
+/** What an error of DNS_API raises in Python: [class, code, text]; OSError's text is the errno's name; 'OSError text' is an OSError of that text alone. */
+type DnsError = ['gaierror' | 'herror' | 'OSError' | 'OSError text', number, string];
 /** A DNS_API answer: ['ok', value] or the error. */
 type DnsResult<T> = ['ok', T] | DnsError;
 
@@ -303,6 +305,30 @@ export const DNS_API = {
     const sa = firstAddress(host, AF_INET6);
     if (!(sa instanceof Uint8Array)) return sa;
     return ['ok', Buffer.from(sockaddrIn6(sa, port, flowinfo, scopeId)).toString('hex')];
+  },
+  /** gethostbyname(name) as CPython's: the first IPv4 address the host resolves it to (errors: the host's gai_strerror text). */
+  net_gethostbyname(name: string): DnsResult<string> {
+    const sa = firstAddress(name, AF_INET);
+    if (!(sa instanceof Uint8Array)) return sa;
+    return ['ok', (addressOf(sa) as [string, number])[0]];
+  },
+  /**
+   * getnameinfo((host, port[, flowinfo[, scope_id]]), flags) as CPython's: the
+   * numeric host must resolve to one address; the tuple's flowinfo and scope_id go into an IPv6 one.
+   */
+  net_getnameinfo(node: string, port: number, flowinfo: number, scopeId: number, tupleLen: number, flags: number): DnsResult<[string, string]> {
+    const got = lookup(node, String(port), [4 /* AI_NUMERICHOST */, 0, 2 /* SOCK_DGRAM */, 0]);
+    if (typeof got === 'number') return gaiError(got);
+    if (got.length !== 1) return ['OSError text', 0, 'sockaddr resolved to multiple addresses'];
+    let sa = got[0]!.addr;
+    if (got[0]!.family === AF_INET && tupleLen !== 2) return ['OSError text', 0, 'IPv4 sockaddr must be 2 tuple'];
+    if (got[0]!.family === AF_INET6) sa = sockaddrIn6(sa, new DataView(sa.buffer, sa.byteOffset).getUint16(2, false), flowinfo, scopeId);
+    const hostBuf = Buffer.alloc(1025); // NI_MAXHOST
+    const servBuf = Buffer.alloc(32); // NI_MAXSERV
+    const rc = hostDns().getnameinfo(sa, sa.byteLength, hostBuf, hostBuf.byteLength, servBuf, servBuf.byteLength, flags);
+    if (rc !== 0) return gaiError(rc);
+    const text = (b: Buffer) => b.toString('utf8', 0, b.indexOf(0));
+    return ['ok', [text(hostBuf), text(servBuf)]];
   },
   /** gethostbyname_ex(name) as CPython's on Linux: resolved as AF_INET first (gaierror), then gethostbyname_r (herror). */
   net_gethostbyname_ex(name: string): DnsResult<[string, string[], string[]]> {

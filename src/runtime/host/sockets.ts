@@ -23,15 +23,17 @@
 //
 // What Pyodide keeps inside the wasm module (setsockopt, uname's node name)
 // cannot be replaced here, nor what its _socket refuses before any system
-// call (it is built without IPv6 and AF_UNIX: "bad family"): net.py covers
-// setsockopt, gethostname and AF_UNIX addresses through _nicorn_host
-// (NET_API below), and refuses IPv6 naming the limit; the resolver (dns.ts)
-// leaves IPv6 answers out.
+// call: it is built without IPv6 and AF_UNIX, so it cannot build or read
+// their addresses ("bad family"). python/nicorn/host/net.py covers setsockopt,
+// gethostname, and the calls of AF_INET6 and AF_UNIX sockets that take or
+// give an address (connect, bind, accept, getsockname, getpeername, sendto,
+// recvfrom) through _nicorn_host (NET_API below; addresses: sockaddr.ts).
+// The resolver is dns.ts.
 
 import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
 import type { EmModule, EmNode, EmStream, WasmImports } from './module.js';
-import { addressOf, sockaddrUn, type PyAddress } from './sockaddr.js';
+import { addressOf, packIn6, sockaddrUn, unpackIn6, type PyAddress } from './sockaddr.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, pollHost, type PollEntry } from './wait.js';
 
 // ------------------------------------------------------------------ host libc
@@ -53,6 +55,7 @@ const F_SETFL = 4;
 const EAGAIN = 11;
 const EINTR = 4;
 const EINPROGRESS = 115;
+const EALREADY = 114;
 
 interface HostCalls {
   socket(domain: number, type: number, protocol: number): number;
@@ -216,7 +219,8 @@ function connectWaiting(mod: EmModule, s: HostSocket, sa: Uint8Array, timeoutMs:
     if (host().connect(s.hostFd, sa, sa.byteLength) === 0) return 0;
     const errno = hostErrno();
     if (errno === EINTR) continue;
-    if ((errno !== EINPROGRESS && errno !== EAGAIN) || timeoutMs === 0) return -wasmErrno(mod, errno);
+    // EALREADY: made again after EINTR while the first is under way.
+    if ((errno !== EINPROGRESS && errno !== EALREADY && errno !== EAGAIN) || timeoutMs === 0) return -wasmErrno(mod, errno);
     if (errno === EAGAIN) {
       // Room in the backlog shows as nothing a poll reports: look again every 100 ms.
       const w = waitFor(mod, s, POLLOUT, Math.min(deadline, performance.now() + 100));
@@ -665,8 +669,8 @@ export const NET_API = {
       buf.release();
     }
   },
-  /** recvfrom_into(buffer, nbytes, flags): [bytes received, sender's address (null: none)], or -errno. */
-  net_recvfrom_into(fd: number, into: PyBufferProxy, nbytes: number, flags: number, timeoutMs: number): [number, PyAddress | null] | number {
+  /** recvfrom_into(buffer, nbytes, flags): [bytes received, sender's address (undefined, Python's None: none)], or -errno. */
+  net_recvfrom_into(fd: number, into: PyBufferProxy, nbytes: number, flags: number, timeoutMs: number): [number, PyAddress | undefined] | number {
     const s = apiSocket(fd);
     if (typeof s === 'number') return s;
     const buf = into.getBuffer('u8');
@@ -676,11 +680,20 @@ export const NET_API = {
       const gotLen = new Uint32Array([128]);
       const n = retrying(active!.mod, s, POLLIN, timeoutMs, () => host().recvfrom(s.hostFd, room, room.byteLength, flags, got, gotLen));
       if (n < 0) return n;
-      // A connected stream socket gives no address (CPython: None).
-      return [n, gotLen[0]! >= 2 ? addressOf(got, gotLen[0]!) : null];
+      // A connected stream socket gives no address (CPython: None; JS null would be jsnull).
+      return [n, gotLen[0]! >= 2 ? addressOf(got, gotLen[0]!) : undefined];
     } finally {
       buf.release();
     }
+  },
+  /** inet_pton(AF_INET6, text): the address as hex, or null (CPython: OSError). */
+  net_inet_pton6(text: string): string | undefined {
+    const packed = packIn6(text);
+    return packed ? Buffer.from(packed).toString('hex') : undefined;
+  },
+  /** inet_ntop(AF_INET6, 16 bytes as hex). */
+  net_inet_ntop6(hex: string): string {
+    return unpackIn6(Buffer.from(hex, 'hex'));
   },
   /** The host's name, as uname(2) gives it (what socket.gethostname() returns under CPython). */
   net_gethostname(): string {
