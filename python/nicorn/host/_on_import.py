@@ -1,9 +1,10 @@
-"""Mending a standard-library module when the app first imports it.
+"""Mending or replacing a module when the app first imports it.
 
 Importing hashlib or zoneinfo at boot only to patch them would cost every
 worker's start (~45 ms and ~110 ms in a loaded Pyodide) for apps that never
 use them; a finder at the front of sys.meta_path runs the patch right after
-the module's own code instead.
+the module's own code instead (when_imported), or gives another module in
+its place (instead_of: ssl, urllib3's fetch-based connections).
 """
 
 import sys
@@ -28,8 +29,12 @@ class _MendingLoader:
 class _Finder:
     def __init__(self):
         self.mends = {}
+        self.replacements = {}
 
     def find_spec(self, name, path=None, target=None):
+        replacement = self.replacements.get(name)
+        if replacement is not None:
+            return replacement()
         mend = self.mends.get(name)
         if mend is None:
             return None
@@ -42,8 +47,16 @@ class _Finder:
                 return spec
         return None
 
+    def invalidate_caches(self):
+        pass
+
 
 _finder = _Finder()
+
+
+def _ensure_first():
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
 
 
 def when_imported(name, mend):
@@ -53,5 +66,10 @@ def when_imported(name, mend):
         mend(module)
         return
     _finder.mends[name] = mend
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    _ensure_first()
+
+
+def instead_of(name, make_spec):
+    """From now on `import name` loads the module make_spec() describes (a ModuleSpec)."""
+    _finder.replacements[name] = make_spec
+    _ensure_first()

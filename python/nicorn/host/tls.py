@@ -2,10 +2,10 @@
 
 Pyodide's stdlib ssl.py is a stub that cannot make a connection. Its
 asyncio imports it at start-up, so by now `ssl` is in sys.modules and
-asyncio's modules hold it: install() takes it out, puts a finder first on
-sys.meta_path that loads ssl_module.py as `ssl` on the first import, and
-gives asyncio a stand-in that imports it on first use. Nothing is imported
-before the app asks: a worker that never uses TLS pays nothing at boot.
+asyncio's modules hold it: install() takes it out, has ssl_module.py loaded
+as `ssl` on the first import (_on_import.instead_of), and gives asyncio a
+stand-in that imports it on first use. Nothing is imported before the app
+asks: a worker that never uses TLS pays nothing at boot.
 """
 
 import importlib.util
@@ -13,21 +13,9 @@ import os
 import sys
 import types
 
+from ._on_import import instead_of
+
 _IMPL = os.path.join(os.path.dirname(__file__), "ssl_module.py")
-
-
-class _SSLFinder:
-    """Finds `ssl` (ours) before the stdlib's stub."""
-
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name == "ssl":
-            return importlib.util.spec_from_file_location("ssl", _IMPL)
-        return None
-
-    @classmethod
-    def invalidate_caches(cls):
-        pass
 
 
 class _LazySSL(types.ModuleType):
@@ -40,8 +28,7 @@ class _LazySSL(types.ModuleType):
 
 
 def install():
-    if _SSLFinder not in sys.meta_path:
-        sys.meta_path.insert(0, _SSLFinder)
+    instead_of("ssl", lambda: importlib.util.spec_from_file_location("ssl", _IMPL))
     stub = sys.modules.get("ssl")
     if stub is not None and getattr(stub, "__file__", None) != _IMPL:
         del sys.modules["ssl"]

@@ -11,34 +11,24 @@ found here first, with an inject_into_urllib3() that leaves them in place.
 """
 
 import importlib.machinery
-import sys
+
+from ._on_import import instead_of
 
 _NAME = "urllib3.contrib.emscripten"
 
 
 class _KeepOwnConnections:
-    """Finder and loader of urllib3.contrib.emscripten, before urllib3's own."""
+    """Loader of urllib3.contrib.emscripten in place of urllib3's own."""
 
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name == _NAME:
-            return importlib.machinery.ModuleSpec(name, cls)
+    @staticmethod
+    def create_module(spec):
         return None
 
-    @classmethod
-    def create_module(cls, spec):
-        return None
-
-    @classmethod
-    def exec_module(cls, module):
+    @staticmethod
+    def exec_module(module):
         module.__doc__ = "urllib3's fetch-based connections, off under nicorn-py (nicorn/host/urllib3_sockets.py)."
         module.inject_into_urllib3 = lambda: None
 
-    @classmethod
-    def invalidate_caches(cls):
-        pass
-
 
 def install():
-    if _KeepOwnConnections not in sys.meta_path:
-        sys.meta_path.insert(0, _KeepOwnConnections)
+    instead_of(_NAME, lambda: importlib.machinery.ModuleSpec(_NAME, _KeepOwnConnections))
