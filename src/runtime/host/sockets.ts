@@ -128,6 +128,20 @@ function socketOfStream(stream: EmStream | null | undefined): HostSocket | null 
   return (stream?.node as SocketNode | undefined)?.hostSocket ?? null;
 }
 
+/** The open socket at interpreter descriptor `fd`, or -errno: EBADF (no descriptor, or closed), ENOTSOCK. */
+function socketAt(mod: EmModule, fd: number): HostSocket | number {
+  const stream = mod.FS.getStream(fd);
+  if (!stream) return -mod.ERRNO_CODES.EBADF!;
+  const s = socketOfStream(stream);
+  if (!s) return -mod.ERRNO_CODES.ENOTSOCK!;
+  return s.hostFd < 0 ? -mod.ERRNO_CODES.EBADF! : s;
+}
+
+/** Room for a sockaddr the host fills in (128: sizeof(struct sockaddr_storage)) and its length. */
+function addressRoom(): { addr: Uint8Array; len: Uint32Array } {
+  return { addr: new Uint8Array(128), len: new Uint32Array([128]) };
+}
+
 /**
  * The host descriptor behind interpreter descriptor `fd`, or null when `fd`
  * is not a socket: what the ssl module wraps (OpenSSL reads and writes it).
@@ -160,19 +174,12 @@ function describeSocket(s: HostSocket): string {
 }
 
 function sockaddrText(hostFd: number, which: 'peer' | 'local'): string | null {
-  const addr = new Uint8Array(128);
-  const len = new Uint32Array([128]);
+  const { addr, len } = addressRoom();
   const r = which === 'peer' ? host().getpeername(hostFd, addr, len) : host().getsockname(hostFd, addr, len);
-  if (r < 0) return null;
-  const view = Buffer.from(addr.buffer, 0, len[0]);
-  const family = view.readUInt16LE(0);
-  if (family === 2) return `${addr[4]}.${addr[5]}.${addr[6]}.${addr[7]}:${view.readUInt16BE(2)}`;
-  if (family === 10) {
-    const words = Array.from({ length: 8 }, (_, i) => view.readUInt16BE(8 + 2 * i).toString(16));
-    return `[${words.join(':')}]:${view.readUInt16BE(2)}`;
-  }
-  if (family === 1) return view.subarray(2).toString('utf8').replace(/\0.*$/s, '') || null;
-  return null;
+  if (r < 0 || len[0]! < 2) return null;
+  const a = addressOf(addr, len[0]!);
+  if (typeof a === 'string') return a || null;
+  return a.length === 4 ? `[${a[0]}]:${a[1]}` : `${a[0]}:${a[1]}`;
 }
 
 // ------------------------------------------------------------------ waiting
@@ -298,13 +305,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
 
   active = { mod, newStream };
 
-  const sock = (fd: number): HostSocket | number => {
-    const stream = mod.FS.getStream(fd);
-    if (!stream) return -E('EBADF');
-    const s = socketOfStream(stream);
-    if (!s || s.hostFd < 0) return -E('ENOTSOCK');
-    return s;
-  };
+  const sock = (fd: number): HostSocket | number => socketAt(mod, fd);
 
   /** Runs `op` as the app's blocking mode says (see retrying()). */
   const blocking = (s: HostSocket, events: number, op: () => number, dontwait = false): number =>
@@ -361,8 +362,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
   imports.__syscall_accept4 = (fd: number, addr: number, addrlenPtr: number, flags: number): number => {
     const s = sock(fd);
     if (typeof s === 'number') return s;
-    const got = new Uint8Array(128);
-    const gotLen = new Uint32Array([128]);
+    const { addr: got, len: gotLen } = addressRoom();
     const hostFd = blocking(s, POLLIN, () => host().accept4(s.hostFd, got, gotLen, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (hostFd < 0) return hostFd;
     giveAddr(addr >>> 0, addrlenPtr >>> 0, got, gotLen[0]!);
@@ -372,8 +372,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
   const nameCall = (which: 'getsockname' | 'getpeername') => (fd: number, addr: number, addrlenPtr: number): number => {
     const s = sock(fd);
     if (typeof s === 'number') return s;
-    const got = new Uint8Array(128);
-    const gotLen = new Uint32Array([128]);
+    const { addr: got, len: gotLen } = addressRoom();
     if (host()[which](s.hostFd, got, gotLen) < 0) return fail();
     giveAddr(addr >>> 0, addrlenPtr >>> 0, got, gotLen[0]!);
     return 0;
@@ -395,8 +394,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     buf >>>= 0;
     addr >>>= 0;
     if (!addr) return recv(s, heap(buf, len >>> 0), flags, null, null);
-    const got = new Uint8Array(128);
-    const gotLen = new Uint32Array([128]);
+    const { addr: got, len: gotLen } = addressRoom();
     const n = recv(s, heap(buf, len >>> 0), flags, got, gotLen);
     if (n >= 0) giveAddr(addr, addrlenPtr >>> 0, got, gotLen[0]!);
     return n;
@@ -420,8 +418,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     let room = 0;
     for (let i = 0; i < m.iovlen; i++) room += mod.HEAPU32[(m.iov + 8 * i + 4) >>> 2]!;
     const into = new Uint8Array(room);
-    const got = new Uint8Array(128);
-    const gotLen = new Uint32Array([128]);
+    const { addr: got, len: gotLen } = addressRoom();
     const n = recv(s, into, flags, got, gotLen);
     if (n < 0) return n;
     let at = 0;
@@ -431,10 +428,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
       mod.HEAPU8.set(into.subarray(at, at + len), base);
       at += len;
     }
-    if (m.name) {
-      mod.HEAPU8.set(got.subarray(0, Math.min(m.namelen, gotLen[0]!)), m.name);
-      mod.HEAPU32[(msg + 4) >>> 2] = gotLen[0]!;
-    }
+    giveAddr(m.name, msg + 4, got, gotLen[0]!); // msg_namelen is the second field
     mod.HEAPU32[(msg + 20) >>> 2] = 0; // no ancillary data
     mod.HEAP32[(msg + 24) >>> 2] = 0;
     return n;
@@ -502,11 +496,16 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
     return null;
   };
 
-  // Pyodide's CPython asks _try_fcntl64 before fcntl64; `varargs` points at the argument.
+  /** fcntl(fd, cmd, ...) when fd is a socket; null otherwise or for other commands. `varargs` points at the argument. */
+  const fcntlOnSocket = (fd: number, cmd: number, varargs: number): number | null => {
+    const s = socketOfStream(mod.FS.getStream(fd));
+    return s ? socketFcntl(s, cmd, cmd === F_SETFL ? mod.HEAP32[(varargs >>> 0) >>> 2]! : 0) : null;
+  };
+
+  // Pyodide's CPython asks _try_fcntl64 before fcntl64.
   const tryFcntl = imports._try_fcntl64 as ((fd: number, cmd: number, varargs: number, result: number) => number) | undefined;
   imports._try_fcntl64 = (fd: number, cmd: number, varargs: number, result: number): number => {
-    const s = socketOfStream(mod.FS.getStream(fd));
-    const r = s ? socketFcntl(s, cmd, cmd === F_SETFL ? mod.HEAP32[(varargs >>> 0) >>> 2]! : 0) : null;
+    const r = fcntlOnSocket(fd, cmd, varargs);
     if (r === null) return tryFcntl ? tryFcntl(fd, cmd, varargs, result) : 0;
     mod.HEAP32[result >>> 2] = r;
     return 1;
@@ -514,9 +513,7 @@ export function patchSockets(imports: WasmImports, mod: EmModule): void {
 
   const fcntl64 = imports.__syscall_fcntl64 as (fd: number, cmd: number, varargs: number) => number;
   imports.__syscall_fcntl64 = (fd: number, cmd: number, varargs: number): number => {
-    const s = socketOfStream(mod.FS.getStream(fd));
-    const r = s ? socketFcntl(s, cmd, cmd === F_SETFL ? mod.HEAP32[(varargs >>> 0) >>> 2]! : 0) : null;
-    return r ?? fcntl64(fd, cmd, varargs);
+    return fcntlOnSocket(fd, cmd, varargs) ?? fcntl64(fd, cmd, varargs);
   };
 
   const ioctl = imports.__syscall_ioctl as (fd: number, op: number, varargs: number) => number;
@@ -589,10 +586,7 @@ let active: { mod: EmModule; newStream: (hostFd: number, family: number, type: n
 
 /** The socket behind interpreter descriptor `fd`, or -errno. */
 function apiSocket(fd: number): HostSocket | number {
-  const { mod } = active!;
-  const s = socketOfStream(mod.FS.getStream(fd));
-  if (!s || s.hostFd < 0) return -mod.ERRNO_CODES[s ? 'EBADF' : 'ENOTSOCK']!;
-  return s;
+  return socketAt(active!.mod, fd);
 }
 
 /** A buffer Python passed (a PyProxy of a bytes-like object), as bytes over the wasm heap. */
@@ -640,8 +634,7 @@ export const NET_API = {
     const { mod, newStream } = active!;
     const s = apiSocket(fd);
     if (typeof s === 'number') return s;
-    const got = new Uint8Array(128);
-    const gotLen = new Uint32Array([128]);
+    const { addr: got, len: gotLen } = addressRoom();
     const hostFd = retrying(mod, s, POLLIN, timeoutMs, () => host().accept4(s.hostFd, got, gotLen, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (hostFd < 0) return hostFd;
     return [newStream(hostFd, s.family, s.type, false), addressOf(got, gotLen[0]!)];
@@ -650,8 +643,7 @@ export const NET_API = {
   net_name(fd: number, peer: boolean): PyAddress | number {
     const s = apiSocket(fd);
     if (typeof s === 'number') return s;
-    const addr = new Uint8Array(128);
-    const len = new Uint32Array([128]);
+    const { addr, len } = addressRoom();
     if ((peer ? host().getpeername(s.hostFd, addr, len) : host().getsockname(s.hostFd, addr, len)) < 0) return -wasmErrno(active!.mod, hostErrno());
     return addressOf(addr, len[0]!);
   },
@@ -676,8 +668,7 @@ export const NET_API = {
     const buf = into.getBuffer('u8');
     try {
       const room = buf.data.subarray(0, nbytes);
-      const got = new Uint8Array(128);
-      const gotLen = new Uint32Array([128]);
+      const { addr: got, len: gotLen } = addressRoom();
       const n = retrying(active!.mod, s, POLLIN, timeoutMs, () => host().recvfrom(s.hostFd, room, room.byteLength, flags, got, gotLen));
       if (n < 0) return n;
       // A connected stream socket gives no address (CPython: None; JS null would be jsnull).
