@@ -17,7 +17,8 @@ import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
-import { LOG_LEVELS, formatLine, installPythonThreadLog, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
+import { formatLine, installPythonThreadLog, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
+import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 
 /**
  * What the thread starts with (its workerData): enough to boot, or restore,
