@@ -15,11 +15,18 @@ import { renderConfig } from './config/print-config.js';
 import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName, type Settings } from './config/registry.js';
 import { ConfigError, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
 import { envPairs, pyRepr, pyStr } from './config/validators.js';
+import { targetPython } from './install/environment.js';
 import { VERSION } from './version.js';
 import { checkTlsFiles } from './worker/front-door/tls.js';
 
 const PROG = 'nicorn-py';
 const USAGE = '[OPTIONS] [APP_MODULE]';
+
+/** Gunicorn's "gunicorn (version X)", and the Pyodide and Python the workers run. */
+export function versionLine(): string {
+  const py = targetPython();
+  return `${PROG} (version ${VERSION}), Pyodide ${py.pyodideVersion}, Python ${py.pythonFullVersion}`;
+}
 
 /** The --help line: Gunicorn's "short description [default]". */
 function helpText(name: SettingName): string {
@@ -45,7 +52,7 @@ function buildProgram(source: string): { program: Command; settingOf: Map<Option
     .usage(USAGE)
     .description('Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.')
     .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
-    .version(`${PROG} (version ${VERSION})`, '-v, --version', "show program's version number and exit")
+    .version(versionLine(), '-v, --version', "show program's version number and exit")
     .helpOption('-h, --help', 'show this help message and exit')
     .allowExcessArguments(false)
     .showSuggestionAfterError(false)
