@@ -50,7 +50,10 @@ function usageError(message: string, source: string): string {
 function buildProgram(source: string): { program: Command; settingOf: Map<Option, SettingName> } {
   const program = new Command(PROG)
     .usage(USAGE)
-    .description('Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.')
+    .description(
+      "Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.\n" +
+        "Install the app's Python packages with `nicorn-py install` (see nicorn-py install --help).",
+    )
     .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
     .version(versionLine(), '-v, --version', "show program's version number and exit")
     .helpOption('-h, --help', 'show this help message and exit')
@@ -143,6 +146,9 @@ function tlsFilesInChdir(settings: Settings): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `nicorn-py install ...` installs the app's packages; only as the first word, so
+  // `nicorn-py -w 2 install` still serves a module named install (as does install:application).
+  if (argv[0] === 'install') return (await import('./install/command.js')).installMain(argv.slice(1));
   let env: RawSettings;
   let cli: RawSettings;
   try {
