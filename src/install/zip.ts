@@ -69,7 +69,13 @@ export function readZip(buf: Buffer, what: string): ZipEntry[] {
         const raw = buf.subarray(start, start + compressed);
         let data: Buffer;
         if (method === 0) data = Buffer.from(raw);
-        else if (method === 8) data = zlib.inflateRawSync(raw);
+        else if (method === 8) {
+          try {
+            data = zlib.inflateRawSync(raw);
+          } catch (e) {
+            return fail(`${name} is damaged (${(e as Error).message})`);
+          }
+        }
         else return fail(`${name} uses compression method ${method} (only stored and deflate are)`);
         if (data.length !== size || crc32(data) !== crc) fail(`${name} is damaged (CRC or size mismatch)`);
         return data;
