@@ -225,6 +225,14 @@ test('installs as pip does: RECORD, INSTALLER, REQUESTED; the lock pins versions
     assert.is(r.code, 0, r.stderr);
     assert.equal(installed(dir), { alpha: '1.2', beta: '1.0' });
     assert.match(fs.readFileSync(path.join(dir, 'requirements.lock'), 'utf8'), `alpha==1.2 \\\n    --hash=sha256:${sha256(path.join(wheels, newer))}`);
+    // A requirement dropped: what only it needed leaves the folder, by its RECORD.
+    fs.writeFileSync(path.join(dir, 'requirements.txt'), 'alpha<2\n');
+    r = await install(dir, []);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, 'Removed beta 1.0 (no longer required)');
+    assert.equal(installed(dir), { alpha: '1.2' });
+    assert.not.ok(fs.existsSync(path.join(site, 'beta.py')));
+    assert.not.ok(fs.readFileSync(path.join(dir, 'requirements.lock'), 'utf8').includes('beta=='));
   } finally {
     fs.rmSync(path.join(wheels, newer));
   }
@@ -284,6 +292,11 @@ test('usage: unknown flags exit 2; nothing to install says how to serve a module
   r = await runCli(['install', '--no-lock', '-r', 'requirements.txt'], { cwd: project({ 'requirements.txt': '-e .\n' }) });
   assert.is(r.code, 1);
   assert.match(r.stderr, "requirements.txt line 1: '-e' is not supported by nicorn-py install");
+  // Only the first word is the subcommand: after an option, `install` is an app module as in Gunicorn.
+  const app = project({ 'install.py': 'def application(environ, start_response):\n    start_response("200 OK", [])\n    return [b""]\n' });
+  r = await runCli(['--check-config', 'install'], { cwd: app, timeoutMs: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok(fs.existsSync(path.join(app, '.python_packages')));
 });
 
 test("Flask's requirements install from the local index and the app serves with them (no --pythonpath)", async () => {
