@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { PROJECT_SITE } from '../runtime/layout.js';
-import { targetPython } from './environment.js';
-import { HashMismatch, IndexClient, IndexError, defaultPyodideIndexUrl } from './index-client.js';
+import { pyodideLock, targetPython } from './environment.js';
+import { HashMismatch, IndexClient, IndexError, PYODIDE_ORIGIN, defaultPyodideIndexUrl } from './index-client.js';
 import { lockEntries, readLock, renderLock } from './lock.js';
 import { InvalidMarker } from './markers.js';
 import { readPyproject, TomlError } from './pyproject.js';
@@ -158,6 +158,15 @@ async function install(opts: InstallOptions, packages: string[]): Promise<number
   const locked: Map<string, Locked> = lockFile && !opts.upgrade ? readLock(lockFile) : new Map();
   say(`Resolving ${reqs.length} requirement${reqs.length === 1 ? '' : 's'} for Python ${target.pythonFullVersion} on Emscripten/wasm32 (Pyodide ${target.pyodideVersion})`);
   const pins = await new Resolver(client, target, locked).resolve(reqs);
+
+  // Pyodide's loader also loads the shared libraries (libgeos, libopenblas, ...) some of its builds link to; the workers do not.
+  const lock = pyodideLock().packages;
+  for (const pin of pins.values()) {
+    if (pin.dist.origin !== PYODIDE_ORIGIN) continue;
+    const entry = Object.values(lock).find((e) => e.file_name === pin.dist.filename);
+    const libs = (entry?.depends ?? []).filter((d) => lock[d]?.package_type === 'shared_library');
+    if (libs.length) throw new InstallError(`${pin.name} ${pin.version.text} (Pyodide's build) needs Pyodide's shared librar${libs.length > 1 ? 'ies' : 'y'} ${libs.join(', ')}, which nicorn-py workers do not load`);
+  }
 
   // Hashes each file must have: the lock's for a locked version, and --hash options of the requirements.
   const required = new Map<string, string[]>();

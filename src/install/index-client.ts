@@ -28,6 +28,8 @@ export interface Distribution {
 }
 
 export class IndexError extends Error {}
+
+export const PYODIDE_ORIGIN = "Pyodide's package index";
 export class HashMismatch extends Error {}
 
 export interface IndexOptions {
@@ -207,7 +209,7 @@ export class IndexClient {
     if (!entry || !entry.file_name.endsWith('.whl')) return null;
     const base = this.opts.pyodideIndexUrl;
     const url = isUrl(base) ? new URL(entry.file_name, base.endsWith('/') ? base : `${base}/`).href : path.join(localPath(base)!, entry.file_name);
-    return describe(entry.file_name, url, "Pyodide's package index", { sha256: entry.sha256 });
+    return describe(entry.file_name, url, PYODIDE_ORIGIN, { sha256: entry.sha256 });
   }
 
   /** The file's bytes, checked against every hash that must match (its source's, and the lock's or --hash's). */

@@ -90,12 +90,25 @@ export class Resolver {
     }
     for (const c of await this.candidates(d.req)) {
       const meta = await this.client.metadata(c.dist, this.locked.get(key)?.version === normalVersion(c.version) ? this.locked.get(key)!.hashes : []);
-      if (meta.requiresPython && !contains(parseSpecifiers(meta.requiresPython), tryVersion(this.target.pythonFullVersion)!, true)) continue;
+      if (!this.pythonFits(meta.requiresPython)) {
+        this.conflict ??= { key, why: `${d.req.name} ${c.version.text} requires Python ${meta.requiresPython} (the workers run ${this.target.pythonFullVersion})` };
+        continue;
+      }
       const newPin: Pin = { key, name: meta.name || d.req.name, version: c.version, dist: c.dist, meta, extras: d.req.extras, requiredBy: [d.from] };
       const result = await this.solve([...rest, ...this.dependencies(meta, newPin, d.req.extras, true)], new Map(pins).set(key, newPin));
       if (result) return result;
     }
     return null;
+  }
+
+  /** Requires-Python against the workers' Python; one that cannot be read does not exclude (pip warns and goes on). */
+  private pythonFits(requiresPython: string | null): boolean {
+    if (!requiresPython) return true;
+    try {
+      return contains(parseSpecifiers(requiresPython), tryVersion(this.target.pythonFullVersion)!, true);
+    } catch {
+      return true;
+    }
   }
 
   /** A direct URL pins the file; else the version must meet the specifiers. */
@@ -131,20 +144,13 @@ export class Resolver {
     }
     const all = await this.client.distributions(req.key);
     const byVersion = new Map<string, { version: Version; best: Distribution; rank: number }>();
-    const python = tryVersion(this.target.pythonFullVersion)!;
     for (const dist of all) {
       if (!dist.wheel) continue;
       const version = tryVersion(dist.wheel.version);
       if (!version) continue;
       const rank = tagRank(dist.wheel.tags, this.target.tags);
       if (rank < 0) continue;
-      if (dist.requiresPython) {
-        try {
-          if (!contains(parseSpecifiers(dist.requiresPython), python, true)) continue;
-        } catch {
-          continue; // an unreadable Requires-Python: pip skips the file too
-        }
-      }
+      if (!this.pythonFits(dist.requiresPython)) continue;
       const exact = req.specifiers.some((s) => (s.op === '==' || s.op === '===') && !s.wildcard);
       if (dist.yanked && !exact) continue;
       const k = normalVersion(version);
@@ -183,6 +189,10 @@ export class Resolver {
     }
     const [v, files] = inRange.sort(([a], [b]) => compareVersions(tryVersion(b)!, tryVersion(a)!))[0]!;
     const wheels = files.filter((f) => f.wheel);
+    const tooNew = wheels.find((f) => tagRank(f.wheel!.tags, this.target.tags) >= 0 && !this.pythonFits(f.requiresPython));
+    if (tooNew) return `${req.name} ${v} requires Python ${tooNew.requiresPython} (the workers run ${this.target.pythonFullVersion})`;
+    const yanked = wheels.find((f) => tagRank(f.wheel!.tags, this.target.tags) >= 0 && f.yanked);
+    if (yanked) return `${req.name} ${v} was yanked from its index (pin it with == to install it anyway)`;
     if (wheels.length === 0) {
       return `${req.name} ${v} has only a source distribution (${files.map((f) => f.filename).join(', ')}); nicorn-py installs wheels only (building one needs a host Python and, for compiled parts, a compiler for Pyodide)`;
     }

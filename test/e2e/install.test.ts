@@ -135,6 +135,8 @@ test('a conflict names the package, each requirement on it and who made it, and 
   const missing = await install(project(), ['--no-lock', 'alpha>=3']);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, 'no version of alpha matches >=3 (versions found: 2.1rc1, 2.0, 1.1, 1.0)');
+  const future = await install(project(), ['--no-lock', 'futurepy>=2']);
+  assert.match(future.stderr, /futurepy 2\.0 requires Python >=3\.15 \(the workers run 3\.14\.\d+\)/);
   const unknown = await install(project(), ['--no-lock', 'no-such-thing']);
   assert.match(unknown.stderr, 'no package named no-such-thing was found');
 });
@@ -264,6 +266,11 @@ test('PEP 691 JSON and PEP 503 HTML answer alike; --find-links, --index-url, --e
   r = await install(flags, ['--no-lock', '-i', 'http://127.0.0.1:9/nothing/', '--extra-index-url', index.url, 'delta'], { PIP_INDEX_URL: 'http://127.0.0.1:9/x/' });
   assert.is(r.code, 1, 'an index that cannot be reached is an error, not an empty answer');
   assert.match(r.stderr, 'cannot reach http://127.0.0.1:9/nothing/delta/');
+  // PIP_EXTRA_INDEX_URL adds to PIP_INDEX_URL (here a local folder index without the project).
+  const viaEnv = project();
+  r = await install(viaEnv, ['--no-lock', 'delta'], { PIP_INDEX_URL: `file://${path.join(tmp, 'no-index')}/`, PIP_EXTRA_INDEX_URL: index.url });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(installed(viaEnv), { delta: '1.2' });
   r = await install(flags, ['--no-lock', '--find-links', links, '-i', index.url, 'delta', 'localonly']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(installed(flags), { delta: '1.2', localonly: '0.3' });

@@ -2,7 +2,7 @@
 // tracked files, no dist/) is packed, which must build first (prepack); the
 // tarball holds exactly what runs; installed into a fresh project outside the
 // repository, `npx nicorn-py` serves an app that lives outside it too.
-// No registry is asked: the production dependencies are packed from this
+// Its own `nicorn-py install` installs the app's package. No registry is asked: the production dependencies are packed from this
 // checkout's node_modules and installed with --offline beside the tarball.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, eventually } from '../helpers/server.js';
+import { buildWheel } from '../helpers/pyindex.js';
 
 const test = suite('npm package');
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-pack-')));
@@ -63,7 +64,7 @@ test('npm pack on a clean copy builds dist/ first and packs exactly bin/, dist/*
   // Every chunk the entry points import is in the package.
   for (const entry of files.filter((f) => f.startsWith('dist/'))) {
     const code = fs.readFileSync(path.join(clone, entry), 'utf8');
-    for (const m of code.matchAll(/from "\.\/(chunk-[\w-]+\.js)"/g)) assert.ok(files.includes(`dist/${m[1]}`), `${entry} imports ${m[1]}`);
+    for (const m of code.matchAll(/(?:from |import\()"\.\/(chunk-[\w-]+\.js)"/g)) assert.ok(files.includes(`dist/${m[1]}`), `${entry} imports ${m[1]}`);
   }
   console.log(`  tarball ${packed.filename}: ${packed.size} bytes, ${files.length} files`);
 });
@@ -87,10 +88,17 @@ test('the tarball installs into a fresh project and `npx nicorn-py` serves an ap
   fs.mkdirSync(appDir);
   fs.writeFileSync(
     path.join(appDir, 'outside.py'),
-    'import sys\n\ndef app(environ, start_response):\n' +
+    'import sys, greeting\n\ndef app(environ, start_response):\n' +
       '    start_response("200 OK", [("Content-Type", "text/plain")])\n' +
-      '    return [("served from outside " + sys.version.split()[0] + " by " + sys.modules["nicorn"].__file__).encode()]\n',
+      '    return [(greeting.WORD + " from outside " + sys.version.split()[0] + " by " + sys.modules["nicorn"].__file__).encode()]\n',
   );
+  // The installed copy's `install` subcommand puts the app's package into the app's .python_packages.
+  const wheels = path.join(tmp, 'wheels');
+  fs.mkdirSync(wheels);
+  buildWheel(wheels, { name: 'greeting', version: '1.0', files: { 'greeting.py': 'WORD = "served"\n' } });
+  const installedBin = path.join(project, 'node_modules/.bin/nicorn-py');
+  execFileSync(installedBin, ['install', '--no-index', '--no-pyodide-index', '-f', wheels, 'greeting'], { cwd: appDir, encoding: 'utf8', timeout: 60_000 });
+  assert.ok(fs.existsSync(path.join(appDir, '.python_packages/greeting-1.0.dist-info/RECORD')));
   const proc = spawn('npx', ['nicorn-py', '-b', '127.0.0.1:0', '--chdir', appDir, 'outside:app'], {
     cwd: project,
     env: NPM_ENV,
