@@ -15,11 +15,18 @@ import { renderConfig } from './config/print-config.js';
 import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName, type Settings } from './config/registry.js';
 import { ConfigError, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
 import { envPairs, pyRepr, pyStr } from './config/validators.js';
+import { targetPython } from './install/environment.js';
 import { VERSION } from './version.js';
 import { checkTlsFiles } from './worker/front-door/tls.js';
 
 const PROG = 'nicorn-py';
 const USAGE = '[OPTIONS] [APP_MODULE]';
+
+/** Gunicorn's "gunicorn (version X)", and the Pyodide and Python the workers run. */
+export function versionLine(): string {
+  const py = targetPython();
+  return `${PROG} (version ${VERSION}), Pyodide ${py.pyodideVersion}, Python ${py.pythonFullVersion}`;
+}
 
 /** The --help line: Gunicorn's "short description [default]". */
 function helpText(name: SettingName): string {
@@ -43,9 +50,12 @@ function usageError(message: string, source: string): string {
 function buildProgram(source: string): { program: Command; settingOf: Map<Option, SettingName> } {
   const program = new Command(PROG)
     .usage(USAGE)
-    .description('Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.')
+    .description(
+      "Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.\n" +
+        "Install the app's Python packages with `nicorn-py install` (see nicorn-py install --help).",
+    )
     .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
-    .version(`${PROG} (version ${VERSION})`, '-v, --version', "show program's version number and exit")
+    .version(versionLine(), '-v, --version', "show program's version number and exit")
     .helpOption('-h, --help', 'show this help message and exit')
     .allowExcessArguments(false)
     .showSuggestionAfterError(false)
@@ -136,6 +146,9 @@ function tlsFilesInChdir(settings: Settings): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `nicorn-py install ...` installs the app's packages; only as the first word, so
+  // `nicorn-py -w 2 install` still serves a module named install (as does install:application).
+  if (argv[0] === 'install') return (await import('./install/command.js')).installMain(argv.slice(1));
   let env: RawSettings;
   let cli: RawSettings;
   try {

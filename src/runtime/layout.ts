@@ -28,7 +28,7 @@ export interface HostLayout {
   cwd: string;
   /** --pythonpath entries, absolute, in the order given. */
   pythonPath: string[];
-  /** site-packages of an active ($VIRTUAL_ENV) or local (.venv) virtualenv. */
+  /** The project's .python_packages, then the site-packages of an active ($VIRTUAL_ENV) or local (.venv) virtualenv. */
   siteDirs: string[];
   /** Every host directory the interpreter sees, outermost only (mounted at its own path). */
   mounts: string[];
@@ -83,6 +83,18 @@ function venvSiteDirs(venv: string | null): string[] {
   return out;
 }
 
+/**
+ * The project's own site-packages, which `nicorn-py install` fills (src/install/):
+ * in the --chdir folder, put on sys.path (site.addsitedir, so .pth files work)
+ * ahead of a virtualenv's, as it holds builds made for this interpreter.
+ */
+export const PROJECT_SITE = '.python_packages';
+
+function projectSiteDirs(cwd: string): string[] {
+  const dir = path.join(cwd, PROJECT_SITE);
+  return fs.existsSync(dir) ? [dir] : [];
+}
+
 /** pyvenv.cfg's `home` (the base interpreter's bin/), as CPython's getpath reads it. */
 export function venvBasePrefix(cfg: string): string {
   const home = /^\s*home\s*=\s*(.*?)\s*$/m.exec(cfg)?.[1];
@@ -134,7 +146,7 @@ export function hostLayout(chdir: string, pythonPath: string[], extra: string[] 
   const cwd = path.resolve(chdir);
   const pp = pythonPath.map((p) => path.resolve(cwd, p));
   const venv = findVenv(cwd);
-  const siteDirs = venvSiteDirs(venv);
+  const siteDirs = [...projectSiteDirs(cwd), ...venvSiteDirs(venv)];
   const root = hostRoot();
   // The folders the app is run from are shown also when they lie below INTERPRETER_ROOT (a non-merged /lib).
   const needed = [cwd, ...pp, ...siteDirs, ...extra, os.tmpdir(), PYTHON_DIR, ...HOST_SUBDIRS]
