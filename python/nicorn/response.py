@@ -95,21 +95,27 @@ def _validate_header(item):
 def validate_headers(headers):
     """Returns (flat [name, value, ...], content length or None)."""
     # PEP 3333 asks for a list; Gunicorn iterates whatever it is given, and so do we
-    # (--check-wsgi reports anything but a list of tuples).
-    if isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__"):
+    # (--check-wsgi reports anything but a list of tuples). A list is checked first:
+    # the usual case costs one type() test, as before.
+    if type(headers) is not list and (isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__")):
         raise AppError("response headers must be a list, not %s" % type(headers).__name__)
     flat = []
     length = None
     known = _VALID.get
     for item in headers:
         # Types first: only a pair of exact str is hashed (a list inside would raise).
+        # A remembered pair is never a dropped one: only _validate_header's answer is tested.
         if type(item) is tuple and len(item) == 2 and type(item[0]) is str and type(item[1]) is str:
-            valid = known(item) or _validate_header(item)
+            valid = known(item)
+            if valid is None:
+                valid = _validate_header(item)
+                if valid is _DROPPED:
+                    continue
         else:
             valid = _validate_header(item)
+            if valid is _DROPPED:
+                continue
         name, value, n = valid
-        if name is None:
-            continue
         if n is not None:
             length = n
         flat.append(name)
