@@ -1,0 +1,58 @@
+// The arbiter's half of --check-wsgi: adding up the workers' files, the
+// summary table, the report file.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolveSettings } from '../../src/config/settings.js';
+import { WsgiCheck, summaryTable } from '../../src/arbiter/wsgi-check.js';
+
+const settings = (dir: string) => resolveSettings({ wsgi_app: 'app:app', check_wsgi: true, worker_tmp_dir: dir });
+
+function entry(rule: string, count: number, time: number, request: string, routes: string[]) {
+  return { rule, explanation: `${rule} explained`, cites: 'PEP 3333', count, first: { time, request, location: `app.py:${count}`, detail: 'd' }, routes };
+}
+
+test('collect adds up every worker file per rule: counts summed, routes merged, the earliest first request kept', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-check-unit-'));
+  const check = WsgiCheck.create(settings(tmp));
+  assert.ok(check.dir.startsWith(tmp), 'made in --worker-tmp-dir');
+  const write = (pid: number, rules: unknown[]) => fs.writeFileSync(path.join(check.dir, `worker-${pid}.json`), JSON.stringify({ rules }));
+  write(10, [entry('b.rule', 2, 200, 'GET /late', ['/late']), entry('a.rule', 1, 50, 'GET /a', ['/a'])]);
+  write(11, [entry('b.rule', 3, 100, 'GET /early', ['/early', '/late'])]);
+  fs.writeFileSync(path.join(check.dir, 'worker-12.json.tmp'), 'half written');
+  fs.writeFileSync(path.join(check.dir, 'worker-13.json'), '{broken');
+  const report = check.collect();
+  assert.is(report.total, 6);
+  assert.equal(report.violations.map((v) => v.rule), ['a.rule', 'b.rule']);
+  const b = report.violations[1]!;
+  assert.is(b.count, 5);
+  assert.is(b.first_request, 'GET /early');
+  assert.is(b.location, 'app.py:3');
+  assert.equal(b.routes.sort(), ['/early', '/late']);
+  check.remove();
+  assert.not.ok(fs.existsSync(check.dir));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('summaryTable: one aligned line per rule, or a line saying nothing was seen', () => {
+  assert.is(summaryTable({ server: 'x', total: 0, violations: [] }), 'WSGI check: no violations seen');
+  const table = summaryTable({
+    server: 'x',
+    total: 12,
+    violations: [
+      { rule: 'headers.hop-by-hop', explanation: '', cites: '', count: 11, first_request: 'GET /a', location: 'app.py:1', detail: '', routes: [] },
+      { rule: 'status.format', explanation: '', cites: '', count: 1, first_request: 'POST /bb', location: 'app.py:22', detail: '', routes: [] },
+    ],
+  });
+  assert.equal(table.split('\n'), [
+    'WSGI check: 12 violations of 2 rules',
+    'count  rule                first request  where',
+    '   11  headers.hop-by-hop  GET /a         app.py:1',
+    '    1  status.format       POST /bb       app.py:22',
+  ]);
+});
+
+test.run();
