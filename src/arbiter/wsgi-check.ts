@@ -23,6 +23,8 @@ interface WorkerEntry {
   rule: string;
   explanation: string;
   cites: string;
+  /** The server's duty, reported as advice: not counted in `total`, nor in the exit status. */
+  advice: boolean;
   count: number;
   first: { time: number; request: string; location: string; detail: string };
   routes: string[];
@@ -33,6 +35,7 @@ export interface Violation {
   rule: string;
   explanation: string;
   cites: string;
+  advice: boolean;
   count: number;
   first_request: string;
   location: string;
@@ -42,6 +45,7 @@ export interface Violation {
 
 export interface Report {
   server: string;
+  /** Violations counted (advice left out): non-zero means exit status 1. */
   total: number;
   violations: Violation[];
 }
@@ -76,6 +80,7 @@ export class WsgiCheck {
             rule: e.rule,
             explanation: e.explanation,
             cites: e.cites,
+            advice: e.advice === true,
             count: e.count,
             first_request: e.first.request,
             location: e.first.location,
@@ -95,13 +100,14 @@ export class WsgiCheck {
     const violations = [...byRule.values()]
       .sort((a, b) => a.rule.localeCompare(b.rule))
       .map(({ time: _, ...v }) => v);
-    return { server: `nicorn-py ${VERSION}`, total: violations.reduce((n, v) => n + v.count, 0), violations };
+    const total = violations.reduce((n, v) => n + (v.advice ? 0 : v.count), 0);
+    return { server: `nicorn-py ${VERSION}`, total, violations };
   }
 
   /** Logs the summary table and writes the report file (if one is asked for); returns the report. */
   report(log: ErrorLog, file: string | null): Report {
     const report = this.collect();
-    if (report.total > 0) log.warning(summaryTable(report));
+    if (report.violations.length > 0) log.warning(summaryTable(report));
     else log.info(summaryTable(report));
     if (file) {
       try {
@@ -121,13 +127,15 @@ export class WsgiCheck {
 /** The summary as a table: one line per rule broken. */
 export function summaryTable(report: Report): string {
   if (report.violations.length === 0) return 'WSGI check: no violations seen';
-  const rows = report.violations.map((v) => [String(v.count), v.rule, v.first_request, v.location]);
+  const rows = report.violations.map((v) => [String(v.count), v.advice ? `${v.rule} (advice)` : v.rule, v.first_request, v.location]);
   const head = ['count', 'rule', 'first request', 'where'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const n = report.violations.length;
+  const n = report.violations.filter((v) => !v.advice).length;
+  const advice = report.violations.length - n;
   return [
-    `WSGI check: ${report.total} violation${report.total === 1 ? '' : 's'} of ${n} rule${n === 1 ? '' : 's'}`,
+    `WSGI check: ${report.total} violation${report.total === 1 ? '' : 's'} of ${n} rule${n === 1 ? '' : 's'}` +
+      (advice ? `, and advice on ${advice} more` : ''),
     line(head),
     ...rows.map(line),
   ].join('\n');

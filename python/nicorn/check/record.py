@@ -33,6 +33,7 @@ class Recorder:
                 "rule": rule_id,
                 "explanation": rule.explanation,
                 "cites": rule.cites,
+                "advice": rule.advice,
                 "count": 0,
                 "first": {"time": time.time(), "request": request, "location": where, "detail": detail},
                 "routes": [],

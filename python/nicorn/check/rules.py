@@ -2,6 +2,9 @@
 
 `wsgiref` tells whether the standard library's wsgiref.validate catches the
 same mistake (test/e2e/check-wsgi.test.ts runs both on fixtures/wsgicheck).
+`advice` marks what the server must do and does (drop a HEAD response's body:
+RFC 9110 puts it on the server; Django leaves it to the server, Gunicorn 26
+warns): reported, but not a violation, so it does not change the exit status.
 """
 
 from typing import NamedTuple
@@ -12,6 +15,7 @@ class Rule(NamedTuple):
     explanation: str
     cites: str
     wsgiref: bool
+    advice: bool = False
 
 
 RULES = {r.id: r for r in (
@@ -108,7 +112,7 @@ RULES = {r.id: r for r in (
     # the answer
     Rule("response.body-on-head",
          "a response to HEAD must not have content; the server drops it",
-         "RFC 9110 §9.3.2", False),
+         "RFC 9110 §9.3.2", False, advice=True),
     Rule("response.body-on-no-content",
          "1xx, 204 and 304 responses have no content",
          "RFC 9110 §6.4.1, §15.3.5, §15.4.5", False),
