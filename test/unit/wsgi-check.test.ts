@@ -62,4 +62,9 @@ test('summaryTable: one aligned line per rule, or a line saying nothing was seen
   ]);
 });
 
+test('--check-wsgi-report without --check-wsgi is an error naming both', () => {
+  assert.throws(() => resolveSettings({ wsgi_app: 'app:app', check_wsgi_report: 'r.json' }), /check_wsgi_report needs check_wsgi \(--check-wsgi\)/);
+  assert.is(resolveSettings({ wsgi_app: 'app:app', check_wsgi_report: 'r.json', check_wsgi: true }).check_wsgi_report, 'r.json');
+});
+
 test.run();
