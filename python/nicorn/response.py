@@ -6,19 +6,40 @@ header on the wire. Headers leave with the first non-empty body chunk.
 """
 
 import html
+import logging
 import os
 import re
 
 from .channel import OUT_BODY, OUT_CLOSE, OUT_END, OUT_START
 
 TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-STATUS_RE = re.compile(r"[1-9][0-9][0-9] [^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*")
+# A reason phrase may be missing ("200"): Gunicorn 26 sends such a status as it is.
+STATUS_RE = re.compile(r"[1-9][0-9][0-9](?: [^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*)?")
 # Control characters (CR, LF and NUL among them) and anything beyond latin-1.
 BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+# The headers Gunicorn 26's Response.process_headers drops (util.hop_headers:
+# the hop-by-hop ones, and Server and Date, which it writes itself), plus
+# "trailer", RFC 9110's spelling, which node:http refuses on a response that is
+# not chunked. "Upgrade: websocket" passes, as in Gunicorn.
 HOP_BY_HOP = frozenset((
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "server", "date",
 ))
+# What _validate_header answers for a header that is dropped.
+_DROPPED = (None, None, None)
+_dropped_warned = False
+
+
+def _drop(name):
+    """Gunicorn drops hop-by-hop headers silently; we say so once per worker."""
+    global _dropped_warned
+    if not _dropped_warned:
+        _dropped_warned = True
+        logging.getLogger("gunicorn.error").warning(
+            "Dropping the response header %r the app set: hop-by-hop headers are the "
+            "server's (PEP 3333, RFC 9110 7.6.1), as in Gunicorn; further ones are "
+            "dropped without a warning", name)
+    return _DROPPED
 
 
 class AppError(Exception):
@@ -42,9 +63,11 @@ _VALID_MAX = 1024
 
 
 def _validate_header(item):
-    if not isinstance(item, tuple) or len(item) != 2:
-        raise AppError("response header must be a (name, value) tuple: %r" % (item,))
-    name, value = item
+    # Gunicorn unpacks each item (`for name, value in headers`): any pair will do.
+    try:
+        name, value = item
+    except (TypeError, ValueError):
+        raise AppError("response header must be a (name, value) pair: %r" % (item,)) from None
     if not isinstance(name, str) or not TOKEN_RE.fullmatch(name):
         raise AppError("invalid header name %r" % (name,))
     if not isinstance(value, str):
@@ -52,9 +75,10 @@ def _validate_header(item):
     if BAD_VALUE_RE.search(value):
         raise AppError("header %s: invalid character in value %r" % (name, value))
     lname = name.lower()
-    if lname in HOP_BY_HOP:
-        raise AppError("hop-by-hop header %r is not allowed from a WSGI app (PEP 3333)" % name)
     value = value.strip(" \t")
+    if lname in HOP_BY_HOP and not (lname == "upgrade" and value.lower() == "websocket"):
+        # Not remembered in _VALID: each request's drop goes through _drop().
+        return _drop(name)
     length = None
     if lname == "content-length":
         if not value.isdigit() or not value.isascii():
@@ -70,17 +94,27 @@ def _validate_header(item):
 
 def validate_headers(headers):
     """Returns (flat [name, value, ...], content length or None)."""
-    if not isinstance(headers, list):
+    # PEP 3333 asks for a list; Gunicorn iterates whatever it is given, and so do we
+    # (--check-wsgi reports anything but a list of tuples). A list is checked first:
+    # the usual case costs one type() test, as before.
+    if type(headers) is not list and (isinstance(headers, (str, bytes)) or not hasattr(headers, "__iter__")):
         raise AppError("response headers must be a list, not %s" % type(headers).__name__)
     flat = []
     length = None
     known = _VALID.get
     for item in headers:
         # Types first: only a pair of exact str is hashed (a list inside would raise).
+        # A remembered pair is never a dropped one: only _validate_header's answer is tested.
         if type(item) is tuple and len(item) == 2 and type(item[0]) is str and type(item[1]) is str:
-            valid = known(item) or _validate_header(item)
+            valid = known(item)
+            if valid is None:
+                valid = _validate_header(item)
+                if valid is _DROPPED:
+                    continue
         else:
             valid = _validate_header(item)
+            if valid is _DROPPED:
+                continue
         name, value, n = valid
         if n is not None:
             length = n

@@ -7,6 +7,7 @@ and every worker's boot() starts from the snapshot taken after it.
 """
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -122,6 +123,12 @@ def boot(io, opts):
             log.error(hint)
         return WORKER_BOOT_ERROR
     _w.channel = Channel(io, opts["inbox_size"])
+    check_dir = opts.get("check_wsgi_dir")
+    if check_dir:
+        # --check-wsgi: imported only in this mode, so the normal path pays nothing.
+        from .check import Recorder, checked_app
+        record = os.path.join(check_dir, "worker-%d.json" % opts["pid"])
+        _w.app = checked_app(_w.app, Recorder(record, log))
     _w.access_env = tuple(opts.get("access_env") or ())
     _w.base = environ_mod.base_environ(opts["workers"] > 1, FileWrapper)
     return 0

@@ -20,6 +20,7 @@ import { workerEnv, workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
 import { missingTimeZoneDatabase } from '../runtime/host/timezone.js';
+import { SUMMARY_SIGNAL, VIOLATIONS_EXIT, WsgiCheck } from './wsgi-check.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -63,6 +64,8 @@ export class Arbiter {
   private pidfile: Pidfile | null = null;
   /** --preload: the snapshot every worker starts from (null: workers import the app themselves). */
   private image: PreloadImage | null = null;
+  /** --check-wsgi: where the workers record violations (null: the mode is off). */
+  private check: WsgiCheck | null = null;
 
   constructor(
     private settings: Settings,
@@ -127,6 +130,7 @@ export class Arbiter {
     const noZoneinfo = missingTimeZoneDatabase();
     if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
+    if (settings.check_wsgi) this.check = WsgiCheck.create(settings);
     process.title = `nicorn-py: master [${procName(settings)}]`;
     this.start();
     return this.finished;
@@ -188,6 +192,8 @@ export class Arbiter {
       SIGUSR2: () => this.reexec(),
       SIGWINCH: () => this.winch(),
     };
+    // --check-wsgi: the summary (and report) so far, on a signal Gunicorn gives no meaning.
+    if (this.check) handlers[SUMMARY_SIGNAL] = () => this.check?.report(this.log, this.settings.check_wsgi_report);
     for (const [sig, handler] of Object.entries(handlers)) {
       process.on(sig, () => {
         this.log.info(`Handling signal: ${sig.slice(3).toLowerCase()}`);
@@ -289,6 +295,7 @@ export class Arbiter {
       age,
       config: this.config?.source ?? null,
       hooks: [...(this.config?.hooks ?? [])],
+      checkWsgiDir: this.check?.dir ?? null,
     };
     child.send(init);
     this.listeners.forEach((l, index) => {
@@ -465,7 +472,10 @@ export class Arbiter {
     this.pidfile?.unlink(process.pid);
     const tb = this.config?.callHook('on_exit', this.state());
     if (tb) this.log.error(`Exception in on_exit hook:\n${tb.trimEnd()}`);
-    this.done(this.exitCode);
+    // --check-wsgi: every worker has written its last record by now.
+    const seen = this.check ? this.check.report(this.log, this.settings.check_wsgi_report).total : 0;
+    this.check?.remove();
+    this.done(this.exitCode || (seen > 0 ? VIOLATIONS_EXIT : 0));
   }
 }
 

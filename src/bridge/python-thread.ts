@@ -55,6 +55,8 @@ export interface PythonThreadConfig {
   accessEnv: string[];
   /** The I/O thread's error log (ErrorLog.forPythonThread()), which the Python thread writes too. */
   log: PythonLogOptions;
+  /** --check-wsgi: where this worker's Python records violations, else null. */
+  checkWsgiDir: string | null;
 }
 
 export type PythonThreadData = PythonThreadBoot & PythonThreadConfig;
@@ -245,6 +247,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     inbox_size: data.inboxSize,
     restored: restored !== null,
     env: interpreterEnv(),
+    check_wsgi_dir: data.checkWsgiDir,
   });
   const code = worker.boot(makeIo(py, data.sab), opts) as number;
   opts.destroy();

@@ -50,6 +50,8 @@ export interface SettingSpec<T> {
   supported: boolean;
   /** Server hooks: the number of arguments Gunicorn calls the hook with. */
   hookArity?: number;
+  /** A setting of nicorn-py's own, which Gunicorn does not have (--check-wsgi). */
+  nicornOnly?: boolean;
   /** How --print-config shows the value, when Python's str() of it is not what Gunicorn prints. */
   show?: (value: T) => string;
 }
@@ -435,6 +437,34 @@ export const registry = {
       'configuration is incorrect. As in Gunicorn, checking includes importing the application (in a Pyodide ' +
       'interpreter, without binding a socket or forking a worker).',
     supported: true,
+  }),
+  check_wsgi: spec({
+    section: 'Debugging',
+    flags: ['--check-wsgi'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: 'False',
+    desc:
+      "Check every request against PEP 3333 and the HTTP rules a WSGI app answers for, and report what the app does wrong. " +
+      "nicorn-py's own setting (Gunicorn has none). Each violation is logged once per rule and route with the app's " +
+      'file:line; the arbiter prints a summary table at shutdown and on SIGPWR, writes *check_wsgi_report* if set, and ' +
+      'exits 1 when any violation was seen. Responses are what they are without the mode. See README.md, "Checking an app".',
+    supported: true,
+    nicornOnly: true,
+  }),
+  check_wsgi_report: spec({
+    section: 'Debugging',
+    flags: ['--check-wsgi-report'],
+    meta: 'FILE',
+    validate: v.optString,
+    default: () => null,
+    defaultDoc: 'None',
+    desc:
+      'With *check_wsgi*, write the violations as JSON to FILE at shutdown (and on SIGPWR): per rule its count, the first ' +
+      "request, where in the app it happened and the routes. nicorn-py's own setting. An empty list means a clean run.",
+    supported: true,
+    nicornOnly: true,
   }),
   print_config: spec({
     section: 'Debugging',

@@ -40,6 +40,8 @@ export function resolveSettings(...layers: RawSettings[]): Settings {
   const out: Record<string, unknown> = {};
   for (const name of settingNames()) out[name] = resolveOne(name, layers);
   if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
+  // A report that would never be written is a mistake to say, not to ignore.
+  if (out.check_wsgi_report && !out.check_wsgi) throw new ConfigError('check_wsgi_report needs check_wsgi (--check-wsgi)');
   return out as Settings;
 }
 

@@ -60,6 +60,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
       hookNames: init.hooks,
       accessEnv: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
       log: log.forPythonThread(),
+      checkWsgiDir: init.checkWsgiDir,
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);

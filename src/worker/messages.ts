@@ -14,6 +14,8 @@ export type ArbiterMessage =
       /** The config file, for the worker-side hooks it defines. */
       config: ConfigSource | null;
       hooks: string[];
+      /** --check-wsgi: the directory the worker records violations in (src/arbiter/wsgi-check.ts), else null. */
+      checkWsgiDir: string | null;
     }
   /** Carries one bound listener handle, in --bind order. */
   | { kind: 'listener'; index: number };
