@@ -21,7 +21,7 @@ import {
   unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
-import { RequestRules, forbiddenTrailer, parserRefusal, type CheckedHead } from './rules.js';
+import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
@@ -172,10 +172,12 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.on('connect', (req: http.IncomingMessage, sock: Socket) => refuse(sock, unsupportedConnect(req.url ?? '')));
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      // The head did not arrive within --timeout.
-      if (sock.writable) sock.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
-      sock.destroySoon();
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      // The client left in the middle of a request (its head, or a body still
+      // on its way): nothing to answer. Gunicorn logs it at debug level only.
+      log.debug('Ignored premature client disconnection.');
+      sock.destroy();
       return;
     }
     if (!err.code?.startsWith('HPE_') || !sock.writable) {
@@ -200,6 +202,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   }
 
   admitConnections(server, settings.worker_connections);
+  if (!tls) refuseVersionlessLines(server, rules.maxHeadBytes, timeoutMs, refuse);
   if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
   return server;
 }
@@ -229,6 +232,64 @@ function admitConnections(server: http.Server, limit: number): void {
     }
     open.add(sock);
     sock.once('close', () => open.delete(sock));
+  });
+}
+
+/** The head did not arrive within --timeout. */
+function requestTimeout(sock: Socket): void {
+  if (sock.writable) sock.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+  sock.destroySoon();
+}
+
+/**
+ * A connection's first request line is read here before llhttp gets it, so
+ * that a line without an HTTP version (HTTP/0.9) is refused at once, as
+ * Gunicorn does (rules.ts, versionlessRequestLine); llhttp would wait for the
+ * head's end until --timeout. Only the first line of a connection: an HTTP/0.9
+ * client sends one request per connection. Plain connections only (TLS bytes
+ * are not a request line). Until the line is complete the head's --timeout
+ * applies here, with the parser's 408.
+ */
+function refuseVersionlessLines(
+  server: http.Server,
+  maxHeadBytes: number,
+  timeoutMs: number,
+  refuse: (sock: Socket, e: RequestError) => void,
+): void {
+  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
+  for (const l of downstream) server.off('connection', l);
+  server.on('connection', (sock: Socket) => {
+    if (sock.destroyed) return;
+    let buf: Buffer = Buffer.alloc(0);
+    const timer = timeoutMs > 0 ? setTimeout(() => requestTimeout(sock), timeoutMs) : null;
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      sock.off('readable', onReadable);
+      sock.off('end', leave);
+      sock.off('close', finish);
+    };
+    // Gone before a whole line: nothing to answer, nothing to log (as Gunicorn).
+    const leave = () => {
+      finish();
+      sock.destroy();
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (buf.length === 0) return;
+      const refused = versionlessRequestLine(buf);
+      if (refused) {
+        finish();
+        return refuse(sock, refused);
+      }
+      if (!buf.includes(0x0a) && buf.length <= maxHeadBytes) return;
+      finish();
+      sock.unshift(buf);
+      for (const l of downstream) l.call(server, sock);
+    };
+    sock.on('readable', onReadable);
+    sock.once('end', leave);
+    sock.once('close', finish);
   });
 }
 
