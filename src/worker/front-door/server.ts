@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { PythonBridge } from '../../bridge/bridge.js';
+import type { Exchange, PythonBridge } from '../../bridge/bridge.js';
 import type { RequestHead } from '../../bridge/protocol.js';
 import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
@@ -21,6 +21,7 @@ import {
   unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
+import { holdReading } from './read-hold.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
@@ -39,10 +40,39 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
     | 'ciphers'
   >;
 
+/**
+ * Requests of one connection in Python's hands at once (the bridge's queue and
+ * the heads it has handed over). A request counts until node has written its
+ * whole response to the socket, so a client that does not read its responses
+ * has this many with Python and no more: the rest wait in its own queue, and
+ * other connections' requests pass. 4 keeps Python fed by a pipelining client
+ * as the bridge's MAX_INFLIGHT does.
+ */
+const IN_PYTHON_PER_CONNECTION = 4;
+/**
+ * Accepted requests of one connection waiting for their turn before the
+ * connection stops being read; it is read again once half of them are served.
+ * The parser goes through the bytes of one read (64 KiB, about 1,900 small
+ * pipelined requests) before the hold takes effect: that is the bound.
+ */
+const QUEUED_PER_CONNECTION = 16;
+
+/** A request accepted on a connection, waiting for its turn to go to Python. */
+interface Queued {
+  exchange: Exchange;
+  /** Its checks after the parser's pass are done (trailers, a body error in the same bytes). */
+  ready: boolean;
+  expectsContinue: boolean;
+}
+
 /** What the front door knows about one accepted TCP (or unix) connection. */
 interface Connection {
-  /** Requests handed to Python whose response is not finished. */
+  /** Requests accepted (past the head's checks) whose response is not finished. */
   active: number;
+  /** Accepted requests not yet handed to Python, in order. */
+  queue: Queued[];
+  /** Requests handed to Python whose response node has not finished writing. */
+  inPython: number;
   /** The connection met a bad request: nothing more is served on it. */
   refused: boolean;
   /** The client's address as a PROXY protocol header gave it. */
@@ -64,7 +94,7 @@ function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
   let c = state.get(raw);
   if (!c) {
-    c = { active: 0, refused: false, proxy: null, whenIdle: null, reading: null };
+    c = { active: 0, queue: [], inPython: 0, refused: false, proxy: null, whenIdle: null, reading: null };
     state.set(raw, c);
   }
   return c;
@@ -101,6 +131,34 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
+  };
+
+  /** Hands the connection's next ready requests to Python, in order, as far as its share allows. */
+  const dispatch = (sock: Socket, conn: Connection) => {
+    while (conn.queue.length > 0 && conn.inPython < IN_PYTHON_PER_CONNECTION && conn.queue[0]!.ready) {
+      const { exchange, expectsContinue } = conn.queue.shift()!;
+      const { req, res } = exchange;
+      // The client left while it waited (its 'close' released it).
+      if (res.destroyed) continue;
+      conn.inPython++;
+      res.once('close', () => {
+        conn.inPython--;
+        dispatch(sock, conn);
+      });
+      if (!req.complete) conn.reading = { req, res };
+      if (expectsContinue) res.writeContinue();
+      bridge.handle(exchange);
+    }
+    if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
+    else if (conn.queue.length <= QUEUED_PER_CONNECTION / 2) holdReading(sock, false);
+  };
+
+  /** Takes a request out of its connection's queue: it will not go to Python. */
+  const drop = (sock: Socket, conn: Connection, queued: Queued) => {
+    const at = conn.queue.indexOf(queued);
+    if (at >= 0) conn.queue.splice(at, 1);
+    release(conn);
+    dispatch(sock, conn);
   };
 
   const refuse = (sock: Socket, e: RequestError) => {
@@ -146,22 +204,28 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
     conn.active++;
     const head = requestHead(req, checked, conn.proxy);
-    const startedAt = Date.now();
-    const t0 = process.hrtime.bigint();
+    const queued: Queued = {
+      exchange: { head, req, res, startedAt: Date.now(), t0: process.hrtime.bigint() },
+      ready: false,
+      expectsContinue,
+    };
+    // Queued now, while the parser is still going through the bytes in hand:
+    // a full queue stops the reading of the connection before its next read.
+    conn.queue.push(queued);
+    if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
     // After the parser is through the bytes this request came in (setImmediate:
     // node runs microtasks between its body callbacks and its error report).
     setImmediate(() => {
       // The parser failed later in the same bytes, inside this request's own body.
-      if (conn.refused && !req.complete) return release(conn);
+      if (conn.refused && !req.complete) return drop(sock, conn, queued);
       const trailer = req.complete ? forbiddenTrailer(req.rawTrailers) : null;
       if (trailer) {
         refuse(sock, invalidHeader(trailer));
-        return release(conn);
+        return drop(sock, conn, queued);
       }
-      if (!req.complete) conn.reading = { req, res };
       res.once('close', () => release(conn));
-      if (expectsContinue) res.writeContinue();
-      bridge.handle({ head, req, res, startedAt, t0 });
+      queued.ready = true;
+      dispatch(sock, conn);
     });
   };
   server.on('request', (req, res) => onRequest(req, res, false));
