@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConfigMessage, PythonThreadBoot, PythonThreadConfig, PythonThreadMessage } from './python-thread.js';
@@ -23,6 +24,8 @@ export interface Exchange {
   head: RequestHead;
   req: IncomingMessage;
   res: ServerResponse;
+  /** The body as the front door kept it (read before the request came here); absent: `req` streams it. */
+  body?: Readable;
   /** When the head arrived: ms since the epoch, and a monotonic clock for the duration. */
   startedAt: number;
   t0: bigint;
@@ -326,27 +329,32 @@ export class PythonBridge {
   }
 
   private forwardBody(ex: Exchange): void {
-    const { req } = ex;
+    const { req, body } = ex;
+    const src: Readable = body ?? req;
     const w = this.writer;
-    w.onDrain = () => req.resume();
+    w.onDrain = () => src.resume();
+    let ended = false;
     const done = () => {
       if (ex.bodySent) return;
       ex.bodySent = true;
       w.onDrain = null;
       this.sendHeads();
     };
-    req.on('data', (chunk: Buffer) => {
+    src.on('data', (chunk: Buffer) => {
       for (let off = 0; off < chunk.length; off += MAX_IN_FRAME) {
         w.push(InFrame.Body, chunk.subarray(off, off + MAX_IN_FRAME));
       }
-      if (w.pendingBytes > UPLOAD_HIGH_WATER) req.pause();
+      if (w.pendingBytes > UPLOAD_HIGH_WATER) src.pause();
     });
-    req.once('end', () => {
+    src.once('end', () => {
+      ended = true;
       w.push(InFrame.Eof);
       done();
     });
-    req.once('close', () => {
-      if (!req.complete) {
+    // A kept body ends in an error when its spool cannot be read or a streamed rest is cut: Abort.
+    if (body) body.on('error', () => {});
+    src.once('close', () => {
+      if (!ended && (body !== undefined || !req.complete)) {
         w.push(InFrame.Abort);
         done();
       }

@@ -9,6 +9,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Exchange, PythonBridge } from '../../bridge/bridge.js';
@@ -22,6 +23,7 @@ import {
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
 import { holdReading } from './read-hold.js';
+import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
@@ -38,6 +40,7 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
     | 'ca_certs'
     | 'cert_reqs'
     | 'ciphers'
+    | 'tmp_upload_dir'
   >;
 
 /**
@@ -60,9 +63,13 @@ const QUEUED_PER_CONNECTION = 16;
 /** A request accepted on a connection, waiting for its turn to go to Python. */
 interface Queued {
   exchange: Exchange;
-  /** Its checks after the parser's pass are done (trailers, a body error in the same bytes). */
+  /** Its checks after the parser's pass are done (trailers, a body error in the same bytes) and its body is kept. */
   ready: boolean;
   expectsContinue: boolean;
+  /** Its body, while the front door reads it. */
+  body: RequestBody | null;
+  /** Counted out of its connection's `active` (its response finished, or it will not reach Python). */
+  released: boolean;
 }
 
 /** What the front door knows about one accepted TCP (or unix) connection. */
@@ -73,6 +80,8 @@ interface Connection {
   queue: Queued[];
   /** Requests handed to Python whose response node has not finished writing. */
   inPython: number;
+  /** The request whose body the front door is reading (the last one accepted). */
+  buffering: Queued | null;
   /** The connection met a bad request: nothing more is served on it. */
   refused: boolean;
   /** The client's address as a PROXY protocol header gave it. */
@@ -94,7 +103,7 @@ function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
   let c = state.get(raw);
   if (!c) {
-    c = { active: 0, queue: [], inPython: 0, refused: false, proxy: null, whenIdle: null, reading: null };
+    c = { active: 0, queue: [], inPython: 0, buffering: null, refused: false, proxy: null, whenIdle: null, reading: null };
     state.set(raw, c);
   }
   return c;
@@ -128,6 +137,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   // One past the limit, so that "too many" is seen rather than silently cut.
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
+  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, dir: settings.tmp_upload_dir };
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
@@ -153,11 +163,20 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     else if (conn.queue.length <= QUEUED_PER_CONNECTION / 2) holdReading(sock, false);
   };
 
+  /** Counts a request out of its connection's `active`, once. */
+  const finish = (conn: Connection, queued: Queued) => {
+    if (queued.released) return;
+    queued.released = true;
+    release(conn);
+  };
+
   /** Takes a request out of its connection's queue: it will not go to Python. */
   const drop = (sock: Socket, conn: Connection, queued: Queued) => {
+    if (conn.buffering === queued) conn.buffering = null;
+    queued.body?.discard();
     const at = conn.queue.indexOf(queued);
     if (at >= 0) conn.queue.splice(at, 1);
-    release(conn);
+    finish(conn, queued);
     dispatch(sock, conn);
   };
 
@@ -172,6 +191,8 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       sock.end(errorResponse(e));
       sock.destroySoon();
     };
+    // The error is in a body the front door was reading: that request goes nowhere.
+    if (conn.buffering) drop(sock, conn, conn.buffering);
     const reading = conn.reading;
     if (reading && !reading.req.complete) {
       // The error is in the body Python is reading: that request is broken too
@@ -208,6 +229,8 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       exchange: { head, req, res, startedAt: Date.now(), t0: process.hrtime.bigint() },
       ready: false,
       expectsContinue,
+      body: null,
+      released: false,
     };
     // Queued now, while the parser is still going through the bytes in hand:
     // a full queue stops the reading of the connection before its next read.
@@ -218,14 +241,48 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     setImmediate(() => {
       // The parser failed later in the same bytes, inside this request's own body.
       if (conn.refused && !req.complete) return drop(sock, conn, queued);
-      const trailer = req.complete ? forbiddenTrailer(req.rawTrailers) : null;
-      if (trailer) {
-        refuse(sock, invalidHeader(trailer));
-        return drop(sock, conn, queued);
+      res.once('close', () => finish(conn, queued));
+      const ready = () => {
+        const trailer = forbiddenTrailer(req.rawTrailers);
+        if (trailer) {
+          refuse(sock, invalidHeader(trailer));
+          return drop(sock, conn, queued);
+        }
+        queued.ready = true;
+        dispatch(sock, conn);
+      };
+      if (!head.hasBody) return ready();
+      // The body is read here before the request goes to Python (request-body.ts);
+      // a client waiting for "100 Continue" gets it now, or it would never send it.
+      if (expectsContinue) {
+        res.writeContinue();
+        queued.expectsContinue = false;
       }
-      res.once('close', () => release(conn));
-      queued.ready = true;
-      dispatch(sock, conn);
+      conn.buffering = queued;
+      queued.body = RequestBody.read(
+        req,
+        bodyLimits,
+        (body, outcome) => {
+          if (conn.buffering === queued) conn.buffering = null;
+          queued.exchange.body = body.stream();
+          if (outcome === 'complete') return ready();
+          // Too large to keep: it goes on now and is read as it arrives.
+          queued.ready = true;
+          dispatch(sock, conn);
+        },
+        () => drop(sock, conn, queued),
+        (e) => {
+          // Nothing silent: the client gets a 500, the log says why.
+          log.error(`Cannot keep the request body of ${req.method} ${req.url} in tmp_upload_dir ${bodyLimits.dir ?? os.tmpdir()}: ${e.message}`);
+          if (conn.buffering === queued) conn.buffering = null;
+          const at = conn.queue.indexOf(queued);
+          if (at >= 0) conn.queue.splice(at, 1);
+          res.shouldKeepAlive = false;
+          res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
+          res.end('Internal Server Error\n');
+          dispatch(sock, conn);
+        },
+      );
     });
   };
   server.on('request', (req, res) => onRequest(req, res, false));
