@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConfigMessage, PythonThreadBoot, PythonThreadConfig, PythonThreadMessage } from './python-thread.js';
@@ -23,6 +24,8 @@ export interface Exchange {
   head: RequestHead;
   req: IncomingMessage;
   res: ServerResponse;
+  /** The body as the front door kept it (read before the request came here); absent: `req` streams it. */
+  body?: Readable;
   /** When the head arrived: ms since the epoch, and a monotonic clock for the duration. */
   startedAt: number;
   t0: bigint;
@@ -62,6 +65,16 @@ const INBOX_BYTES = 1 << 20;
 const MAX_INFLIGHT = 4;
 /** Pause reading an upload when this much is waiting for room in the ring. */
 const UPLOAD_HIGH_WATER = 1 << 20;
+/**
+ * How much of one response may wait in node's buffers for a client that is
+ * not reading before the bridge stops playing Python's frames (and Python, once
+ * the ring is full, waits): a response this small never holds Python, so a
+ * client that pipelines requests and reads no reply cannot stop the worker
+ * (the front door hands Python 4 of its requests at a time: at most 1 MiB per
+ * such connection). A larger response is streamed at the client's pace, as
+ * Gunicorn's sendall() does.
+ */
+const RESPONSE_BUFFER = 1 << 18;
 const PYTHON_THREAD = fileURLToPath(new URL('./python-thread.js', import.meta.url));
 
 /** Writes frames into the in ring without ever blocking the event loop. */
@@ -316,27 +329,32 @@ export class PythonBridge {
   }
 
   private forwardBody(ex: Exchange): void {
-    const { req } = ex;
+    const { req, body } = ex;
+    const src: Readable = body ?? req;
     const w = this.writer;
-    w.onDrain = () => req.resume();
+    w.onDrain = () => src.resume();
+    let ended = false;
     const done = () => {
       if (ex.bodySent) return;
       ex.bodySent = true;
       w.onDrain = null;
       this.sendHeads();
     };
-    req.on('data', (chunk: Buffer) => {
+    src.on('data', (chunk: Buffer) => {
       for (let off = 0; off < chunk.length; off += MAX_IN_FRAME) {
         w.push(InFrame.Body, chunk.subarray(off, off + MAX_IN_FRAME));
       }
-      if (w.pendingBytes > UPLOAD_HIGH_WATER) req.pause();
+      if (w.pendingBytes > UPLOAD_HIGH_WATER) src.pause();
     });
-    req.once('end', () => {
+    src.once('end', () => {
+      ended = true;
       w.push(InFrame.Eof);
       done();
     });
-    req.once('close', () => {
-      if (!req.complete) {
+    // A kept body ends in an error when its spool cannot be read or a streamed rest is cut: Abort.
+    if (body) body.on('error', () => {});
+    src.once('close', () => {
+      if (!ended && (body !== undefined || !req.complete)) {
         w.push(InFrame.Abort);
         done();
       }
@@ -412,7 +430,7 @@ export class PythonBridge {
     const ex = this.current;
     if (!ex || ex.res.destroyed) return null;
     ex.bytesSent = (ex.bytesSent ?? 0) + piece.length;
-    return ex.res.write(piece, batch.hold()) ? null : drained(ex.res);
+    return ex.res.write(piece, batch.hold()) ? null : drained(ex.res, RESPONSE_BUFFER);
   }
 
   /** The access record of a finished exchange; End and Close carry the environ values asked for. */
@@ -478,8 +496,9 @@ export class PythonBridge {
   }
 }
 
-function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
+/** Resolves once the response's socket drains; at once while it holds less than `allowed` bytes. */
+function drained(res: ServerResponse, allowed = 0): Promise<void> | null {
+  if (res.destroyed || !res.writableNeedDrain || res.writableLength < allowed) return null;
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
@@ -501,7 +520,7 @@ async function streamFile(res: ServerResponse, span: FileSpan): Promise<number> 
     for await (const chunk of stream) {
       if (res.destroyed) break;
       sent += (chunk as Buffer).length;
-      if (!res.write(chunk as Buffer)) await drained(res);
+      if (!res.write(chunk as Buffer)) await drained(res, RESPONSE_BUFFER);
     }
   } catch {
     res.destroy();

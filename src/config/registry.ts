@@ -631,13 +631,15 @@ export const registry = {
     section: 'Server Mechanics',
     flags: [],
     meta: 'DIR',
-    validate: v.optString,
+    validate: v.optDirectory,
     default: () => null,
     defaultDoc: 'None',
     desc:
       'Directory to store temporary request data as they are read. This path should be writable by the process ' +
-      'permissions set for the workers; if not specified, a system generated temporary directory is chosen.',
-    supported: false,
+      'permissions set for the workers; if not specified, a system generated temporary directory is chosen. ' +
+      'nicorn-py reads a request body before the app is called: up to 64 KiB in memory, the rest (up to 64 MiB) ' +
+      'in an unlinked file in this directory; a larger body is streamed to the app as it arrives.',
+    supported: true,
   }),
   secure_scheme_headers: spec({
     section: 'Server Mechanics',

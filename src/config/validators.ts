@@ -218,6 +218,24 @@ export function chdir(raw: unknown): string {
   return abs;
 }
 
+/**
+ * tmp_upload_dir: Gunicorn's validate_string, and (nicorn-py, whose workers
+ * spool request bodies there) an existing directory, made absolute.
+ */
+export function optDirectory(raw: unknown): string | null {
+  const s = optString(raw);
+  if (s === null) return null;
+  const abs = path.resolve(process.cwd(), s);
+  let isDir = false;
+  try {
+    isDir = fs.statSync(abs).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new SettingError(`${pyRepr(s)} is not a directory`);
+  return abs;
+}
+
 /** Looks NAME up in /etc/passwd or /etc/group (field 2 is the id), as pwd/grp do for local names. */
 function lookupId(file: string, name: string): number | null {
   let text: string;

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registry } from '../../src/config/registry.js';
 import { RequestError, errorResponse, fromParserError, invalidRequestLine } from '../../src/worker/front-door/errors.js';
-import { RequestRules, forbiddenTrailer, parserRefusal, type ParsedHead, type RuleSettings } from '../../src/worker/front-door/rules.js';
+import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type ParsedHead, type RuleSettings } from '../../src/worker/front-door/rules.js';
 
 const defaults: RuleSettings = {
   limit_request_line: registry.limit_request_line.default(),
@@ -160,6 +160,32 @@ test('request targets urlsplit refuses, and * outside OPTIONS, are 400 Invalid R
   rules.check(head({ url: 'http://[::1]:8000/x?y' }), null, 'http');
   assert.is(refusal(rules, head({ url: '*' })).status, 400);
   rules.check(head({ method: 'OPTIONS', url: '*' }), null, 'http');
+});
+
+test('a second Host or Content-Type is 400 "Invalid HTTP Header" naming it (Gunicorn 26, RFC 9110 section 5.3)', () => {
+  const host = refusal(rules, head({ rawHeaders: ['Host', 'a', 'host', 'b'] }));
+  assert.is(host.status, 400);
+  assert.is(host.message, "Invalid HTTP Header: 'HOST'");
+  assert.is(refusal(rules, head({ rawHeaders: ['Host', 'a', 'Host', 'a'] })).message, "Invalid HTTP Header: 'HOST'");
+  const type = refusal(rules, head({ rawHeaders: ['Host', 'a', 'Content-Type', 'a/b', 'CONTENT-TYPE', 'c/d'] }));
+  assert.is(type.message, "Invalid HTTP Header: 'CONTENT-TYPE'");
+  // Fields that may repeat still do.
+  const c = rules.check(head({ rawHeaders: ['Host', 'a', 'Accept', 'x', 'Accept', 'y', 'Cookie', 'a=1', 'Cookie', 'b=2'] }), null, 'http');
+  assert.is(c.headers.length, 10);
+});
+
+test('a first request line without an HTTP version is Invalid Request Line once the line is complete', () => {
+  const e = versionlessRequestLine(Buffer.from('GET /nine\r\n'));
+  assert.ok(e);
+  assert.is(e.status, 400);
+  assert.is(e.message, "Invalid HTTP request line: 'GET /nine'");
+  assert.is(versionlessRequestLine(Buffer.from('GET /nine\n'))?.message, "Invalid HTTP request line: 'GET /nine'");
+  assert.is(versionlessRequestLine(Buffer.from('GET\r\n'))?.message, "Invalid HTTP request line: 'GET'");
+  // Not complete yet, or three parts (llhttp judges those), or an empty line first.
+  assert.is(versionlessRequestLine(Buffer.from('GET /nine')), null);
+  assert.is(versionlessRequestLine(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n')), null);
+  assert.is(versionlessRequestLine(Buffer.from('GET / FTP/1.1\r\n')), null);
+  assert.is(versionlessRequestLine(Buffer.from('\r\nGET / HTTP/1.1\r\n')), null);
 });
 
 test('trailers may not carry framing, routing or content fields', () => {

@@ -27,6 +27,13 @@ const MAX_REQUEST_LINE = 8190;
 const MAX_HEADERS = 32768;
 const DEFAULT_MAX_HEADERFIELD_SIZE = 8190;
 
+/**
+ * RFC 9110 section 5.3: fields whose grammar admits one member only, so a
+ * repeat cannot be merged and leaves the message ambiguous (Gunicorn 26's
+ * RFC9110_5_3_SINGLETON_FIELDS; a repeated Content-Length llhttp refuses itself).
+ */
+const SINGLETON_FIELDS = new Set(['HOST', 'CONTENT-TYPE']);
+
 /** The parts of a parsed request head the rules look at. */
 export interface ParsedHead {
   method: string;
@@ -95,6 +102,7 @@ export class RequestRules {
     let schemeSet = false;
     let chunked = false;
     let close = false;
+    const seen = new Set<string>();
     for (let i = 0; i + 1 < raw.length; i += 2) {
       if (headers.length / 2 >= this.fields) throw limitRequestHeaders('limit request headers fields');
       const name = raw[i]!;
@@ -104,6 +112,11 @@ export class RequestRules {
         throw limitRequestHeaders('limit request headers fields size');
       }
       const upper = name.toUpperCase();
+      // Gunicorn applies this before its scheme and header_map rules.
+      if (SINGLETON_FIELDS.has(upper)) {
+        if (seen.has(upper)) throw invalidHeader(upper);
+        seen.add(upper);
+      }
       if (trusted) {
         const expected = this.schemeHeaders.get(upper);
         if (expected !== undefined) {
@@ -167,6 +180,23 @@ export function parserRefusal(err: ParserError, requestLineLimit: number): Reque
     }
   }
   return fromParserError(err, requestLineLimit);
+}
+
+/**
+ * The refusal of a connection's first request line when it has no HTTP
+ * version ("GET /path", HTTP/0.9's form): Gunicorn's parse_request_line splits
+ * the line on its first two spaces and refuses anything but three parts, at
+ * once. llhttp takes such a line for HTTP/0.9 and waits for header lines
+ * that never come. `bytes` are the connection's first bytes; null while the
+ * line is not complete, or when it has its three parts (the parser's to judge).
+ */
+export function versionlessRequestLine(bytes: Buffer): RequestError | null {
+  const end = bytes.indexOf(0x0a);
+  if (end < 0) return null;
+  const line = bytes.subarray(0, end > 0 && bytes[end - 1] === 0x0d ? end - 1 : end).toString('latin1');
+  // An empty line before the request is llhttp's to skip or refuse.
+  if (line === '' || line.split(' ').length >= 3) return null;
+  return invalidRequestLine(line);
 }
 
 /**

@@ -9,9 +9,10 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { PythonBridge } from '../../bridge/bridge.js';
+import type { Exchange, PythonBridge } from '../../bridge/bridge.js';
 import type { RequestHead } from '../../bridge/protocol.js';
 import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
@@ -21,7 +22,9 @@ import {
   unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
-import { RequestRules, forbiddenTrailer, parserRefusal, type CheckedHead } from './rules.js';
+import { holdReading } from './read-hold.js';
+import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
+import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
@@ -37,12 +40,48 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
     | 'ca_certs'
     | 'cert_reqs'
     | 'ciphers'
+    | 'tmp_upload_dir'
   >;
+
+/**
+ * Requests of one connection in Python's hands at once (the bridge's queue and
+ * the heads it has handed over). A request counts until node has written its
+ * whole response to the socket, so a client that does not read its responses
+ * has this many with Python and no more: the rest wait in its own queue, and
+ * other connections' requests pass. 4 keeps Python fed by a pipelining client
+ * as the bridge's MAX_INFLIGHT does.
+ */
+const IN_PYTHON_PER_CONNECTION = 4;
+/**
+ * Accepted requests of one connection waiting for their turn before the
+ * connection stops being read; it is read again once half of them are served.
+ * The parser goes through the bytes of one read (64 KiB, about 1,900 small
+ * pipelined requests) before the hold takes effect: that is the bound.
+ */
+const QUEUED_PER_CONNECTION = 16;
+
+/** A request accepted on a connection, waiting for its turn to go to Python. */
+interface Queued {
+  exchange: Exchange;
+  /** Its checks after the parser's pass are done (trailers, a body error in the same bytes) and its body is kept. */
+  ready: boolean;
+  expectsContinue: boolean;
+  /** Its body, while the front door reads it. */
+  body: RequestBody | null;
+  /** Counted out of its connection's `active` (its response finished, or it will not reach Python). */
+  released: boolean;
+}
 
 /** What the front door knows about one accepted TCP (or unix) connection. */
 interface Connection {
-  /** Requests handed to Python whose response is not finished. */
+  /** Requests accepted (past the head's checks) whose response is not finished. */
   active: number;
+  /** Accepted requests not yet handed to Python, in order. */
+  queue: Queued[];
+  /** Requests handed to Python whose response node has not finished writing. */
+  inPython: number;
+  /** The request whose body the front door is reading (the last one accepted). */
+  buffering: Queued | null;
   /** The connection met a bad request: nothing more is served on it. */
   refused: boolean;
   /** The client's address as a PROXY protocol header gave it. */
@@ -64,7 +103,7 @@ function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
   let c = state.get(raw);
   if (!c) {
-    c = { active: 0, refused: false, proxy: null, whenIdle: null, reading: null };
+    c = { active: 0, queue: [], inPython: 0, buffering: null, refused: false, proxy: null, whenIdle: null, reading: null };
     state.set(raw, c);
   }
   return c;
@@ -98,9 +137,47 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   // One past the limit, so that "too many" is seen rather than silently cut.
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
+  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, dir: settings.tmp_upload_dir };
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
+  };
+
+  /** Hands the connection's next ready requests to Python, in order, as far as its share allows. */
+  const dispatch = (sock: Socket, conn: Connection) => {
+    while (conn.queue.length > 0 && conn.inPython < IN_PYTHON_PER_CONNECTION && conn.queue[0]!.ready) {
+      const { exchange, expectsContinue } = conn.queue.shift()!;
+      const { req, res } = exchange;
+      // The client left while it waited (its 'close' released it).
+      if (res.destroyed) continue;
+      conn.inPython++;
+      res.once('close', () => {
+        conn.inPython--;
+        dispatch(sock, conn);
+      });
+      if (!req.complete) conn.reading = { req, res };
+      if (expectsContinue) res.writeContinue();
+      bridge.handle(exchange);
+    }
+    if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
+    else if (conn.queue.length <= QUEUED_PER_CONNECTION / 2) holdReading(sock, false);
+  };
+
+  /** Counts a request out of its connection's `active`, once. */
+  const finish = (conn: Connection, queued: Queued) => {
+    if (queued.released) return;
+    queued.released = true;
+    release(conn);
+  };
+
+  /** Takes a request out of its connection's queue: it will not go to Python. */
+  const drop = (sock: Socket, conn: Connection, queued: Queued) => {
+    if (conn.buffering === queued) conn.buffering = null;
+    queued.body?.discard();
+    const at = conn.queue.indexOf(queued);
+    if (at >= 0) conn.queue.splice(at, 1);
+    finish(conn, queued);
+    dispatch(sock, conn);
   };
 
   const refuse = (sock: Socket, e: RequestError) => {
@@ -114,6 +191,8 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       sock.end(errorResponse(e));
       sock.destroySoon();
     };
+    // The error is in a body the front door was reading: that request goes nowhere.
+    if (conn.buffering) drop(sock, conn, conn.buffering);
     const reading = conn.reading;
     if (reading && !reading.req.complete) {
       // The error is in the body Python is reading: that request is broken too
@@ -146,22 +225,64 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
     conn.active++;
     const head = requestHead(req, checked, conn.proxy);
-    const startedAt = Date.now();
-    const t0 = process.hrtime.bigint();
+    const queued: Queued = {
+      exchange: { head, req, res, startedAt: Date.now(), t0: process.hrtime.bigint() },
+      ready: false,
+      expectsContinue,
+      body: null,
+      released: false,
+    };
+    // Queued now, while the parser is still going through the bytes in hand:
+    // a full queue stops the reading of the connection before its next read.
+    conn.queue.push(queued);
+    if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
     // After the parser is through the bytes this request came in (setImmediate:
     // node runs microtasks between its body callbacks and its error report).
     setImmediate(() => {
       // The parser failed later in the same bytes, inside this request's own body.
-      if (conn.refused && !req.complete) return release(conn);
-      const trailer = req.complete ? forbiddenTrailer(req.rawTrailers) : null;
-      if (trailer) {
-        refuse(sock, invalidHeader(trailer));
-        return release(conn);
+      if (conn.refused && !req.complete) return drop(sock, conn, queued);
+      res.once('close', () => finish(conn, queued));
+      const ready = () => {
+        const trailer = forbiddenTrailer(req.rawTrailers);
+        if (trailer) {
+          refuse(sock, invalidHeader(trailer));
+          return drop(sock, conn, queued);
+        }
+        queued.ready = true;
+        dispatch(sock, conn);
+      };
+      if (!head.hasBody) return ready();
+      // The body is read here before the request goes to Python (request-body.ts);
+      // a client waiting for "100 Continue" gets it now, or it would never send it.
+      if (expectsContinue) {
+        res.writeContinue();
+        queued.expectsContinue = false;
       }
-      if (!req.complete) conn.reading = { req, res };
-      res.once('close', () => release(conn));
-      if (expectsContinue) res.writeContinue();
-      bridge.handle({ head, req, res, startedAt, t0 });
+      conn.buffering = queued;
+      queued.body = RequestBody.read(
+        req,
+        bodyLimits,
+        (body, outcome) => {
+          if (conn.buffering === queued) conn.buffering = null;
+          queued.exchange.body = body.stream();
+          if (outcome === 'complete') return ready();
+          // Too large to keep: it goes on now and is read as it arrives.
+          queued.ready = true;
+          dispatch(sock, conn);
+        },
+        () => drop(sock, conn, queued),
+        (e) => {
+          // Nothing silent: the client gets a 500, the log says why.
+          log.error(`Cannot keep the request body of ${req.method} ${req.url} in tmp_upload_dir ${bodyLimits.dir ?? os.tmpdir()}: ${e.message}`);
+          if (conn.buffering === queued) conn.buffering = null;
+          const at = conn.queue.indexOf(queued);
+          if (at >= 0) conn.queue.splice(at, 1);
+          res.shouldKeepAlive = false;
+          res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
+          res.end('Internal Server Error\n');
+          dispatch(sock, conn);
+        },
+      );
     });
   };
   server.on('request', (req, res) => onRequest(req, res, false));
@@ -172,10 +293,12 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.on('connect', (req: http.IncomingMessage, sock: Socket) => refuse(sock, unsupportedConnect(req.url ?? '')));
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      // The head did not arrive within --timeout.
-      if (sock.writable) sock.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
-      sock.destroySoon();
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      // The client left in the middle of a request (its head, or a body still
+      // on its way): nothing to answer. Gunicorn logs it at debug level only.
+      log.debug('Ignored premature client disconnection.');
+      sock.destroy();
       return;
     }
     if (!err.code?.startsWith('HPE_') || !sock.writable) {
@@ -200,6 +323,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   }
 
   admitConnections(server, settings.worker_connections);
+  if (!tls) refuseVersionlessLines(server, rules.maxHeadBytes, timeoutMs, refuse);
   if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
   return server;
 }
@@ -229,6 +353,64 @@ function admitConnections(server: http.Server, limit: number): void {
     }
     open.add(sock);
     sock.once('close', () => open.delete(sock));
+  });
+}
+
+/** The head did not arrive within --timeout. */
+function requestTimeout(sock: Socket): void {
+  if (sock.writable) sock.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+  sock.destroySoon();
+}
+
+/**
+ * A connection's first request line is read here before llhttp gets it, so
+ * that a line without an HTTP version (HTTP/0.9) is refused at once, as
+ * Gunicorn does (rules.ts, versionlessRequestLine); llhttp would wait for the
+ * head's end until --timeout. Only the first line of a connection: an HTTP/0.9
+ * client sends one request per connection. Plain connections only (TLS bytes
+ * are not a request line). Until the line is complete the head's --timeout
+ * applies here, with the parser's 408.
+ */
+function refuseVersionlessLines(
+  server: http.Server,
+  maxHeadBytes: number,
+  timeoutMs: number,
+  refuse: (sock: Socket, e: RequestError) => void,
+): void {
+  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
+  for (const l of downstream) server.off('connection', l);
+  server.on('connection', (sock: Socket) => {
+    if (sock.destroyed) return;
+    let buf: Buffer = Buffer.alloc(0);
+    const timer = timeoutMs > 0 ? setTimeout(() => requestTimeout(sock), timeoutMs) : null;
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      sock.off('readable', onReadable);
+      sock.off('end', leave);
+      sock.off('close', finish);
+    };
+    // Gone before a whole line: nothing to answer, nothing to log (as Gunicorn).
+    const leave = () => {
+      finish();
+      sock.destroy();
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (buf.length === 0) return;
+      const refused = versionlessRequestLine(buf);
+      if (refused) {
+        finish();
+        return refuse(sock, refused);
+      }
+      if (!buf.includes(0x0a) && buf.length <= maxHeadBytes) return;
+      finish();
+      sock.unshift(buf);
+      for (const l of downstream) l.call(server, sock);
+    };
+    sock.on('readable', onReadable);
+    sock.once('end', leave);
+    sock.once('close', finish);
   });
 }
 

@@ -68,6 +68,8 @@ export const REFUSED: RefusedCase[] = [
   { id: 'g003b', title: 'lowercase and ":" in the method', source: G('003b', 'InvalidRequestMethod'), server: 'main', bytes: b('bla:rgh /foo HTTP/1.1\r\n\r\n'), status: 400 },
   { id: 'g003c', title: 'method "-bl"', source: G('003c', 'InvalidRequestMethod'), server: 'main', bytes: b('-bl /foo HTTP/1.1\r\n\r\n'), status: 400 },
   { id: 'g004', title: 'protocol FTP/1.1', source: G('004', 'InvalidHTTPVersion'), server: 'main', bytes: b('GET /foo FTP/1.1\r\n\r\n'), status: 400 },
+  { id: 'http09', title: 'HTTP/0.9 request line (no version), nothing after it: refused at once', source: `${MSG} parse_request_line (three parts, else InvalidRequestLine)`, server: 'main', bytes: b('GET /nine\r\n'), status: 400 },
+  { id: 'http09-head', title: 'HTTP/0.9 request line then an empty line', source: `${MSG} parse_request_line (three parts, else InvalidRequestLine)`, server: 'main', bytes: b('GET /nine\r\n\r\n'), status: 400 },
   { id: 'g016', title: 'target "s://]ufd/:" that urlsplit cannot parse', source: G('016', 'InvalidRequestLine'), server: 'main', bytes: b('PUT s://]ufd/: HTTP/1.1\r\n\r\n'), status: 400 },
   { id: 'g018', title: 'version HTTP/111', source: G('018', 'InvalidHTTPVersion'), server: 'main', bytes: b('GET /test HTTP/111\r\nHost: localhost\r\n\r\n'), status: 400 },
   { id: 'prefix01', title: 'NUL inside the method', source: G('prefix_01', 'InvalidRequestMethod'), server: 'main', bytes: b('GET\0PROXY /foo HTTP/1.1\r\n\r\n'), status: 400 },
@@ -113,6 +115,9 @@ export const REFUSED: RefusedCase[] = [
   { id: 'value-bare-cr', title: 'bare CR inside a field value', source: `RFC 9112 §2.2; ${MSG} RFC9110_5_5_INVALID_AND_DANGEROUS`, server: 'main', bytes: b('GET / HTTP/1.1\r\nHost: x\r\nX-Value: a\rb\r\n\r\n'), status: 400 },
   { id: 'value-bel', title: 'BEL (0x07) inside a field value', source: G('rfc9110_field_value_ctl_bel_01', 'InvalidHeader'), server: 'main', bytes: b('GET /foo HTTP/1.1\r\nHost: example.com\r\nX-Value: plain\x07injected\r\n\r\n'), status: 400, note: NEWEST },
   { id: 'value-del', title: 'DEL (0x7F) inside a field value', source: G('rfc9110_field_value_ctl_del_01', 'InvalidHeader'), server: 'main', bytes: b('GET /foo HTTP/1.1\r\nHost: example.com\r\nX-Value: plain\x7finjected\r\n\r\n'), status: 400, note: NEWEST },
+  { id: 'host-twice', title: 'two Host headers', source: `RFC 9110 §5.3, §7.2; ${MSG} RFC9110_5_3_SINGLETON_FIELDS (Gunicorn 26)`, server: 'main', bytes: b('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'), status: 400 },
+  { id: 'host-twice-same', title: 'the same Host twice, in different case', source: `RFC 9110 §5.3; ${MSG} RFC9110_5_3_SINGLETON_FIELDS (Gunicorn 26)`, server: 'main', bytes: b('GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n'), status: 400 },
+  { id: 'ctype-twice', title: 'two Content-Type headers', source: `RFC 9110 §5.3, §8.3; ${MSG} RFC9110_5_3_SINGLETON_FIELDS (Gunicorn 26)`, server: 'main', bytes: b('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'), status: 400 },
   { id: 'g019', title: 'contradictory scheme headers from a trusted peer', source: G('019', 'InvalidSchemeHeaders'), server: 'main', bytes: b('GET /test HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n\r\n'), status: 400 },
 
   // ------------------------------------------------------- Content-Length
