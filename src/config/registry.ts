@@ -295,6 +295,22 @@ export const registry = {
       'by `randint(0, max_requests_jitter)`, to stagger worker restarts and avoid all workers restarting at the same time.',
     supported: true,
   }),
+  max_worker_memory: spec({
+    section: 'Worker Processes',
+    flags: ['--max-worker-memory'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 512,
+    defaultDoc: '512',
+    desc:
+      "The size in MiB past which a worker's WebAssembly memory gets it replaced. Memory a Gunicorn worker frees goes " +
+      "back to the system; a WebAssembly memory only grows, so one request that builds a large object leaves the worker " +
+      'that large for the rest of its life. A worker whose memory has grown past this many MiB asks to be replaced after ' +
+      'the request that grew it, as with *max_requests*: it keeps serving until its replacement does, then leaves ' +
+      'gracefully, and the error log says why. A worker of a typical app uses 20-60 MiB. 0 disables the limit. ' +
+      '(nicorn-py only: Gunicorn has no such setting, fork gives it for free.)',
+    supported: true,
+  }),
   timeout: spec({
     section: 'Worker Processes',
     flags: ['-t', '--timeout'],
