@@ -50,6 +50,12 @@ export interface SettingSpec<T> {
   supported: boolean;
   /** Server hooks: the number of arguments Gunicorn calls the hook with. */
   hookArity?: number;
+  /**
+   * nicorn-py's own setting, which Gunicorn does not have (what fork gives
+   * Gunicorn for free, a WebAssembly worker needs a knob for). Named and
+   * documented in Gunicorn's style, and listed apart in docs/settings.md.
+   */
+  nicornOnly?: boolean;
   /** How --print-config shows the value, when Python's str() of it is not what Gunicorn prints. */
   show?: (value: T) => string;
 }
@@ -307,9 +313,9 @@ export const registry = {
       "back to the system; a WebAssembly memory only grows, so one request that builds a large object leaves the worker " +
       'that large for the rest of its life. A worker whose memory has grown past this many MiB asks to be replaced after ' +
       'the request that grew it, as with *max_requests*: it keeps serving until its replacement does, then leaves ' +
-      'gracefully, and the error log says why. A worker of a typical app uses 20-60 MiB. 0 disables the limit. ' +
-      '(nicorn-py only: Gunicorn has no such setting, fork gives it for free.)',
+      'gracefully, and the error log says why. 0 disables the limit.',
     supported: true,
+    nicornOnly: true,
   }),
   timeout: spec({
     section: 'Worker Processes',
