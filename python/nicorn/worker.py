@@ -15,6 +15,7 @@ import traceback
 from . import config as config_mod
 from . import environ as environ_mod
 from . import hooks
+from . import recursion
 from .body import Body, ClientDisconnected, EmptyBody
 from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone, WorkerAbort
 from .loader import AppImportError, import_app, native_extension_hint
@@ -104,6 +105,7 @@ def boot(io, opts):
     else:
         config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     _w.host_roots = tuple(r.rstrip("/") + "/" for r in opts["host_roots"])
+    recursion.install(opts["max_recursion_limit"])
     try:
         _load_hooks(opts)
         hooks.call("post_fork", _w.server, _w.worker)

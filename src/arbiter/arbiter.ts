@@ -46,6 +46,12 @@ interface WorkerProcess {
   busyMs: number;
   /** When the arbiter sent SIGABRT for a timeout (0: not yet). */
   abortedAt: number;
+  /** The worker asked to be replaced (max_requests, max_worker_memory); it serves until its successor does. */
+  retiring: boolean;
+  /** The worker booting to take this one's place. */
+  successor: WorkerProcess | null;
+  /** The retiring worker this one replaces, sent TERM once this one serves. */
+  predecessor: WorkerProcess | null;
 }
 
 export class Arbiter {
@@ -257,10 +263,14 @@ export class Arbiter {
   private ticker: NodeJS.Timeout | null = null;
   private readonly startCwd = process.cwd();
 
-  /** Spawns or retires workers until there are num_workers of them. */
+  /**
+   * Spawns or retires workers until there are num_workers of them. A worker
+   * already signalled (retired, aborted for a timeout) is not counted, so its
+   * replacement starts at once; nor is one whose successor is booting.
+   */
   private manageWorkers(): void {
     if (this.stopping) return;
-    const live = [...this.workers.values()].filter((w) => !w.child.killed);
+    const live = [...this.workers.values()].filter((w) => !w.child.killed && !w.successor);
     for (let i = live.length; i < this.numWorkers && !this.stopping; i++) this.spawn();
     // Retire the oldest first, as Gunicorn does.
     const extra = live.sort((a, b) => a.age - b.age).slice(0, Math.max(0, live.length - this.numWorkers));
@@ -268,16 +278,37 @@ export class Arbiter {
     reportWorkerCount(this.log, [...this.workers.values()].filter((w) => !w.child.killed).length);
   }
 
-  private spawn(): void {
+  /**
+   * Workers that asked to be replaced are, one at a time: a successor is
+   * spawned for the oldest, and the old one serves until the successor does
+   * (then TERM, a graceful exit). One at a time so that workers that reach
+   * max_requests together do not all boot at once, on the cores the serving
+   * ones need, and so that never more than one extra worker's memory is in use.
+   */
+  private rotate(): void {
+    if (this.stopping) return;
+    const all = [...this.workers.values()];
+    if (all.some((w) => w.predecessor && !w.ready)) return;
+    const next = all.filter((w) => w.retiring && !w.successor && !w.child.killed).sort((a, b) => a.age - b.age)[0];
+    if (!next) return;
+    const successor = this.spawn();
+    if (!successor) return;
+    next.successor = successor;
+    successor.predecessor = next;
+    this.log.debug(`Worker ${successor.pid} boots to replace worker ${next.pid}`);
+  }
+
+  private spawn(): WorkerProcess | null {
     const age = ++this.age;
-    if (!this.hook('pre_fork', { worker: { pid: null, age, alive: true } })) return;
+    if (!this.hook('pre_fork', { worker: { pid: null, age, alive: true } })) return null;
     let tmp: number;
     try {
       tmp = createWorkerTmp(this.settings.worker_tmp_dir, this.settings.umask, this.settings.user, this.settings.group);
     } catch (e) {
       if (!(e instanceof WorkerTmpError)) throw e;
       this.log.error(e.message);
-      return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
+      this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
+      return null;
     }
     // The heartbeat file travels as the worker's fd 4 (WORKER_TMP_FD), after the IPC channel;
     // with --preload the snapshot image follows as fd 5 (IMAGE_FD).
@@ -302,15 +333,27 @@ export class Arbiter {
       const msg: ArbiterMessage = { kind: 'listener', index };
       child.send(msg, l.handle as never);
     });
-    const w: WorkerProcess = { child, pid: child.pid ?? -1, age, tmp, ready: false, readyAt: 0, busyMs: 0, abortedAt: 0 };
+    const w: WorkerProcess = {
+      child, pid: child.pid ?? -1, age, tmp, ready: false, readyAt: 0, busyMs: 0, abortedAt: 0,
+      retiring: false, successor: null, predecessor: null,
+    };
     child.on('message', (m: WorkerMessage) => {
       if (m.kind === 'ready') {
         w.ready = true;
         w.readyAt = Date.now();
         this.log.debug(`Worker ${w.pid} is serving`);
+        const old = w.predecessor;
+        if (old) {
+          w.predecessor = null;
+          old.child.kill('SIGTERM');
+          this.rotate();
+        }
         this.onReady?.();
       } else if (m.kind === 'heartbeat') {
         w.busyMs = m.busyMs;
+      } else if (m.kind === 'retire') {
+        w.retiring = true;
+        this.rotate();
       }
     });
     child.once('exit', (code, signal) => {
@@ -318,10 +361,15 @@ export class Arbiter {
       this.reap(w, code, signal);
     });
     this.workers.set(w.pid, w);
+    return w;
   }
 
   private reap(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w.pid);
+    // A successor that died booting: its predecessor waits for the next one. A
+    // predecessor that died first: its successor simply takes its place.
+    if (w.predecessor) w.predecessor.successor = null;
+    if (w.successor) w.successor.predecessor = null;
     if (signal) {
       const extra = signal === 'SIGKILL' ? ' Perhaps out of memory?' : '';
       if (!this.stopping && signal !== 'SIGTERM') this.log.error(`Worker (pid:${w.pid}) was sent ${signal}!${extra}`);
@@ -336,6 +384,7 @@ export class Arbiter {
       return;
     }
     this.manageWorkers();
+    this.rotate();
   }
 
   private onReady: (() => void) | null = null;
@@ -438,6 +487,8 @@ export class Arbiter {
         this.log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
         w.abortedAt = now;
         w.child.kill('SIGABRT');
+        // Its replacement starts now, not once it has gone.
+        this.manageWorkers();
       } else if (now - w.abortedAt >= TICK_MS) {
         w.child.kill('SIGKILL');
       }

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConfigMessage, PythonThreadBoot, PythonThreadConfig, PythonThreadMessage } from './python-thread.js';
+import type { CrashReport } from './fatal.js';
 import {
   Ctl, FRAME_HEADER, InFrame, MAX_IN_FRAME, OUT_RING_BYTES, OutFrame, createChannelBuffer, decodeFile, decodeStart,
   PADDING, encodeHead, frameHeader, framePadding, openChannel, type Channel, type FileSpan, type RequestHead,
@@ -40,6 +41,9 @@ export interface Exchange {
 }
 
 export type BridgeOptions = PythonThreadConfig;
+
+/** How the Python thread ended without being asked to: its own report, or the error the thread died of. */
+export type ThreadDeath = { kind: 'report'; report: CrashReport } | { kind: 'error'; error: Error } | { kind: 'exit'; code: number };
 
 /** A Python thread started by PythonBridge.launch, waiting for its configuration. */
 export interface LaunchedThread {
@@ -197,11 +201,48 @@ export class PythonBridge {
   draining = false;
   /** Hears about every request that got a response (the access log, metrics). */
   onAccess: AccessSink | null = null;
+  /** Called once if the Python thread ends while serving (not after stop() or interrupt()). */
+  onThreadDeath: ((death: ThreadDeath) => void) | null = null;
+  private leaving = false;
 
   private constructor(readonly thread: Worker, sab: SharedArrayBuffer) {
     this.channel = openChannel(sab);
     this.writer = new FrameWriter(this.channel.inRing);
     void this.pumpResponses();
+    let death: ThreadDeath | null = null;
+    thread.on('message', (m: PythonThreadMessage) => {
+      if (m.kind === 'crashed') death = { kind: 'report', report: m };
+    });
+    thread.on('error', (error: Error) => {
+      death ??= { kind: 'error', error };
+    });
+    thread.once('exit', (code) => {
+      if (!this.leaving) this.onThreadDeath?.(death ?? { kind: 'exit', code });
+    });
+  }
+
+  /** The size of the Python thread's wasm memory as of its last response, in bytes. */
+  wasmMemoryBytes(): number {
+    return Atomics.load(this.channel.ctl, Ctl.WasmPages) * 65536;
+  }
+
+  /** The request line of the request Python is serving, or null. */
+  currentRequestLine(): string | null {
+    const h = this.current?.head;
+    return h ? `${h.method} ${h.target} HTTP/${h.httpVersion}` : null;
+  }
+
+  /**
+   * The Python thread is gone: every request handed to the bridge that has no
+   * finished response, the one Python was serving first. They are the
+   * caller's to answer; the bridge forgets them.
+   */
+  abandon(): Exchange[] {
+    this.leaving = true;
+    const left = [...this.inflight, ...this.queue].filter((ex) => !ex.res.writableFinished && !ex.res.destroyed);
+    this.inflight.length = 0;
+    this.queue.length = 0;
+    return left;
   }
 
   /**
@@ -276,6 +317,7 @@ export class PythonBridge {
    * Resolves with the exit code the Python thread reports.
    */
   interrupt(signal: 2 | 6): Promise<number> {
+    this.leaving = true;
     const stopped = new Promise<number>((resolve) => {
       this.thread.on('message', (m: PythonThreadMessage) => {
         if (m.kind === 'stopped') resolve(m.exitCode);
@@ -289,6 +331,7 @@ export class PythonBridge {
 
   /** Asks the Python thread to leave its loop and waits for it to end. */
   async stop(): Promise<void> {
+    this.leaving = true;
     this.writer.push(InFrame.Stop);
     await once(this.thread, 'exit');
   }

@@ -57,6 +57,8 @@ export const Ctl = {
   Interrupt: 5,
   /** Seconds (since worker start) at which Python began the current request; 0 when idle. */
   BusySince: 6,
+  /** The size of the Python thread's wasm memory, in 64 KiB pages (Python writes it with each response). */
+  WasmPages: 7,
 } as const;
 
 const CTL_BYTES = 64;

@@ -19,6 +19,8 @@ import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
 import { formatLine, installPythonThreadLog, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
+import { collectFatalReport, type CrashReport } from './fatal.js';
+import { MAX_RECURSION_LIMIT, guardCStack } from '../runtime/stack.js';
 
 /**
  * What the thread starts with (its workerData): enough to boot, or restore,
@@ -71,7 +73,8 @@ export interface ConfigMessage {
 export type PythonThreadMessage =
   | { kind: 'ready' }
   | { kind: 'boot-failed'; exitCode: number }
-  | { kind: 'stopped'; exitCode: number };
+  | { kind: 'stopped'; exitCode: number }
+  | CrashReport;
 
 interface EmscriptenModule {
   HEAPU8: Uint8Array;
@@ -137,6 +140,8 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   /** Copies `n` bytes at `addr` into the out ring, padded to the frame alignment,
    *  waiting for room; returns 1 if the client left. */
   const send = (addr: number, n: number): number => {
+    // The wasm memory's size (it only grows), for --max-worker-memory; read by the I/O thread after each request.
+    Atomics.store(ctl, Ctl.WasmPages, Math.floor(mod.HEAPU8.length / 65536));
     write(mod.HEAPU8.subarray(addr, addr + n));
     const pad = framePadding(n);
     if (pad > 0) write(PADDING.subarray(0, pad));
@@ -245,6 +250,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     site_dirs: data.layout.siteDirs,
     host_roots: data.layout.mounts,
     inbox_size: data.inboxSize,
+    max_recursion_limit: MAX_RECURSION_LIMIT,
     restored: restored !== null,
     env: interpreterEnv(),
     check_wsgi_dir: data.checkWsgiDir,
@@ -255,13 +261,23 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     post({ kind: 'boot-failed', exitCode: code });
     return;
   }
+  // Deep C recursion raises RecursionError before V8's stack runs out (src/runtime/stack.ts).
+  guardCStack(py);
+  const crashReport = collectFatalReport();
   post({ kind: 'ready' });
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
   if (cache && cache.found !== 'used') {
     logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
   }
-  const exitCode = worker.serve() as number;
+  let exitCode: number;
+  try {
+    exitCode = worker.serve() as number;
+  } catch (e) {
+    // Pyodide is gone (src/bridge/fatal.ts): the I/O thread logs the report and the worker is replaced.
+    post(crashReport(e));
+    process.exit(1);
+  }
   post({ kind: 'stopped', exitCode });
   // A clean end of the Python thread; anything still pending on it dies with it.
   process.exit(0);

@@ -27,15 +27,18 @@ function settingBlock(name: SettingName): string {
   );
   lines.push(defaultBlock(s));
   if (s.hookArity !== undefined) lines.push(`- **Arguments:** ${s.hookArity}`);
-  lines.push(`- **nicorn-py:** ${s.nicornOnly ? "nicorn-py's own setting" : s.supported ? 'supported' : 'not supported yet (only the default is accepted)'}`);
+  lines.push(
+    `- **nicorn-py:** ${s.nicornOnly ? "nicorn-py's own setting (Gunicorn has none)" : s.supported ? 'supported' : 'not supported yet (only the default is accepted)'}`,
+  );
   lines.push('', s.desc, '');
   return lines.join('\n');
 }
 
 export function renderSettingsDoc(): string {
-  const names = settingNames().filter((n) => !specOf(n).nicornOnly);
+  const all = settingNames();
+  const names = all.filter((n) => !specOf(n).nicornOnly);
   const supported = names.filter((n) => specOf(n).supported);
-  const own = settingNames().filter((n) => specOf(n).nicornOnly);
+  const own = all.filter((n) => specOf(n).nicornOnly);
   const out: string[] = [
     '# Settings',
     '',
@@ -57,7 +60,9 @@ export function renderSettingsDoc(): string {
     'yet only accepts its default: any other value, from any source, stops nicorn-py with',
     '`Error: NAME is not supported by nicorn-py yet` (exit status 1) instead of being ignored.',
     '`nicorn-py --print-config APP_MODULE` prints every setting with the value it resolves to.',
-    `nicorn-py adds settings of its own, marked as such: ${own.map((n) => `[\`${n}\`](#${n})`).join(', ')}.`,
+    '',
+    `nicorn-py adds ${own.length} setting${own.length === 1 ? '' : 's'} of its own, marked as such (Gunicorn has none of them):`,
+    `${own.map((n) => `[\`${n}\`](#${n})`).join(', ')}.`,
     '',
     '| Section | Supported | Not supported yet |',
     '| --- | --- | --- |',

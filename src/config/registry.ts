@@ -50,7 +50,11 @@ export interface SettingSpec<T> {
   supported: boolean;
   /** Server hooks: the number of arguments Gunicorn calls the hook with. */
   hookArity?: number;
-  /** A setting of nicorn-py's own, which Gunicorn does not have (--check-wsgi). */
+  /**
+   * nicorn-py's own setting, which Gunicorn does not have (--check-wsgi; what
+   * fork gives Gunicorn for free and a WebAssembly worker needs a knob for).
+   * Named and documented in Gunicorn's style, listed apart in docs/settings.md.
+   */
   nicornOnly?: boolean;
   /** How --print-config shows the value, when Python's str() of it is not what Gunicorn prints. */
   show?: (value: T) => string;
@@ -296,6 +300,22 @@ export const registry = {
       'The maximum jitter to add to the *max_requests* setting. The jitter causes the restart per worker to be randomized ' +
       'by `randint(0, max_requests_jitter)`, to stagger worker restarts and avoid all workers restarting at the same time.',
     supported: true,
+  }),
+  max_worker_memory: spec({
+    section: 'Worker Processes',
+    flags: ['--max-worker-memory'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 512,
+    defaultDoc: '512',
+    desc:
+      "The size in MiB past which a worker's WebAssembly memory gets it replaced. Memory a Gunicorn worker frees goes " +
+      "back to the system; a WebAssembly memory only grows, so one request that builds a large object leaves the worker " +
+      'that large for the rest of its life. A worker whose memory has grown past this many MiB asks to be replaced after ' +
+      'the request that grew it, as with *max_requests*: it keeps serving until its replacement does, then leaves ' +
+      'gracefully, and the error log says why. 0 disables the limit.',
+    supported: true,
+    nicornOnly: true,
   }),
   timeout: spec({
     section: 'Worker Processes',

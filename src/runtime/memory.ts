@@ -23,6 +23,7 @@
 // threads changed nothing measurable.
 
 import type { ResourceLimits } from 'node:worker_threads';
+import { PYTHON_THREAD_STACK_MB } from './stack.js';
 
 /**
  * Compiling CPython's WebAssembly leaves glibc's per-thread arenas full of
@@ -48,8 +49,9 @@ const IO_THREAD_V8_FLAGS = ['--max-semi-space-size=1'];
  * The Python thread allocates little JavaScript per request (two calls into
  * the bridge). Its young generation is in effect the flag's above; this cap
  * applies only when the user gives node --max-semi-space-size=0 (V8's unset).
+ * Its stack is larger than node's default: see stack.ts.
  */
-export const PYTHON_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 6 };
+export const PYTHON_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 6, stackSizeMb: PYTHON_THREAD_STACK_MB };
 
 /** The node flags a worker process starts with: the arbiter's own, then ours unless the user set them. */
 export function workerExecArgv(parent: readonly string[] = process.execArgv): string[] {

@@ -14,7 +14,13 @@ import { statsdAccessSink } from '../log/statsd.js';
 import { syslogAccessSink } from '../log/syslog.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
 import { createFrontDoor } from './front-door/server.js';
+import { answerAbandoned } from './abandoned.js';
+import { describeCrash } from '../bridge/fatal.js';
 import type { Init, WorkerMessage } from './messages.js';
+
+const MIB = 1 << 20;
+/** How long Python gets to unwind after ABRT before the I/O thread answers for it (the arbiter kills 1-2 s after ABRT). */
+const ABORT_GRACE_MS = 400;
 
 export async function runWorker(received: Promise<Init>, launched: LaunchedThread): Promise<void> {
   const { init, handles } = await received;
@@ -84,12 +90,34 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     server.listen(handle as never, settings.backlog);
     return server;
   });
-  bridge.thread.on('error', (e) => {
-    log.error(`Python thread crashed: ${e.stack ?? e}`);
-    exit(1);
-  });
-
   let stopping = false;
+  /** Stops accepting and answers what Python left unanswered, then leaves with `code`. */
+  const leaveAfter = async (code: number) => {
+    for (const s of servers) {
+      s.close();
+      s.closeIdleConnections();
+    }
+    await answerAbandoned(bridge.abandon());
+    exit(code);
+  };
+  // The Python thread died while serving (src/bridge/fatal.ts): one entry in the log, then a replacement.
+  bridge.onThreadDeath = (death) => {
+    if (stopping) return;
+    stopping = true;
+    const request = bridge.currentRequestLine();
+    let code = 1;
+    if (death.kind === 'report') {
+      const { report } = death;
+      if (report.cause === 'exit') code = report.exitStatus;
+      const line = describeCrash(report, request);
+      if (report.cause === 'exit' && code === 0) log.info(line);
+      else log.error(line);
+    } else {
+      const why = death.kind === 'error' ? (death.error.stack ?? String(death.error)) : `it exited with code ${death.code}`;
+      log.error(`Python thread crashed${request ? ` while handling "${request}"` : ''}: ${why}`);
+    }
+    void leaveAfter(code);
+  };
   const gracefulStop = async () => {
     if (stopping) return;
     stopping = true;
@@ -111,14 +139,32 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     exit(0);
   };
 
-  // Gunicorn's max_requests (+ a random jitter per worker): leave after that many.
+  // Gunicorn's max_requests (+ a random jitter per worker), and --max-worker-memory: this
+  // worker asks to be replaced and keeps serving until its replacement does (the arbiter
+  // then sends TERM), so that a rotation costs no outage.
   const jitter = settings.max_requests_jitter > 0 ? Math.floor(Math.random() * (settings.max_requests_jitter + 1)) : 0;
   const maxRequests = settings.max_requests > 0 ? settings.max_requests + jitter : 0;
-  if (maxRequests > 0) {
+  const maxMemory = settings.max_worker_memory * MIB;
+  let retiring = false;
+  const retire = (why: string) => {
+    retiring = true;
+    log.info(why);
+    if (process.send) process.send({ kind: 'retire' } satisfies WorkerMessage);
+    else void gracefulStop();
+  };
+  if (maxRequests > 0 || maxMemory > 0) {
     bridge.onRequestDone = () => {
-      if (bridge.handled >= maxRequests && !stopping) {
-        log.info('Autorestarting worker after current request.');
-        void gracefulStop();
+      if (retiring || stopping) return;
+      if (maxRequests > 0 && bridge.handled >= maxRequests) {
+        retire('Autorestarting worker after current request.');
+        return;
+      }
+      const memory = bridge.wasmMemoryBytes();
+      if (maxMemory > 0 && memory > maxMemory) {
+        retire(
+          `Autorestarting worker after current request: its WebAssembly memory has grown to ${Math.round(memory / MIB)} MiB, ` +
+            `past --max-worker-memory ${settings.max_worker_memory} MiB (wasm memory is never given back)`,
+        );
       }
     };
   }
@@ -136,8 +182,12 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   const interrupt = (signal: 2 | 6) => {
     if (stopping) return;
     stopping = true;
-    setTimeout(() => exit(signal === 6 ? 1 : 0), 2000).unref();
-    void bridge.interrupt(signal).then(exit);
+    // ABRT (--timeout): the aborted request gets Gunicorn's 500 page if nothing was sent yet.
+    // Python stuck where an interrupt cannot reach (C code) gets less time after ABRT:
+    // the arbiter's SIGKILL follows within a second, and the 500 pages must be out by then.
+    const leave = (code: number) => (signal === 6 ? leaveAfter(code) : exit(code));
+    setTimeout(() => void leave(signal === 6 ? 1 : 0), signal === 6 ? ABORT_GRACE_MS : 2000).unref();
+    void bridge.interrupt(signal).then(leave);
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
   process.on('SIGTERM', () => void gracefulStop());

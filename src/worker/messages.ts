@@ -31,4 +31,9 @@ export interface Init {
 export type WorkerMessage =
   | { kind: 'ready' }
   /** Every second: the I/O thread is alive; Python has been in one request this long. */
-  | { kind: 'heartbeat'; busyMs: number };
+  | { kind: 'heartbeat'; busyMs: number }
+  /**
+   * The worker should be replaced (--max-requests, --max-worker-memory). It
+   * keeps serving until the arbiter, once a replacement serves, sends TERM.
+   */
+  | { kind: 'retire' };

@@ -60,12 +60,17 @@ export const unsupportedConnect = (target: string) => bad(`CONNECT is not suppor
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
 
+/** util.write_error's page: the body alone. */
+export function errorPage(reason: string, mesg: string): Buffer {
+  const page =
+    `<html>\n  <head>\n    <title>${reason}</title>\n  </head>\n  <body>\n` +
+    `    <h1><p>${reason}</p></h1>\n    ${escapeHtml(mesg)}\n  </body>\n</html>\n`;
+  return Buffer.from(page, 'latin1');
+}
+
 /** util.write_error: the whole response, ready for the socket. */
 export function errorResponse(e: RequestError): Buffer {
-  const page =
-    `<html>\n  <head>\n    <title>${e.reason}</title>\n  </head>\n  <body>\n` +
-    `    <h1><p>${e.reason}</p></h1>\n    ${escapeHtml(e.mesg)}\n  </body>\n</html>\n`;
-  const body = Buffer.from(page, 'latin1');
+  const body = errorPage(e.reason, e.mesg);
   const head =
     `HTTP/1.1 ${e.status} ${e.reason}\r\nConnection: close\r\nContent-Type: text/html\r\n` +
     `Content-Length: ${body.length}\r\n\r\n`;
