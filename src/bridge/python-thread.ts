@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
-import { bootPyodide, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
-import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
+import { bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { findBaseImage, makeBaseImage } from '../runtime/base-image.js';
+import { SnapshotError, imageFromBytes, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
-import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
+import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
@@ -167,31 +168,63 @@ function logLine(loglevel: string, level: LogLevel, message: string): void {
   pythonLogHost().write(formatLine(level, message));
 }
 
+/** Where a worker's interpreter comes from: the arbiter's --preload image (app imported), the base image, or a boot. */
+type Start = { kind: 'preload' | 'base'; image: () => ImageSource; fd: number | null } | { kind: 'boot' };
+
 /**
- * The interpreter from the arbiter's snapshot, with the app already imported;
- * null (and a warning) when it cannot be restored, so the worker boots normally.
- * Pyodide is restored up to Python's start while `data`, the configuration,
- * is on its way.
+ * The interpreter restored from `start`'s image; null (and a warning) when it
+ * cannot be, so the worker boots normally. Pyodide is restored up to Python's
+ * start while `data`, the configuration, is on its way.
  */
-async function restore(fd: number, data: Promise<PythonThreadData>, wasm: Promise<WasmModule | null>): Promise<PyodideInterface | null> {
+async function restore(
+  start: Exclude<Start, { kind: 'boot' }>,
+  data: Promise<PythonThreadData>,
+  wasm: Promise<WasmModule | null>,
+): Promise<PyodideInterface | null> {
   const t0 = performance.now();
+  const what = start.kind === 'preload' ? 'the preload snapshot' : 'the base snapshot';
   try {
     const layout = data.then((d) => d.layout);
-    const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: imageFromFd(fd) }, wasm);
+    const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: start.image() }, wasm);
     const { app, loglevel } = await data;
     const worker = py.pyimport('nicorn.worker');
-    const why = worker.preloaded_for(app) as string;
+    const why = start.kind === 'preload' ? (worker.preloaded_for(app) as string) : '';
     worker.destroy();
     if (why) throw new SnapshotError(why);
-    logLine(loglevel, 'debug', `Started from the preload snapshot in ${Math.round(performance.now() - t0)} ms`);
+    // The base image leaves sys.prefix to the layout, which is this worker's.
+    if (start.kind === 'base') installPrefix(py, (await layout).prefix);
+    logLine(loglevel, 'debug', `Started from ${what} in ${Math.round(performance.now() - t0)} ms`);
     return py;
   } catch (e) {
     const reason = e instanceof SnapshotError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    logLine((await data).loglevel, 'warning', `Cannot start from the preload snapshot (${reason}); booting normally`);
+    logLine((await data).loglevel, 'warning', `Cannot start from ${what} (${reason}); booting normally`);
     return null;
   } finally {
-    fs.closeSync(fd);
+    if (start.fd !== null) fs.closeSync(start.fd);
   }
+}
+
+/**
+ * Without --preload: the base image (base-image.ts), cached, or made now by
+ * the first worker of an install that finds none; else a boot. What happened
+ * goes to the log once the log level is known.
+ */
+async function baseStart(data: Promise<PythonThreadData>): Promise<Start> {
+  const log = (level: LogLevel, message: string) => void data.then((d) => logLine(d.loglevel, level, message));
+  const found = findBaseImage();
+  if (found.kind === 'off') return { kind: 'boot' };
+  if (found.kind === 'hit') return { kind: 'base', image: () => imageFromFd(found.fd), fd: found.fd };
+  const made = await makeBaseImage();
+  if (made.kind === 'busy') {
+    log('debug', `Base snapshot: ${found.why}, and another process is making it; booting without it`);
+    return { kind: 'boot' };
+  }
+  if (made.kind === 'failed') {
+    log('warning', `Cannot make the base snapshot (${made.reason}); booting normally`);
+    return { kind: 'boot' };
+  }
+  log('info', `Base snapshot made in ${made.ms} ms (${found.why}${made.note ? `; ${made.note}` : ''}): ${made.file || 'not cached'}`);
+  return { kind: 'base', image: () => imageFromBytes(made.image), fd: null };
 }
 
 /** The first message of `kind` the I/O thread posts. */
@@ -216,9 +249,11 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     installPythonThreadLog(m.config.log);
     return { ...boot, ...m.config };
   });
+  const fd = boot.snapshotFd;
+  const start: Start = fd !== null ? { kind: 'preload', image: () => imageFromFd(fd), fd } : await baseStart(configured);
   // Workers started from a snapshot also start pyodide.asm.mjs from a code cache, kept beside the snapshots.
-  if (boot.snapshotFd !== null) useCodeCache(cacheDir());
-  const restored = boot.snapshotFd === null ? null : await restore(boot.snapshotFd, configured, wasm);
+  if (start.kind !== 'boot') useCodeCache(cacheDir());
+  const restored = start.kind === 'boot' ? null : await restore(start, configured, wasm);
   const py = restored ?? (await bootPyodide(configured.then((d) => d.layout), {}, undefined, { kind: 'fresh' }, wasm));
   const data = await configured;
   const { ctl } = openChannel(data.sab);
@@ -242,7 +277,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     site_dirs: data.layout.siteDirs,
     host_roots: data.layout.mounts,
     inbox_size: data.inboxSize,
-    restored: restored !== null,
+    restored: restored === null ? '' : start.kind,
     env: interpreterEnv(),
   });
   const code = worker.boot(makeIo(py, data.sab), opts) as number;
@@ -263,11 +298,11 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   process.exit(0);
 }
 
-/** The arbiter's snapshot maker (src/runtime/preload.ts) runs in this entry too. */
-async function makerMain(data: SnapshotMakerData): Promise<void> {
-  const result = await makeSnapshot(data);
+/** The snapshot makers (src/runtime/preload.ts, base-image.ts) run in this entry too. */
+async function makerMain(data: SnapshotMakerData | BaseMakerData): Promise<void> {
+  const result = data.role === 'base-maker' ? await makeBaseSnapshot(data) : await makeSnapshot(data);
   parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
 }
-const data = workerData as PythonThreadBoot | SnapshotMakerData;
-if ('role' in data && data.role === 'snapshot-maker') await makerMain(data);
-else await main(data as PythonThreadBoot);
+const data = workerData as PythonThreadBoot | SnapshotMakerData | BaseMakerData;
+if ('role' in data) await makerMain(data);
+else await main(data);
