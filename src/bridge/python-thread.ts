@@ -168,6 +168,36 @@ function logLine(loglevel: string, level: LogLevel, message: string): void {
   pythonLogHost().write(formatLine(level, message));
 }
 
+/**
+ * Where a worker's start goes, for the debug log: ms since its process
+ * started (process.uptime(): node's own start is in it) at each step, and
+ * the process's CPU time in between (both threads: on a loaded machine the
+ * wall clock says little).
+ */
+class StartTimeline {
+  private readonly steps: string[] = [];
+  private cpu = cpuMs();
+
+  constructor() {
+    this.mark('Python thread started', false);
+  }
+
+  mark(what: string, withCpu = true): void {
+    const cpu = cpuMs();
+    this.steps.push(`${what} at ${Math.round(process.uptime() * 1000)} ms${withCpu ? ` (CPU ${Math.round(cpu - this.cpu)} ms)` : ''}`);
+    this.cpu = cpu;
+  }
+
+  toString(): string {
+    return this.steps.join(', ');
+  }
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Where a worker's interpreter comes from: the arbiter's --preload image (app imported), the base image, or a boot. */
 type Start = { kind: 'preload' | 'base'; image: () => ImageSource; fd: number | null } | { kind: 'boot' };
 
@@ -249,12 +279,14 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     installPythonThreadLog(m.config.log);
     return { ...boot, ...m.config };
   });
+  const timeline = new StartTimeline();
   const fd = boot.snapshotFd;
   const start: Start = fd !== null ? { kind: 'preload', image: () => imageFromFd(fd), fd } : await baseStart(configured);
   // Workers started from a snapshot also start pyodide.asm.mjs from a code cache, kept beside the snapshots.
   if (start.kind !== 'boot') useCodeCache(cacheDir());
   const restored = start.kind === 'boot' ? null : await restore(start, configured, wasm);
   const py = restored ?? (await bootPyodide(configured.then((d) => d.layout), {}, undefined, { kind: 'fresh' }, wasm));
+  timeline.mark(restored === null ? 'booted' : `restored (${start.kind})`);
   const data = await configured;
   const { ctl } = openChannel(data.sab);
   const interruptBuffer = ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1);
@@ -287,6 +319,8 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     return;
   }
   post({ kind: 'ready' });
+  timeline.mark('app loaded');
+  logLine(data.loglevel, 'debug', `Worker start: ${timeline.toString()}`);
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
   if (cache && cache.found !== 'used') {
