@@ -11,10 +11,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
 import { bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
-import { findBaseImage, makeBaseImage } from '../runtime/base-image.js';
-import { SnapshotError, imageFromBytes, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
+import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
+import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
-import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
+import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData, type SnapshotMakerResult } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
@@ -235,26 +235,13 @@ async function restore(
 }
 
 /**
- * Without --preload: the base image (base-image.ts), cached, or made now by
- * the first worker of an install that finds none; else a boot. What happened
- * goes to the log once the log level is known.
+ * Without --preload: the cached base image (base-image.ts), else a boot
+ * (`missing`: why there is none, to make it once this worker serves).
  */
-async function baseStart(data: Promise<PythonThreadData>): Promise<Start> {
-  const log = (level: LogLevel, message: string) => void data.then((d) => logLine(d.loglevel, level, message));
+function baseStart(): { start: Start; missing: string | null } {
   const found = findBaseImage();
-  if (found.kind === 'off') return { kind: 'boot' };
-  if (found.kind === 'hit') return { kind: 'base', image: () => imageFromFd(found.fd), fd: found.fd };
-  const made = await makeBaseImage();
-  if (made.kind === 'busy') {
-    log('debug', `Base snapshot: ${found.why}, and another process is making it; booting without it`);
-    return { kind: 'boot' };
-  }
-  if (made.kind === 'failed') {
-    log('warning', `Cannot make the base snapshot (${made.reason}); booting normally`);
-    return { kind: 'boot' };
-  }
-  log('info', `Base snapshot made in ${made.ms} ms (${found.why}${made.note ? `; ${made.note}` : ''}): ${made.file || 'not cached'}`);
-  return { kind: 'base', image: () => imageFromBytes(made.image), fd: null };
+  if (found.kind === 'hit') return { start: { kind: 'base', image: () => imageFromFd(found.fd), fd: found.fd }, missing: null };
+  return { start: { kind: 'boot' }, missing: found.kind === 'miss' ? found.why : null };
 }
 
 /** The first message of `kind` the I/O thread posts. */
@@ -281,7 +268,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   });
   const timeline = new StartTimeline();
   const fd = boot.snapshotFd;
-  const start: Start = fd !== null ? { kind: 'preload', image: () => imageFromFd(fd), fd } : await baseStart(configured);
+  const { start, missing } = fd !== null ? { start: { kind: 'preload', image: () => imageFromFd(fd), fd } as Start, missing: null } : baseStart();
   // Workers started from a snapshot also start pyodide.asm.mjs from a code cache, kept beside the snapshots.
   if (start.kind !== 'boot') useCodeCache(cacheDir());
   const restored = start.kind === 'boot' ? null : await restore(start, configured, wasm);
@@ -326,6 +313,11 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   if (cache && cache.found !== 'used') {
     logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
   }
+  // The first worker of an install (or after its files changed) makes the base snapshot now that it serves.
+  if (missing !== null) {
+    const making = startMakingBaseImage(data.log, data.loglevel, missing);
+    logLine(data.loglevel, 'debug', `Base snapshot: ${missing}; ${making ? 'making it' : 'another process is making it'}`);
+  }
   const exitCode = worker.serve() as number;
   post({ kind: 'stopped', exitCode });
   // A clean end of the Python thread; anything still pending on it dies with it.
@@ -334,7 +326,15 @@ async function main(boot: PythonThreadBoot): Promise<void> {
 
 /** The snapshot makers (src/runtime/preload.ts, base-image.ts) run in this entry too. */
 async function makerMain(data: SnapshotMakerData | BaseMakerData): Promise<void> {
-  const result = data.role === 'base-maker' ? await makeBaseSnapshot(data) : await makeSnapshot(data);
+  if (data.role === 'base-maker') {
+    // Its worker's Python thread is busy serving: the maker caches the image itself.
+    installPythonThreadLog(data.store.log);
+    const t0 = performance.now();
+    const made = await makeBaseSnapshot(data).catch((e: unknown): SnapshotMakerResult => ({ kind: 'uncarriable', reason: String(e) }));
+    storeBaseImage(made, Math.round(performance.now() - t0), data.store);
+    return;
+  }
+  const result = await makeSnapshot(data);
   parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
 }
 const data = workerData as PythonThreadBoot | SnapshotMakerData | BaseMakerData;

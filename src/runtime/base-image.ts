@@ -7,15 +7,18 @@
 // each worker seconds. Cached on disk beside the --preload images
 // (snapshot-cache.ts: a manifest of what it was made from, the install's
 // identity in its key) and made again when any of it changes; the first
-// worker of an install that finds none makes it.
+// worker of an install that finds none boots as before and, once it serves,
+// makes it in the background.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LOG_LEVELS, formatLine, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
 import { interpreterEnv } from './boot.js';
 import { hostLayout } from './layout.js';
-import { runMaker } from './maker-thread.js';
+import { startMaker } from './maker-thread.js';
 import { SnapshotCache, identityKey, installIdentity } from './snapshot-cache.js';
+import type { BaseMakerData, BaseStore, SnapshotMakerResult } from './snapshot-maker.js';
 
 /** Set to 0 to boot every worker's interpreter instead (measurements, or to rule the snapshot out). */
 export const BASE_SWITCH_ENV = 'NICORN_BASE_SNAPSHOT';
@@ -53,7 +56,7 @@ export const BASE_IMPORTS = [
   'urllib.request', 'uuid', 'weakref', 'wsgiref.util',
 ];
 
-/** A maker that died leaves its lock behind; one this old is taken over (a make takes 3-4 s, 30 s on a loaded machine). */
+/** A maker whose process is gone leaves its lock behind, taken over at once; one stuck this long is taken over too (a make takes 3-4 s, 45 s on a loaded machine). */
 const STALE_LOCK_MS = 120_000;
 
 /** The cache key: the install, and what the image holds. */
@@ -79,40 +82,47 @@ export function findBaseImage(cache = new SnapshotCache()): BaseLookup {
   }
 }
 
-export type BaseBuild =
-  /** `file`: where it is cached ('' when the cache could not take it, with why in `note`). */
-  | { kind: 'made'; image: Uint8Array; file: string; ms: number; note: string }
-  /** Another process is making it right now. */
-  | { kind: 'busy' }
-  | { kind: 'failed'; reason: string };
-
 /**
- * Makes the base image (in a thread of its own) and caches it. One process
- * at a time: the others (-w 2 starting on a new install) find the lock
- * taken and boot without it, as fast as waiting would be.
+ * Starts making the base image in a thread of its own, which caches it
+ * and logs what it did (`log`: this thread's error log options): the first
+ * worker of an install calls this once it serves, so that making the image
+ * delays nobody's first response. One process at a time (a lock file naming
+ * its pid): false when another is at it, or the cache cannot be written.
  */
-export async function makeBaseImage(cache = new SnapshotCache()): Promise<BaseBuild> {
-  const key = baseKey();
-  const lock = takeLock(path.join(cache.dir, `${key}.lock`));
-  if (lock === null) return { kind: 'busy' };
+export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, why: string, cache = new SnapshotCache()): boolean {
+  const lock = takeLock(path.join(cache.dir, `${baseKey()}.lock`));
+  if (lock === null) return false;
+  const data: BaseMakerData = { role: 'base-maker', layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS, store: { cacheDir: cache.dir, lock, log, loglevel, why } };
+  startMaker(data).unref();
+  return true;
+}
+
+/** In the maker's thread, once the image is made: caches it, releases the lock, logs it. */
+export function storeBaseImage(made: SnapshotMakerResult, ms: number, store: BaseStore): void {
+  const line = (level: LogLevel, message: string) => {
+    if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(store.loglevel as LogLevel)) pythonLogHost().write(formatLine(level, message));
+  };
   try {
-    const t0 = performance.now();
-    const made = await runMaker({ role: 'base-maker', layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS });
-    if (made.kind !== 'image') return { kind: 'failed', reason: made.kind === 'app-error' ? made.traceback : made.reason };
-    const ms = Math.round(performance.now() - t0);
-    try {
-      return { kind: 'made', image: made.image, file: cache.store(key, made.image, made.reads, interpreterEnv()), ms, note: '' };
-    } catch (e) {
-      return { kind: 'made', image: made.image, file: '', ms, note: `not cached: ${(e as Error).message}` };
+    if (made.kind !== 'image') {
+      line('warning', `Cannot make the base snapshot (${made.kind === 'app-error' ? made.traceback : made.reason}); workers boot without it`);
+      return;
     }
+    const file = new SnapshotCache(store.cacheDir).store(baseKey(), made.image, made.reads, interpreterEnv());
+    line('info', `Base snapshot made in ${ms} ms (${store.why}): ${file}`);
+  } catch (e) {
+    line('warning', `Cannot cache the base snapshot: ${(e as Error).message}`);
   } finally {
-    fs.rmSync(lock, { force: true });
+    fs.rmSync(store.lock, { force: true });
   }
 }
 
-/** Creates `file` if nobody holds it (or its holder is long gone); returns it, or null. */
+/** Creates `file` holding this pid if nobody holds it (or its holder is gone or long stuck); returns it, or null. */
 function takeLock(file: string): string | null {
-  const create = () => fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  const create = () => {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, String(process.pid));
+    fs.closeSync(fd);
+  };
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     create();
@@ -121,11 +131,22 @@ function takeLock(file: string): string | null {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null;
   }
   try {
-    if (Date.now() - fs.statSync(file).mtimeMs < STALE_LOCK_MS) return null;
+    const holder = Number(fs.readFileSync(file, 'utf8'));
+    if (alive(holder) && Date.now() - fs.statSync(file).mtimeMs < STALE_LOCK_MS) return null;
     fs.rmSync(file, { force: true });
     create();
     return file;
   } catch {
     return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -11,8 +11,12 @@ import type { BaseMakerData, SnapshotMakerData, SnapshotMakerResult } from './sn
 /** The thread entry that also hosts the snapshot makers (roles 'snapshot-maker' and 'base-maker'). */
 const PYTHON_THREAD = path.join(findUp(path.dirname(fileURLToPath(import.meta.url)), 'dist/python-thread.js'), 'python-thread.js');
 
+export function startMaker(data: SnapshotMakerData | BaseMakerData): Worker {
+  return new Worker(PYTHON_THREAD, { workerData: data });
+}
+
 export function runMaker(data: SnapshotMakerData | BaseMakerData): Promise<SnapshotMakerResult> {
-  const thread = new Worker(PYTHON_THREAD, { workerData: data });
+  const thread = startMaker(data);
   return new Promise<SnapshotMakerResult>((resolve) => {
     const crashed = (what: string) => resolve({ kind: 'uncarriable', reason: `the snapshot maker failed: ${what}` });
     thread.once('message', (m: SnapshotMakerResult) => resolve(m));

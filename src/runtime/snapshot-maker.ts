@@ -65,6 +65,18 @@ export interface BaseMakerData {
   layout: HostLayout;
   /** Standard-library modules to import into the image. */
   imports: string[];
+  /** Where the maker caches the image itself (base-image.ts storeBaseImage), and how it logs. */
+  store: BaseStore;
+}
+
+export interface BaseStore {
+  cacheDir: string;
+  /** The lock file to remove once done. */
+  lock: string;
+  log: PythonLogOptions;
+  loglevel: string;
+  /** Why it is made (the cache's miss), for the log. */
+  why: string;
 }
 
 /**
