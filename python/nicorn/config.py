@@ -111,7 +111,15 @@ def _process_state(pid, cwd):
 def prepare_process(pid, cwd, pythonpath, site_dirs):
     """What a config file and the app expect of the process they run in."""
     _process_state(pid, cwd)
+    # Once per interpreter: a worker restored from the base snapshot has them already.
     host.install()
+    app_paths(cwd, pythonpath, site_dirs)
+
+
+def app_paths(cwd, pythonpath, site_dirs):
+    """Where the config file and the app are imported from: the working
+    directory, --pythonpath, a virtualenv's site-packages (also for a worker
+    restored from the base snapshot, which was made before any of them was known)."""
     # Pyodide turns bytecode caching off; CPython under Gunicorn writes
     # __pycache__ unless told not to, and a worker that finds it imports Flask
     # about a second sooner.

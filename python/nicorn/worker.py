@@ -6,6 +6,7 @@ runs first, once, in the arbiter's snapshot maker (src/runtime/snapshot-maker.ts
 and every worker's boot() starts from the snapshot taken after it.
 """
 
+import importlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import traceback
 from . import config as config_mod
 from . import environ as environ_mod
 from . import hooks
+from . import host
 from . import recursion
 from .body import Body, ClientDisconnected, EmptyBody
 from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone, WorkerAbort
@@ -69,6 +71,22 @@ def preload(opts):
     return json.dumps({"environ": sorted(reads.names), "environ_all": reads.everything})
 
 
+def base_image(opts):
+    """What every worker's interpreter holds before it imports the app, done
+    once for the base snapshot (src/runtime/base-image.ts) instead of in each
+    worker: the host parts installed, and the standard-library modules of
+    opts["imports"] imported, as a forked Gunicorn worker finds them imported
+    by its master. Returns JSON: the environment variables read meanwhile
+    ({"environ": names, "environ_all": iterated}), which the image depends on."""
+    opts = opts.to_py() if hasattr(opts, "to_py") else opts
+    config_mod.remember_host_env(opts["env_keys"])
+    with config_mod.EnvironReads() as reads:
+        host.install()
+        for name in opts["imports"]:
+            importlib.import_module(name)
+    return json.dumps({"environ": sorted(reads.names), "environ_all": reads.everything})
+
+
 def preloaded_for(app_spec):
     """Empty when this interpreter came from a snapshot of `app_spec`; else why not."""
     if _preloaded is None:
@@ -83,7 +101,7 @@ def _load_hooks(opts):
     (or ran once already, before the snapshot this worker started from)."""
     source = opts.get("config")
     if source:
-        if opts.get("restored"):
+        if opts.get("restored") == "preload":
             namespace = _preloaded["namespace"] or {}
         else:
             namespace = config_mod.execute(source.get("path"), source.get("module"))
@@ -99,9 +117,13 @@ def boot(io, opts):
     """Loads the app; returns 0, or the exit code Gunicorn uses for the failure."""
     opts = opts.to_py() if hasattr(opts, "to_py") else opts
     _w.log = log = error_logger(opts["loglevel"])
+    # "preload": from the arbiter's snapshot, app imported; "base": from the
+    # base snapshot, host parts installed; "": booted here.
     restored = opts.get("restored")
     if restored:
         config_mod.restore_process(opts["pid"], opts["cwd"], opts["env"])
+        if restored == "base":
+            config_mod.app_paths(opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     else:
         config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     _w.host_roots = tuple(r.rstrip("/") + "/" for r in opts["host_roots"])
@@ -110,7 +132,7 @@ def boot(io, opts):
         _load_hooks(opts)
         hooks.call("post_fork", _w.server, _w.worker)
         # With preload_app the app was imported before the fork, as in Gunicorn.
-        _w.app = _preloaded["app"] if restored else import_app(opts["app"])
+        _w.app = _preloaded["app"] if restored == "preload" else import_app(opts["app"])
         _w.worker.wsgi = _w.app
         hooks.call("post_worker_init", _w.worker)
         _w.worker.booted = True

@@ -118,7 +118,7 @@ export class Arbiter {
       const activated = activatedBinds();
       this.systemd = activated.length > 0;
       const specs = inherited ?? listenerSpecs(settings.bind, activated);
-      const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group };
+      const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group, reusePort: settings.reuse_port };
       for (const spec of specs) this.listeners.push(await bindOne(spec, opts));
     } catch (e) {
       if (!(e instanceof BindError)) throw e;

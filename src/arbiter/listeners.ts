@@ -76,13 +76,33 @@ export interface BindOptions {
   /** Gunicorn's --user/--group: a unix socket's owner (only changed when running as root). */
   uid?: number;
   gid?: number;
+  /** Gunicorn's --reuse-port: SO_REUSEPORT on TCP listeners. */
+  reusePort?: boolean;
+}
+
+/** libuv's UV_TCP_REUSEPORT bind flag (libuv 1.49): what node passes for listen({ reusePort: true }). */
+const UV_TCP_REUSEPORT = 2;
+
+/**
+ * Why this node cannot set SO_REUSEPORT, or null when it can. Node passes
+ * UV_TCP_REUSEPORT since v23.1.0 and v22.12.0 (nodejs/node#55408); the
+ * libuv of older ones ignores the flag without a word (Node 20: a second
+ * listener on the port still fails with EADDRINUSE), so the version decides.
+ */
+export function reusePortUnsupported(version: string = process.versions.node): string | null {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)) return null;
+  return `reuse_port needs Node 22.12 or later (SO_REUSEPORT through libuv's UV_TCP_REUSEPORT); this is Node ${version}`;
 }
 
 export async function bindOne(spec: string, opts: BindOptions = {}): Promise<Listener> {
   const addr = parseBind(spec);
   switch (addr.kind) {
-    case 'tcp':
-      return bindTcp(spec, addr.host, addr.port);
+    case 'tcp': {
+      const unsupported = opts.reusePort ? reusePortUnsupported() : null;
+      if (unsupported) throw new BindError(unsupported);
+      return bindTcp(spec, addr.host, addr.port, opts.reusePort ? UV_TCP_REUSEPORT : 0);
+    }
     case 'unix':
       return bindUnix(spec, addr.path, opts);
     case 'fd':
@@ -98,7 +118,7 @@ function errnoName(code: number): string {
   }
 }
 
-async function bindTcp(spec: string, host: string, port: number): Promise<Listener> {
+async function bindTcp(spec: string, host: string, port: number, flags: number): Promise<Listener> {
   let address: string;
   let family: number;
   try {
@@ -106,7 +126,7 @@ async function bindTcp(spec: string, host: string, port: number): Promise<Listen
   } catch {
     throw new BindError(`Can't resolve host '${host}' in '${spec}'`);
   }
-  const handle = internals._createServerHandle(address, port, family);
+  const handle = internals._createServerHandle(address, port, family, undefined, flags);
   if (typeof handle === 'number') {
     const reason = handle === -98 ? 'Connection in use' : handle === -99 ? 'Invalid address' : `bind failed (${errnoName(handle)})`;
     throw new BindError(`${reason}: ('${address}', ${port})`);

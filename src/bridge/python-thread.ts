@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
-import { bootPyodide, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
-import { SnapshotError, imageFromFd } from '../runtime/snapshot.js';
+import { bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
+import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
-import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
+import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData, type SnapshotMakerResult } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
@@ -176,30 +177,79 @@ function logLine(loglevel: string, level: LogLevel, message: string): void {
 }
 
 /**
- * The interpreter from the arbiter's snapshot, with the app already imported;
- * null (and a warning) when it cannot be restored, so the worker boots normally.
- * Pyodide is restored up to Python's start while `data`, the configuration,
- * is on its way.
+ * Where a worker's start goes, for the debug log: ms since its process
+ * started (process.uptime(): node's own start is in it) at each step, and
+ * the process's CPU time in between (both threads: on a loaded machine the
+ * wall clock says little).
  */
-async function restore(fd: number, data: Promise<PythonThreadData>, wasm: Promise<WasmModule | null>): Promise<PyodideInterface | null> {
+class StartTimeline {
+  private readonly steps: string[] = [];
+  private cpu = cpuMs();
+
+  constructor() {
+    this.mark('Python thread started', false);
+  }
+
+  mark(what: string, withCpu = true): void {
+    const cpu = cpuMs();
+    this.steps.push(`${what} at ${Math.round(process.uptime() * 1000)} ms${withCpu ? ` (CPU ${Math.round(cpu - this.cpu)} ms)` : ''}`);
+    this.cpu = cpu;
+  }
+
+  toString(): string {
+    return this.steps.join(', ');
+  }
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** Where a worker's interpreter comes from: the arbiter's --preload image (app imported), the base image, or a boot. */
+type Start = { kind: 'preload' | 'base'; image: () => ImageSource; fd: number | null } | { kind: 'boot' };
+
+/**
+ * The interpreter restored from `start`'s image; null (and a warning) when it
+ * cannot be, so the worker boots normally. Pyodide is restored up to Python's
+ * start while `data`, the configuration, is on its way.
+ */
+async function restore(
+  start: Exclude<Start, { kind: 'boot' }>,
+  data: Promise<PythonThreadData>,
+  wasm: Promise<WasmModule | null>,
+): Promise<PyodideInterface | null> {
   const t0 = performance.now();
+  const what = start.kind === 'preload' ? 'the preload snapshot' : 'the base snapshot';
   try {
     const layout = data.then((d) => d.layout);
-    const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: imageFromFd(fd) }, wasm);
+    const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: start.image() }, wasm);
     const { app, loglevel } = await data;
     const worker = py.pyimport('nicorn.worker');
-    const why = worker.preloaded_for(app) as string;
+    const why = start.kind === 'preload' ? (worker.preloaded_for(app) as string) : '';
     worker.destroy();
     if (why) throw new SnapshotError(why);
-    logLine(loglevel, 'debug', `Started from the preload snapshot in ${Math.round(performance.now() - t0)} ms`);
+    // The base image leaves sys.prefix to the layout, which is this worker's.
+    if (start.kind === 'base') installPrefix(py, (await layout).prefix);
+    logLine(loglevel, 'debug', `Started from ${what} in ${Math.round(performance.now() - t0)} ms`);
     return py;
   } catch (e) {
     const reason = e instanceof SnapshotError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    logLine((await data).loglevel, 'warning', `Cannot start from the preload snapshot (${reason}); booting normally`);
+    logLine((await data).loglevel, 'warning', `Cannot start from ${what} (${reason}); booting normally`);
     return null;
   } finally {
-    fs.closeSync(fd);
+    if (start.fd !== null) fs.closeSync(start.fd);
   }
+}
+
+/**
+ * Without --preload: the cached base image (base-image.ts), else a boot
+ * (`missing`: why there is none, to make it once this worker serves).
+ */
+function baseStart(): { start: Start; missing: string | null } {
+  const found = findBaseImage();
+  if (found.kind === 'hit') return { start: { kind: 'base', image: () => imageFromFd(found.fd), fd: found.fd }, missing: null };
+  return { start: { kind: 'boot' }, missing: found.kind === 'miss' ? found.why : null };
 }
 
 /** The first message of `kind` the I/O thread posts. */
@@ -224,10 +274,14 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     installPythonThreadLog(m.config.log);
     return { ...boot, ...m.config };
   });
+  const timeline = new StartTimeline();
+  const fd = boot.snapshotFd;
+  const { start, missing } = fd !== null ? { start: { kind: 'preload', image: () => imageFromFd(fd), fd } as Start, missing: null } : baseStart();
   // Workers started from a snapshot also start pyodide.asm.mjs from a code cache, kept beside the snapshots.
-  if (boot.snapshotFd !== null) useCodeCache(cacheDir());
-  const restored = boot.snapshotFd === null ? null : await restore(boot.snapshotFd, configured, wasm);
+  if (start.kind !== 'boot') useCodeCache(cacheDir());
+  const restored = start.kind === 'boot' ? null : await restore(start, configured, wasm);
   const py = restored ?? (await bootPyodide(configured.then((d) => d.layout), {}, undefined, { kind: 'fresh' }, wasm));
+  timeline.mark(restored === null ? 'booted' : `restored (${start.kind})`);
   const data = await configured;
   const { ctl } = openChannel(data.sab);
   const interruptBuffer = ctl.subarray(Ctl.Interrupt, Ctl.Interrupt + 1);
@@ -251,7 +305,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     host_roots: data.layout.mounts,
     inbox_size: data.inboxSize,
     max_recursion_limit: MAX_RECURSION_LIMIT,
-    restored: restored !== null,
+    restored: restored === null ? '' : start.kind,
     env: interpreterEnv(),
     check_wsgi_dir: data.checkWsgiDir,
   });
@@ -265,10 +319,17 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   guardCStack(py);
   const crashReport = collectFatalReport();
   post({ kind: 'ready' });
+  timeline.mark('app loaded');
+  logLine(data.loglevel, 'debug', `Worker start: ${timeline.toString()}`);
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
   if (cache && cache.found !== 'used') {
     logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
+  }
+  // The first worker of an install (or after its files changed) makes the base snapshot now that it serves.
+  if (missing !== null) {
+    const making = startMakingBaseImage(data.log, data.loglevel, missing);
+    logLine(data.loglevel, 'debug', `Base snapshot: ${missing}; ${making ? 'making it' : 'another process is making it'}`);
   }
   let exitCode: number;
   try {
@@ -283,11 +344,19 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   process.exit(0);
 }
 
-/** The arbiter's snapshot maker (src/runtime/preload.ts) runs in this entry too. */
-async function makerMain(data: SnapshotMakerData): Promise<void> {
+/** The snapshot makers (src/runtime/preload.ts, base-image.ts) run in this entry too. */
+async function makerMain(data: SnapshotMakerData | BaseMakerData): Promise<void> {
+  if (data.role === 'base-maker') {
+    // Its worker's Python thread is busy serving: the maker caches the image itself.
+    installPythonThreadLog(data.store.log);
+    const t0 = performance.now();
+    const made = await makeBaseSnapshot(data).catch((e: unknown): SnapshotMakerResult => ({ kind: 'uncarriable', reason: String(e) }));
+    storeBaseImage(made, Math.round(performance.now() - t0), data.store);
+    return;
+  }
   const result = await makeSnapshot(data);
   parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
 }
-const data = workerData as PythonThreadBoot | SnapshotMakerData;
-if ('role' in data && data.role === 'snapshot-maker') await makerMain(data);
-else await main(data as PythonThreadBoot);
+const data = workerData as PythonThreadBoot | SnapshotMakerData | BaseMakerData;
+if ('role' in data) await makerMain(data);
+else await main(data);

@@ -2,8 +2,12 @@
 // (only when there is one) and later runs the arbiter-side server hooks in the
 // arbiter's own process, as Gunicorn runs them in its master.
 
+import fs from 'node:fs';
 import type { PyodideInterface } from 'pyodide';
-import { bootPyodide, hostLayout } from '../runtime/boot.js';
+import { findBaseImage } from '../runtime/base-image.js';
+import { bootPyodide, hostLayout, installPrefix, interpreterEnv, useCodeCache, type HostLayout } from '../runtime/boot.js';
+import { cacheDir } from '../runtime/snapshot-cache.js';
+import { imageFromFd } from '../runtime/snapshot.js';
 
 /** Where the config file comes from: a path, or `python:pkg.module`. */
 export interface ConfigSource {
@@ -30,6 +34,34 @@ export interface LoadedConfig {
 
 export class ConfigFileError extends Error {}
 
+/**
+ * The interpreter from the base snapshot (src/runtime/base-image.ts), as
+ * workers start from it, when the cache has a current one: seconds sooner
+ * than a boot, before the config file runs. Null: boot (the first worker of
+ * a new install makes the snapshot, not the arbiter, which would wait for it).
+ */
+async function restoreBase(layout: HostLayout, env: Record<string, string>): Promise<PyodideInterface | null> {
+  const found = findBaseImage();
+  if (found.kind !== 'hit') return null;
+  try {
+    useCodeCache(cacheDir());
+    const py = await bootPyodide(layout, env, undefined, { kind: 'restore', image: imageFromFd(found.fd) });
+    installPrefix(py, layout.prefix);
+    const config = py.pyimport('nicorn.config');
+    const pyEnv = py.toPy(interpreterEnv(env));
+    config.restore_process(process.pid, layout.cwd, pyEnv);
+    pyEnv.destroy();
+    config.app_paths(layout.cwd, layout.pythonPath, layout.siteDirs);
+    config.destroy();
+    return py;
+  } catch {
+    // A damaged image: booting is what it would have saved.
+    return null;
+  } finally {
+    fs.closeSync(found.fd);
+  }
+}
+
 export class ConfigInterpreter {
   private constructor(
     private readonly py: PyodideInterface,
@@ -48,9 +80,12 @@ export class ConfigInterpreter {
   }): Promise<{ interpreter: ConfigInterpreter; loaded: LoadedConfig }> {
     const extra = opts.source?.path ? [opts.source.path.replace(/\/[^/]*$/, '') || '/'] : [];
     const layout = hostLayout(opts.chdir, opts.pythonpath, extra);
-    const py = await bootPyodide(layout, opts.env);
-    // JS arrays arrive as iterable JsProxy objects, which is all prepare_process needs.
-    py.pyimport('nicorn.config').prepare_process(process.pid, layout.cwd, layout.pythonPath, layout.siteDirs);
+    let py = await restoreBase(layout, opts.env);
+    if (!py) {
+      py = await bootPyodide(layout, opts.env);
+      // JS arrays arrive as iterable JsProxy objects, which is all prepare_process needs.
+      py.pyimport('nicorn.config').prepare_process(process.pid, layout.cwd, layout.pythonPath, layout.siteDirs);
+    }
     let loaded: LoadedConfig = { values: {}, hooks: [] };
     if (opts.source) {
       const config = py.pyimport('nicorn.config');

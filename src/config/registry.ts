@@ -535,10 +535,10 @@ export const registry = {
     default: () => false,
     defaultDoc: 'False',
     desc:
-      'Set the `SO_REUSEPORT` flag on the listening socket. Not supported by nicorn-py yet: it binds through the ' +
-      "handles of Node's libuv, and Node 20 offers no way to set the flag (its libuv, 1.46, has no `UV_TCP_REUSEPORT` " +
-      'bind flag, which libuv 1.49 added and newer Node uses for `reusePort`, and Node exposes no `setsockopt`).',
-    supported: false,
+      'Set the `SO_REUSEPORT` flag on the listening socket. nicorn-py sets it on TCP listeners through the bind flag ' +
+      "Node uses for `reusePort` (Node 22.12 and later); on Node 20, whose libuv has no such flag, the arbiter exits " +
+      'naming the Node version instead of binding without it.',
+    supported: true,
   }),
   chdir: spec({
     section: 'Server Mechanics',

@@ -13,7 +13,7 @@ import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
 import { guardFileSystem, mountHost } from './host/filesystem.js';
 import { installSqliteSleep } from './host/sqlite-sleep.js';
-import { PYODIDE_DIR, PYTHON_DIR, type HostLayout } from './layout.js';
+import { PYODIDE_DIR, PYTHON_DIR, type HostLayout, type PythonPrefix } from './layout.js';
 import { codeCacheFile, loadCachedModule, type CacheState, type CachedModule, type CreateModule } from './code-cache.js';
 
 export { PYODIDE_DIR, PYTHON_DIR, findUp, hostLayout, outermost, type HostLayout } from './layout.js';
@@ -113,8 +113,12 @@ export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<st
   return Object.assign(env, extraEnv);
 }
 
-/** How an interpreter comes to life: booted, booted to be snapshotted, or restored from an image. */
-export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'restore'; image: ImageSource };
+/**
+ * How an interpreter comes to life: booted, booted to be snapshotted (with
+ * the app: --preload; before the app: the base snapshot, which leaves the
+ * layout's sys.prefix to the worker restoring it), or restored from an image.
+ */
+export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'for-base' } | { kind: 'restore'; image: ImageSource };
 
 /**
  * `extraEnv`: variables on top of this process's environment (raw_env).
@@ -147,7 +151,7 @@ export async function bootPyodide(
     stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
     // Before Python starts, so that a restored interpreter finds every path it knew.
     fsInit: async (FS) => mountHost(FS as never, await layout),
-    ...(mode.kind === 'for-snapshot' ? { _makeSnapshot: true } : {}),
+    ...(mode.kind === 'for-snapshot' || mode.kind === 'for-base' ? { _makeSnapshot: true } : {}),
     ...(mode.kind === 'restore' ? restoreOptions(mode.image) : {}),
     createPyodideModule,
   });
@@ -156,7 +160,7 @@ export async function bootPyodide(
   delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
   guardFileSystem(moduleOf(py).FS as never);
   // SQLite's busy wait sleeps instead of spinning (host/sqlite-sleep.ts).
-  if (mode.kind !== 'for-snapshot') installSqliteSleep(moduleOf(py));
+  if (mode.kind !== 'for-snapshot' && mode.kind !== 'for-base') installSqliteSleep(moduleOf(py));
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });
@@ -164,8 +168,12 @@ export async function bootPyodide(
   py.registerJsModule('_nicorn_log', LOG_MODULE);
   py.registerJsModule('_nicorn_host', HOST_API);
   py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
-  // Before the config file and the app; a restored interpreter has it in its image (the layout is part of the image's key).
-  const { prefix, basePrefix } = (await layout).prefix;
-  py.runPython(`from nicorn.host import prefix\nprefix.install(${JSON.stringify(prefix)}, ${JSON.stringify(basePrefix)})`);
+  // Before the config file and the app; a restored --preload interpreter has it in its image (the layout is part of the image's key).
+  if (mode.kind !== 'for-base') installPrefix(py, (await layout).prefix);
   return py;
+}
+
+/** sys.prefix and friends as CPython on the host has them (python/nicorn/host/prefix.py). */
+export function installPrefix(py: PyodideInterface, { prefix, basePrefix }: PythonPrefix): void {
+  py.runPython(`from nicorn.host import prefix\nprefix.install(${JSON.stringify(prefix)}, ${JSON.stringify(basePrefix)})`);
 }

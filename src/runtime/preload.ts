@@ -7,20 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { version as PYODIDE_VERSION } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { envPairs } from '../config/validators.js';
 import type { PythonLogOptions } from '../log/error-log.js';
-import { VERSION } from '../version.js';
-import { findUp, hostLayout, interpreterEnv } from './boot.js';
-import { SnapshotCache, identityKey } from './snapshot-cache.js';
-import { IMAGE_FORMAT, type SnapshotMakerData, type SnapshotMakerResult } from './snapshot-maker.js';
-
-/** The thread entry that also hosts the snapshot maker (role 'snapshot-maker'). */
-const PYTHON_THREAD = path.join(findUp(path.dirname(fileURLToPath(import.meta.url)), 'dist/python-thread.js'), 'python-thread.js');
+import { hostLayout, interpreterEnv } from './boot.js';
+import { runMaker } from './maker-thread.js';
+import { SnapshotCache, identityKey, installIdentity } from './snapshot-cache.js';
+import { IMAGE_FORMAT } from './snapshot-maker.js';
 
 /** Set to 0 to import the app in the arbiter without making a snapshot (workers then import it too). */
 export const SWITCH_ENV = 'NICORN_PRELOAD_SNAPSHOT';
@@ -60,7 +54,7 @@ export async function preload(spec: PreloadSpec): Promise<PreloadOutcome> {
   const enabled = process.env[SWITCH_ENV] !== '0';
   const env = interpreterEnv(extraEnv);
   // The environment is not part of the key: the manifest holds the variables the app read.
-  const key = identityKey({ pyodide: PYODIDE_VERSION, nicorn: VERSION, image: IMAGE_FORMAT, app: settings.wsgi_app, layout, config });
+  const key = identityKey({ install: installIdentity(), image: IMAGE_FORMAT, app: settings.wsgi_app, layout, config });
   let why = spec.rebuild ? 'reload' : '';
   if (enabled && !spec.rebuild) {
     const found = cache.lookup(key, env);
@@ -119,13 +113,3 @@ function privateImage(image: Uint8Array): number {
   }
 }
 
-/** Runs the snapshot maker in its own thread; the thread (and its interpreter) ends with it. */
-function runMaker(data: SnapshotMakerData): Promise<SnapshotMakerResult> {
-  const thread = new Worker(PYTHON_THREAD, { workerData: data });
-  return new Promise<SnapshotMakerResult>((resolve) => {
-    const crashed = (what: string) => resolve({ kind: 'uncarriable', reason: `the snapshot maker failed: ${what}` });
-    thread.once('message', (m: SnapshotMakerResult) => resolve(m));
-    thread.once('error', (e) => crashed(e.stack ?? e.message));
-    thread.once('exit', (code) => crashed(`its thread exited (${code})`));
-  }).finally(() => void thread.terminate());
-}

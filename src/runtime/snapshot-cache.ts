@@ -12,6 +12,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { version as PYODIDE_VERSION } from 'pyodide';
+import { VERSION } from '../version.js';
+import { PYODIDE_DIR, PYTHON_DIR } from './layout.js';
 import type { HostReads } from './snapshot-maker.js';
 
 const MANIFEST_VERSION = 1;
@@ -44,6 +48,32 @@ const sha256 = (data: crypto.BinaryLike) => crypto.createHash('sha256').update(d
 /** The cache key of everything that decides what an image holds, besides files. */
 export function identityKey(identity: unknown): string {
   return sha256(JSON.stringify(identity)).slice(0, 32);
+}
+
+/** Pyodide's files an image depends on: the interpreter's code and its standard library. */
+const PYODIDE_FILES = ['pyodide.asm.wasm', 'pyodide.asm.mjs', 'python_stdlib.zip'];
+/** Where this code runs from (dist/): its bundles are nicorn-py's JavaScript. */
+const CODE_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * What every image depends on besides the files Python read: the install.
+ * The versions, where nicorn-py's Python lives (an image names it on
+ * sys.path), and the size and time of nicorn-py's bundles and of Pyodide's
+ * files: a rebuild or an upgrade in place makes images anew. Stats only:
+ * hashing pyodide.asm.wasm's 9.6 MB would cost every worker's start ~20 ms.
+ */
+export function installIdentity(codeDir = CODE_DIR, pyodideDir = PYODIDE_DIR): Record<string, unknown> {
+  let code: string[] = [];
+  try {
+    code = fs.readdirSync(codeDir).filter((f) => f.endsWith('.js')).sort().map((f) => path.join(codeDir, f));
+  } catch {
+    // no such folder: nothing to tell apart
+  }
+  const files = [...code, ...PYODIDE_FILES.map((f) => path.join(pyodideDir, f))].map((f) => {
+    const st = fs.statSync(f, { throwIfNoEntry: false });
+    return st ? `${f}:${st.size}:${st.mtimeMs}` : `${f}:-`;
+  });
+  return { pyodide: PYODIDE_VERSION, nicorn: VERSION, python: PYTHON_DIR, files: sha256(files.join('\n')) };
 }
 
 /** Variables that differ from one start to the next without meaning anything to the app. */

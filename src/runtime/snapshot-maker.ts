@@ -58,6 +58,55 @@ export type SnapshotMakerResult =
   /** The app imported, but its state cannot be carried by an image. */
   | { kind: 'uncarriable'; reason: string };
 
+/** What the base snapshot's maker (base-image.ts) starts with. */
+export interface BaseMakerData {
+  role: 'base-maker';
+  /** Host directories to mount while it is made (python/nicorn's among them); not part of the image. */
+  layout: HostLayout;
+  /** Standard-library modules to import into the image. */
+  imports: string[];
+  /** Where the maker caches the image itself (base-image.ts storeBaseImage), and how it logs. */
+  store: BaseStore;
+}
+
+export interface BaseStore {
+  cacheDir: string;
+  /** The lock file to remove once done. */
+  lock: string;
+  log: PythonLogOptions;
+  loglevel: string;
+  /** Why it is made (the cache's miss), for the log. */
+  why: string;
+}
+
+/**
+ * The base snapshot: an interpreter booted, with python/nicorn's host parts
+ * installed and `imports` imported, before any app or config file; no
+ * sys.prefix (the worker restoring it installs its layout's).
+ */
+export async function makeBaseSnapshot(data: BaseMakerData): Promise<SnapshotMakerResult> {
+  const py = await bootPyodide(data.layout, {}, undefined, { kind: 'for-base' });
+  const reads = trackHostReads(py);
+  const worker = py.pyimport('nicorn.worker');
+  const opts = py.toPy({ env_keys: Object.keys(interpreterEnv()), imports: data.imports });
+  let out: { environ: string[]; environ_all: boolean };
+  try {
+    out = JSON.parse(worker.base_image(opts) as string) as typeof out;
+  } catch (e) {
+    return { kind: 'uncarriable', reason: `making the base snapshot failed: ${(e as Error).message}` };
+  } finally {
+    opts.destroy();
+    worker.destroy();
+  }
+  try {
+    const image = makeImage(py);
+    return { kind: 'image', image, reads: { files: [...reads.files], dirs: [...reads.dirs], environ: out.environ_all ? null : out.environ } };
+  } catch (e) {
+    if (e instanceof SnapshotError) return { kind: 'uncarriable', reason: e.message };
+    throw e;
+  }
+}
+
 export async function makeSnapshot(data: SnapshotMakerData): Promise<SnapshotMakerResult> {
   const py = await bootPyodide(data.layout, data.extraEnv, data.log ?? undefined, { kind: 'for-snapshot' });
   const reads = trackHostReads(py);

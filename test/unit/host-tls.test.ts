@@ -28,9 +28,15 @@ const hello = (s) => s.write(JSON.stringify({ sni: s.servername || null, alpn: s
   client: (s.getPeerCertificate() || {}).subject?.CN ?? null }) + '\\n');
 const plain = tls.createServer(base, (s) => { hello(s); s.on('error', () => {}); s.pipe(s); });
 const mtls = tls.createServer({ ...base, requestCert: true, rejectUnauthorized: true }, (s) => { hello(s); s.on('error', () => {}); s.pipe(s); });
-const closing = tls.createServer(base, (s) => { hello(s); s.on('error', () => {}); s.end(); });
+// The TCP connection is ended under the TLS session: a TLS server's end() sends close_notify on newer Node (26).
+const closing = net.createServer((raw) => {
+  raw.on('error', () => {});
+  const s = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext(base) });
+  s.on('error', () => {});
+  s.once('secure', () => s.write(JSON.stringify({ sni: null, alpn: null, client: null }) + '\\n', () => raw.end()));
+});
 const silent = net.createServer((s) => s.on('error', () => {}));
-for (const srv of [plain, mtls, closing]) srv.on('tlsClientError', () => {});
+for (const srv of [plain, mtls]) srv.on('tlsClientError', () => {});
 let n = 0; const ports = {};
 for (const [name, srv] of Object.entries({ plain, mtls, closing, silent }))
   srv.listen(0, '127.0.0.1', () => { ports[name] = srv.address().port; if (++n === 4) console.log(JSON.stringify(ports)); });

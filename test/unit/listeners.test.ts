@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BindError, bindOne, closeListeners, listenerSpecs, parseBind, unixSocketPath, type Listener } from '../../src/arbiter/listeners.js';
+import { BindError, bindOne, closeListeners, listenerSpecs, parseBind, reusePortUnsupported, unixSocketPath, type Listener } from '../../src/arbiter/listeners.js';
 import { activatedBinds, listenFds } from '../../src/arbiter/systemd.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-listeners-'));
@@ -77,6 +77,42 @@ test("bindOne('127.0.0.1:0') binds an ephemeral port and reports it in the url",
     assert.is(l.unixPath, undefined);
   } finally {
     l.handle.close();
+  }
+});
+
+test('reuse_port: node passes SO_REUSEPORT since v23.1.0 and v22.12.0; an older one is named', () => {
+  for (const v of ['20.20.2', '22.11.0', '23.0.0']) assert.match(reusePortUnsupported(v) ?? '', new RegExp(`^reuse_port needs Node 22\\.12 or later .*; this is Node ${v.replace(/\./g, '\\.')}$`));
+  for (const v of ['22.12.0', '23.1.0', '24.21.0', '26.10.0']) assert.is(reusePortUnsupported(v), null, v);
+});
+
+/** Listens on the handle of `l` (as a worker does); resolves with the error, or null. */
+function listenOn(l: Listener): Promise<{ server: net.Server; error: NodeJS.ErrnoException | null }> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', (error) => resolve({ server, error }));
+    server.listen(l.handle as never, () => resolve({ server, error: null }));
+  });
+}
+
+test('bindOne with reusePort: two listeners share one port (Node 22.12+), or the arbiter says this Node cannot', async () => {
+  const unsupported = reusePortUnsupported();
+  if (unsupported) {
+    const error = await bindOne('127.0.0.1:0', { reusePort: true }).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof BindError, String(error));
+    assert.is((error as BindError).message, unsupported);
+    return;
+  }
+  const a = await bindOne('127.0.0.1:0', { reusePort: true });
+  const port = Number(/:(\d+)$/.exec(a.url)![1]);
+  const b = await bindOne(`127.0.0.1:${port}`, { reusePort: true });
+  const c = await bindOne(`127.0.0.1:${port}`);
+  const listening = [await listenOn(a), await listenOn(b), await listenOn(c)];
+  try {
+    assert.is(listening[0]!.error, null);
+    assert.is(listening[1]!.error, null, 'the second SO_REUSEPORT listener on the port');
+    assert.is(listening[2]!.error?.code, 'EADDRINUSE', 'a listener without the flag is refused');
+  } finally {
+    for (const { server } of listening) server.close();
   }
 });
 

@@ -167,6 +167,7 @@ const SUPPORTED = [
   'worker_connections', 'limit_request_line', 'limit_request_fields', 'limit_request_field_size', 'header_map',
   'casefold_http_method', 'secure_scheme_headers', 'forwarded_allow_ips', 'forwarder_headers', 'proxy_protocol',
   'proxy_allow_ips', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ciphers', 'do_handshake_on_connect', 'ssl_version',
+  'reuse_port',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -177,7 +178,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   reload_extra_files: [path.resolve('package.json')],
   spew: 'true',
   sendfile: false,
-  reuse_port: true,
   initgroups: true,
   logger_class: 'myapp.Logger',
   logconfig: 'logging.conf',

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { PyodideInterface } from 'pyodide';
 import { bootPyodide, compilePyodideWasm, hostLayout } from '../../src/runtime/boot.js';
-import { SnapshotCache, cacheDir, identityKey } from '../../src/runtime/snapshot-cache.js';
+import { SnapshotCache, cacheDir, identityKey, installIdentity } from '../../src/runtime/snapshot-cache.js';
 import type { HostReads } from '../../src/runtime/snapshot-maker.js';
 import { SnapshotError, imageFromBytes, imageFromFd, imageHeapSize, makeImage, moduleOf, sourceOf, trackHostReads } from '../../src/runtime/snapshot.js';
 
@@ -43,6 +43,31 @@ cache('identityKey: the same identity gives the same key; any difference another
   const id = { pyodide: '1', app: 'app:app', layout: { cwd: '/a' } };
   assert.is(identityKey(id), identityKey({ ...id }));
   assert.is.not(identityKey(id), identityKey({ ...id, app: 'app:other' }));
+});
+
+cache("installIdentity: a rebuilt bundle of nicorn-py's or a changed Pyodide file is another install", () => {
+  const code = fs.mkdtempSync(path.join(tmp, 'code-'));
+  const pyodide = fs.mkdtempSync(path.join(tmp, 'pyodide-'));
+  fs.writeFileSync(path.join(code, 'cli.js'), 'one');
+  fs.writeFileSync(path.join(code, 'cli.js.map'), 'map');
+  for (const f of ['pyodide.asm.wasm', 'pyodide.asm.mjs', 'python_stdlib.zip']) fs.writeFileSync(path.join(pyodide, f), f);
+  const id = () => identityKey(installIdentity(code, pyodide));
+  const first = id();
+  assert.is(id(), first, 'the same files: the same install');
+  fs.writeFileSync(path.join(code, 'cli.js.map'), 'another map');
+  assert.is(id(), first, 'source maps are not code');
+  fs.writeFileSync(path.join(code, 'cli.js'), 'two');
+  const rebuilt = id();
+  assert.is.not(rebuilt, first, 'a rebuilt bundle');
+  fs.writeFileSync(path.join(code, 'chunk-X.js'), '');
+  assert.is.not(id(), rebuilt, 'a new chunk');
+  const before = id();
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(path.join(pyodide, 'python_stdlib.zip'), later, later);
+  assert.is.not(id(), before, "Pyodide's standard library replaced");
+  const again = id();
+  fs.rmSync(path.join(pyodide, 'pyodide.asm.wasm'));
+  assert.is.not(id(), again, "Pyodide's interpreter gone");
 });
 
 cache('a stored image is found while nothing it was made from changed; it is private to the user', ({ dir, reads }) => {

@@ -62,9 +62,20 @@ export const OPENSSL_NAMES: Readonly<Record<string, string>> = {
   mdc2: 'mdc2',
 };
 
+/**
+ * SHAKE's output length when none is asked for (the XOF's security level):
+ * what node used before Node 26 deprecated creating one without it (DEP0198).
+ */
+const XOF_BYTES: Record<string, number> = { shake128: 16, shake256: 32 };
+
+function createHash(name: string): crypto.Hash {
+  const outputLength = XOF_BYTES[name.toLowerCase().replace(/[-_]/g, '')];
+  return outputLength ? crypto.createHash(name, { outputLength }) : crypto.createHash(name);
+}
+
 function tryHash(name: string): crypto.Hash | null {
   try {
-    return crypto.createHash(name);
+    return createHash(name);
   } catch {
     return null;
   }
@@ -108,7 +119,7 @@ function opensslName(name: string): string {
 export const HASHING = {
   hash_algorithms: (): string[] => hostAlgorithms(),
   hash_canonical_name: (name: string): string | undefined => canonicalName(name),
-  hash_new: (name: string): crypto.Hash => crypto.createHash(opensslName(name)),
+  hash_new: (name: string): crypto.Hash => createHash(opensslName(name)),
   hash_update: (h: crypto.Hash, data: PyBufferProxy): void => {
     withBytes(data, (bytes) => h.update(bytes));
   },

@@ -1,0 +1,153 @@
+// The base snapshot: a worker's interpreter as it is before the app is
+// imported — Pyodide started, python/nicorn's modules imported, the host
+// parts installed (python/nicorn/host), the standard-library modules that
+// Gunicorn's master has imported when it forks. Without --preload every
+// worker starts from it and then imports the app itself, as a Gunicorn
+// worker does after fork; booting Pyodide and getting that far would cost
+// each worker seconds. Cached on disk beside the --preload images
+// (snapshot-cache.ts: a manifest of what it was made from, the install's
+// identity in its key) and made again when any of it changes; the first
+// worker of an install that finds none boots as before and, once it serves,
+// makes it in the background.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatLine, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
+import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
+import { interpreterEnv } from './boot.js';
+import { hostLayout } from './layout.js';
+import { startMaker } from './maker-thread.js';
+import { SnapshotCache, identityKey, installIdentity } from './snapshot-cache.js';
+import type { BaseMakerData, BaseStore, SnapshotMakerResult } from './snapshot-maker.js';
+
+/** Set to 0 to boot every worker's interpreter instead (measurements, or to rule the snapshot out). */
+export const BASE_SWITCH_ENV = 'NICORN_BASE_SNAPSHOT';
+
+/**
+ * What the image holds besides nicorn, by version (part of its key).
+ * 1: host parts installed, BASE_IMPORTS imported.
+ */
+const BASE_FORMAT = 1;
+
+/**
+ * Standard-library modules imported into the base image. First those that
+ * Gunicorn 26's master has imported when it forks a worker (sys.modules in
+ * its pre_fork hook, Debian's gunicorn 26.2.2 on CPython 3.11, hello app):
+ * a forked Gunicorn worker finds them imported, so a nicorn-py worker finds
+ * them too. Then the ones WSGI frameworks import from the standard library
+ * (Flask's and Werkzeug's: http.*, mimetypes, decimal, uuid, hashlib, ...):
+ * importing a module of the standard library does nothing an app can tell
+ * apart but take time, and Pyodide compiles them from source in every
+ * worker. Measured on the Flask fixture (CPU time, one booted interpreter):
+ * its import takes 0.97-1.18 s bare, 0.50-0.66 s after the first list,
+ * 0.25-0.26 s after both; the imports take 0.55-0.91 s once, in the image.
+ * Each is imported when present: a module Pyodide lacks is left out.
+ */
+export const BASE_IMPORTS = [
+  // Gunicorn's master.
+  'argparse', 'ast', 'base64', 'calendar', 'copy', 'csv', 'datetime', 'dis', 'email.feedparser', 'email.header',
+  'email.message', 'email.parser', 'email.utils', 'fnmatch', 'gettext', 'glob', 'html', 'importlib.metadata',
+  'importlib.resources', 'importlib.util', 'inspect', 'ipaddress', 'json', 'locale', 'logging.config',
+  'logging.handlers', 'pathlib', 'pickle', 'platform', 'queue', 'random', 'selectors', 'shlex', 'shutil', 'socket',
+  'socketserver', 'string', 'tempfile', 'textwrap', 'threading', 'tokenize', 'typing', 'urllib.parse', 'zipfile',
+  // WSGI frameworks'.
+  'contextvars', 'dataclasses', 'decimal', 'difflib', 'encodings.idna', 'hashlib', 'hmac', 'http.client',
+  'http.cookies', 'http.server', 'mimetypes', 'numbers', 'pkgutil', 'pprint', 'secrets', 'unicodedata',
+  'urllib.request', 'uuid', 'weakref', 'wsgiref.util',
+];
+
+/** A maker whose process is gone leaves its lock behind, taken over at once; one stuck this long is taken over too (a make takes 3-4 s, 45 s on a loaded machine). */
+const STALE_LOCK_MS = 120_000;
+
+/** The cache key: the install, and what the image holds. */
+export function baseKey(): string {
+  return identityKey({ install: installIdentity(), image: 'base', format: BASE_FORMAT, imports: BASE_IMPORTS });
+}
+
+export type BaseLookup =
+  | { kind: 'hit'; file: string; fd: number }
+  | { kind: 'miss'; why: string }
+  /** Turned off (BASE_SWITCH_ENV=0). */
+  | { kind: 'off' };
+
+/** The cached base image, still current, opened; or why there is none. */
+export function findBaseImage(cache = new SnapshotCache()): BaseLookup {
+  if (process.env[BASE_SWITCH_ENV] === '0') return { kind: 'off' };
+  const found = cache.lookup(baseKey(), interpreterEnv());
+  if (found.kind === 'miss') return found;
+  try {
+    return { kind: 'hit', file: found.file, fd: fs.openSync(found.file, 'r') };
+  } catch {
+    return { kind: 'miss', why: 'the snapshot file is gone' };
+  }
+}
+
+/**
+ * Starts making the base image in a thread of its own, which caches it
+ * and logs what it did (`log`: this thread's error log options): the first
+ * worker of an install calls this once it serves, so that making the image
+ * delays nobody's first response. One process at a time (a lock file naming
+ * its pid): false when another is at it, or the cache cannot be written.
+ */
+export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, why: string, cache = new SnapshotCache()): boolean {
+  const lock = takeLock(path.join(cache.dir, `${baseKey()}.lock`));
+  if (lock === null) return false;
+  const data: BaseMakerData = { role: 'base-maker', layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS, store: { cacheDir: cache.dir, lock, log, loglevel, why } };
+  startMaker(data).unref();
+  return true;
+}
+
+/** In the maker's thread, once the image is made: caches it, releases the lock, logs it. */
+export function storeBaseImage(made: SnapshotMakerResult, ms: number, store: BaseStore): void {
+  const line = (level: LogLevel, message: string) => {
+    if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(store.loglevel as LogLevel)) pythonLogHost().write(formatLine(level, message));
+  };
+  try {
+    if (made.kind !== 'image') {
+      line('warning', `Cannot make the base snapshot (${made.kind === 'app-error' ? made.traceback : made.reason}); workers boot without it`);
+      return;
+    }
+    const file = new SnapshotCache(store.cacheDir).store(baseKey(), made.image, made.reads, interpreterEnv());
+    line('info', `Base snapshot made in ${ms} ms (${store.why}): ${file}`);
+  } catch (e) {
+    line('warning', `Cannot cache the base snapshot: ${(e as Error).message}`);
+  } finally {
+    fs.rmSync(store.lock, { force: true });
+  }
+}
+
+/** Creates `file` holding this pid if nobody holds it (or its holder is gone or long stuck); returns it, or null. */
+function takeLock(file: string): string | null {
+  const create = () => {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, String(process.pid));
+    fs.closeSync(fd);
+  };
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    create();
+    return file;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+  }
+  try {
+    const holder = Number(fs.readFileSync(file, 'utf8'));
+    if (alive(holder) && Date.now() - fs.statSync(file).mtimeMs < STALE_LOCK_MS) return null;
+    fs.rmSync(file, { force: true });
+    create();
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

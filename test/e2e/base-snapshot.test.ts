@@ -1,0 +1,154 @@
+// Without --preload every worker starts from the base snapshot: the
+// interpreter before the app (src/runtime/base-image.ts), made by the first
+// worker of an install once it serves, cached, and made again when
+// nicorn-py's Python changes. The app is then imported in each worker, after the fork, as
+// Gunicorn does: its module-level code runs once per worker, in that worker.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { get, parseResponse, raw } from '../helpers/http.js';
+import { eventually, startServer, type Server } from '../helpers/server.js';
+
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-base-')));
+/** A snapshot cache of this suite's own: the first launch finds none. */
+const CACHE_HOME = path.join(tmp, 'cache');
+const CACHE = path.join(CACHE_HOME, 'nicorn-py');
+const IMPORTS = path.join(tmp, 'imports.log');
+const ENV = { XDG_CACHE_HOME: CACHE_HOME, BASE_TEST_IMPORTS: IMPORTS };
+
+/** Records, at import, the pid of the process importing it; answers with its own pid and that one. */
+const APP = `import os
+import random
+
+IMPORTED_IN = os.getpid()
+with open(os.environ["BASE_TEST_IMPORTS"], "a") as f:
+    f.write("%d\\n" % IMPORTED_IN)
+
+
+def application(environ, start_response):
+    body = ("%d %d %r %s" % (os.getpid(), IMPORTED_IN, random.random(), sys_prefix())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+
+
+def sys_prefix():
+    import sys
+    return sys.prefix
+`;
+
+const appDir = path.join(tmp, 'app');
+fs.mkdirSync(appDir);
+fs.writeFileSync(path.join(appDir, 'probe.py'), APP);
+const ARGS = ['-w', '2', '--log-level', 'debug', '--chdir', appDir, 'probe'];
+
+interface Answer {
+  pid: number;
+  importedIn: number;
+  random: string;
+  prefix: string;
+}
+
+async function probe(port: number): Promise<Answer> {
+  const res = parseResponse((await raw(port, get('/', 'Connection: close\r\n'))).bytes);
+  assert.is(res.status, 200);
+  const [pid, importedIn, random, prefix] = res.body.toString().split(' ');
+  return { pid: Number(pid), importedIn: Number(importedIn), random: random!, prefix: prefix! };
+}
+
+/** Probes until every worker in `pids` has answered. */
+async function fromEach(port: number, pids: number[]): Promise<Map<number, Answer>> {
+  const seen = new Map<number, Answer>();
+  for (let i = 0; i < 200 && pids.some((p) => !seen.has(p)); i++) {
+    const a = await probe(port);
+    seen.set(a.pid, a);
+  }
+  return seen;
+}
+
+const count = (log: string, re: RegExp) => log.match(new RegExp(re.source, 'g'))?.length ?? 0;
+const MADE = /\[INFO\] Base snapshot made in \d+ ms \(([^)]*)\): (\S+)/;
+const RESTORED = /\[DEBUG\] Started from the base snapshot in \d+ ms/;
+
+/** Resolves once both workers of `srv` have logged how they started (they may still be booting when the first accepts). */
+const bothStarted = (srv: Server) => eventually(() => count(srv.log(), /\[DEBUG\] Worker start: /) === 2, 60_000);
+
+const base = suite<{ srv: Server | null }>('workers start from the base snapshot');
+
+base.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+base('the first worker of an install boots, then makes the base snapshot, once, and caches it', async (ctx) => {
+  const srv = (ctx.srv = await startServer(ARGS, { env: ENV }));
+  assert.ok(await bothStarted(srv), srv.log());
+  // Made in the background once a worker serves: nobody's first response waits for it.
+  assert.ok(await eventually(() => MADE.test(srv.log()), 90_000), srv.log());
+  const log = srv.log();
+  assert.is(count(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, booted at/), 2, log);
+  assert.is(count(log, /Base snapshot: no snapshot yet; making it/), 1, `one worker makes it:\n${log}`);
+  assert.is(count(log, MADE), 1, log);
+  assert.is(MADE.exec(log)![1], 'no snapshot yet');
+  const image = MADE.exec(log)![2]!;
+  assert.ok(image.startsWith(CACHE + path.sep), image);
+  assert.is(fs.statSync(image).mode & 0o777, 0o600, 'the image is private: it holds the environment');
+  assert.not.ok(fs.readdirSync(CACHE).some((f) => f.endsWith('.lock')), 'the lock is gone once it is made');
+  await srv.stop();
+  ctx.srv = null;
+});
+
+base('the next launch: both workers start from it, and each imports the app itself, after the fork', async (ctx) => {
+  fs.rmSync(IMPORTS, { force: true });
+  const srv = (ctx.srv = await startServer(ARGS, { env: ENV }));
+  assert.ok(await bothStarted(srv), srv.log());
+  const log = srv.log();
+  assert.is(count(log, MADE), 0, log);
+  assert.is(count(log, RESTORED), 2, log);
+  assert.match(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, restored \(base\) at \d+ ms \(CPU \d+ ms\), app loaded at \d+ ms/);
+  const pids = srv.workerPids();
+  assert.is(pids.length, 2);
+  const answers = await fromEach(srv.port, pids);
+  assert.equal([...answers.keys()].sort(), [...pids].sort());
+  for (const pid of pids) assert.is(answers.get(pid)!.importedIn, pid, 'imported in the worker that serves it');
+  assert.is.not(answers.get(pids[0]!)!.random, answers.get(pids[1]!)!.random, 'each worker has its own random sequence');
+  // The app's module-level code ran once in each worker, and never in the arbiter or in the image.
+  const imports = fs.readFileSync(IMPORTS, 'utf8').trim().split('\n').map(Number);
+  assert.equal(imports.sort(), [...pids].sort());
+  // sys.prefix is the layout's (Debian's /usr here), installed after the restore.
+  assert.is(answers.get(pids[0]!)!.prefix, '/usr');
+  await srv.stop();
+  ctx.srv = null;
+});
+
+base("a change to nicorn-py's Python makes it again", async (ctx) => {
+  // What a changed python/nicorn/worker.py looks like to the cache: its hash in the manifest differs.
+  const manifests = fs.readdirSync(CACHE).filter((f) => f.endsWith('.json'));
+  assert.is(manifests.length, 1);
+  const file = path.join(CACHE, manifests[0]!);
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { files: Record<string, string> };
+  const worker = Object.keys(manifest.files).find((f) => f.endsWith('/python/nicorn/worker.py'));
+  assert.ok(worker, `the manifest names python/nicorn/worker.py: ${Object.keys(manifest.files).join(', ')}`);
+  assert.ok(Object.keys(manifest.files).some((f) => f.endsWith('/python/nicorn/host/net.py')), 'and the host parts');
+  manifest.files[worker!] = '0'.repeat(64);
+  fs.writeFileSync(file, JSON.stringify(manifest));
+  const srv = (ctx.srv = await startServer(['-w', '1', '--log-level', 'debug', '--chdir', appDir, 'probe'], { env: ENV }));
+  assert.ok(await eventually(() => MADE.test(srv.log()), 90_000), srv.log());
+  assert.is(MADE.exec(srv.log())![1], `${worker} changed`);
+  assert.match(srv.log(), /Worker start: .* booted at/, 'the stale image is not used');
+  const [pid] = srv.workerPids();
+  assert.is((await probe(srv.port)).importedIn, pid);
+  assert.is(fs.readdirSync(CACHE).filter((f) => f.endsWith('.snap')).length, 1, 'the replaced image left the cache');
+});
+
+base('NICORN_BASE_SNAPSHOT=0 boots the interpreter instead', async (ctx) => {
+  await ctx.srv?.stop();
+  const srv = (ctx.srv = await startServer(['-w', '1', '--log-level', 'debug', '--chdir', appDir, 'probe'], { env: { ...ENV, NICORN_BASE_SNAPSHOT: '0' } }));
+  assert.ok(await eventually(() => /Worker start: .* booted at/.test(srv.log()), 60_000), srv.log());
+  assert.not.match(srv.log(), /base snapshot/i);
+  const [pid] = srv.workerPids();
+  assert.is((await probe(srv.port)).importedIn, pid);
+});
+
+base.run();
