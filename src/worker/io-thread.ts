@@ -19,8 +19,6 @@ import { describeCrash } from '../bridge/fatal.js';
 import type { Init, WorkerMessage } from './messages.js';
 
 const MIB = 1 << 20;
-/** How long Python gets to unwind after ABRT before the I/O thread answers for it (the arbiter kills 1-2 s after ABRT). */
-const ABORT_GRACE_MS = 400;
 
 export async function runWorker(received: Promise<Init>, launched: LaunchedThread): Promise<void> {
   const { init, handles } = await received;
@@ -91,13 +89,16 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     return server;
   });
   let stopping = false;
-  /** Stops accepting and answers what Python left unanswered, then leaves with `code`. */
-  const leaveAfter = async (code: number) => {
+  /** Stops accepting and answers what Python left unanswered (src/worker/abandoned.ts). */
+  const answerForPython = () => {
     for (const s of servers) {
       s.close();
       s.closeIdleConnections();
     }
-    await answerAbandoned(bridge.abandon());
+    return answerAbandoned(bridge.abandon());
+  };
+  const leaveAfter = async (code: number) => {
+    await answerForPython();
     exit(code);
   };
   // The Python thread died while serving (src/bridge/fatal.ts): one entry in the log, then a replacement.
@@ -182,11 +183,12 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   const interrupt = (signal: 2 | 6) => {
     if (stopping) return;
     stopping = true;
-    // ABRT (--timeout): the aborted request gets Gunicorn's 500 page if nothing was sent yet.
-    // Python stuck where an interrupt cannot reach (C code) gets less time after ABRT:
-    // the arbiter's SIGKILL follows within a second, and the 500 pages must be out by then.
-    const leave = (code: number) => (signal === 6 ? leaveAfter(code) : exit(code));
-    setTimeout(() => void leave(signal === 6 ? 1 : 0), signal === 6 ? ABORT_GRACE_MS : 2000).unref();
+    // ABRT (--timeout): the aborted request gets Gunicorn's 500 page now if nothing was
+    // sent yet (the arbiter's SIGKILL may follow within a second), while Python unwinds
+    // and runs worker_abort.
+    const answered = signal === 6 ? answerForPython() : Promise.resolve();
+    const leave = (code: number) => void answered.then(() => exit(code));
+    setTimeout(() => leave(signal === 6 ? 1 : 0), 2000).unref();
     void bridge.interrupt(signal).then(leave);
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
