@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Side-by-side benchmark of nicorn-py against Debian's Gunicorn on this
-// machine, reported as ratios (nicorn-py / gunicorn). Not part of the tests.
+// Side-by-side benchmark of nicorn-py against Gunicorn 26 (Debian forky's
+// python3-gunicorn, on the machine's python3) on this machine, reported as
+// ratios (nicorn-py / gunicorn). Not part of the tests.
 //
 //   npm run bench                      # 10 s per wrk run, 1 worker
 //   npm run bench -- --quick           # 3 s per wrk run
 //   npm run bench -- --workers 2 --duration 5s --rows a,d
+//   npm run bench -- --launch-only --rows b --no-doc   # launch times alone
 //
-// Node built-ins only. Installs what is missing: Debian's `gunicorn` and `wrk`
-// (apt-get), and the fixtures' Flask/Django (node fixtures/fetch-packages.mjs).
+// Node built-ins only. Installs what is missing: `wrk` (apt-get), Gunicorn
+// 26.2.2 from Debian forky into bench/.gunicorn and the fixtures'
+// Flask/Django (both with node fixtures/fetch-packages.mjs).
 // Prints one table and writes docs/benchmarks.md.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,7 +29,17 @@ const SITE = path.join(ROOT, 'fixtures', '.packages', 'site-packages');
 const POST_SCRIPT = path.join(BENCH, 'post64k.lua');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
-const GUNICORN_BIN = '/usr/bin/gunicorn'; // Debian's, on /usr/bin/python3
+/**
+ * Gunicorn 26 is Debian forky's python3-gunicorn (pure Python), fetched from
+ * the archive as the fixtures' packages are, and run by the machine's
+ * python3 with PYTHONPATH: bookworm's /usr/bin/gunicorn is 20.1. Its
+ * `packaging` dependency is only for its gevent and testing extras.
+ */
+const GUNICORN_DIR = path.join(BENCH, '.gunicorn');
+const GUNICORN_SITE = path.join(GUNICORN_DIR, 'site-packages');
+const GUNICORN_SOURCE = 'forky:python3-gunicorn';
+const PYTHON = '/usr/bin/python3';
+const GUNICORN_CMD = [PYTHON, '-m', 'gunicorn'];
 // Both servers' bytecode goes here instead of __pycache__/ beside the sources
 // (PYTHONPYCACHEPREFIX; Gunicorn's python3 and nicorn-py's CPython 3.14 name their files apart).
 const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
@@ -64,6 +77,7 @@ function usage() {
   --retry-budget D   total time for re-running wrk runs that other processes on the
                      machine disturbed (>20% of a core), waits included
                      (default 12 x duration; 0: never re-run)
+  --launch-only      only the launch figures: no wrk runs, no logins
   --no-doc           do not write docs/benchmarks.md
   -h, --help         this text`;
 }
@@ -78,7 +92,7 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null };
+  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null, launchOnly: false };
   let quick = false;
   let rounds = null;
   let duration = null;
@@ -126,6 +140,9 @@ function parseArgs(argv) {
         break;
       case '--no-doc':
         opts.doc = false;
+        break;
+      case '--launch-only':
+        opts.launchOnly = true;
         break;
       case '-h':
       case '--help':
@@ -178,12 +195,21 @@ function aptInstall(pkgs) {
 }
 
 function ensureTools() {
-  const missing = [];
-  if (!fs.existsSync(GUNICORN_BIN)) missing.push('gunicorn');
-  if (!onPath('wrk')) missing.push('wrk');
-  if (missing.length) aptInstall(missing);
-  if (!fs.existsSync(GUNICORN_BIN)) throw new Error(`${GUNICORN_BIN} is still missing after installing gunicorn`);
+  if (!onPath('wrk')) aptInstall(['wrk']);
   if (!onPath('wrk')) throw new Error('wrk is still missing after installing it');
+  // A no-op when bench/.gunicorn is already up to date.
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'fixtures', 'fetch-packages.mjs'), '--into', GUNICORN_DIR, GUNICORN_SOURCE], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`fetching ${GUNICORN_SOURCE} failed`);
+  const version = run(GUNICORN_CMD[0], [...GUNICORN_CMD.slice(1), '--version'], { env: gunicornEnv() });
+  if (!version.ok) throw new Error(`Gunicorn does not run on ${PYTHON}: ${version.out.trim().slice(0, 300)}`);
+}
+
+/** Gunicorn's environment: its package (and nothing else) on PYTHONPATH. */
+function gunicornEnv(base = process.env) {
+  return { ...base, PYTHONPATH: GUNICORN_SITE };
 }
 
 function ensureFixtures() {
@@ -193,14 +219,6 @@ function ensureFixtures() {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status !== 0) throw new Error('node fixtures/fetch-packages.mjs failed');
-}
-
-/** The interpreter on Gunicorn's shebang line (Debian: /usr/bin/python3). */
-function gunicornPython() {
-  const first = fs.readFileSync(GUNICORN_BIN, 'utf8').split('\n', 1)[0];
-  const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
-  if (!m) return '/usr/bin/python3';
-  return m[1].endsWith('/env') && m[2] ? m[2] : m[1];
 }
 
 /** What the servers import from source: the packages and the apps. */
@@ -273,7 +291,7 @@ function versions(python) {
     nicorn: pkg.version,
     pyodide: pyodidePkg.version,
     pyodidePython,
-    gunicorn: firstLine(run(GUNICORN_BIN, ['--version']).out),
+    gunicorn: firstLine(run(GUNICORN_CMD[0], [...GUNICORN_CMD.slice(1), '--version'], { env: gunicornEnv() }).out),
     python: `${python}: ${firstLine(run(python, ['--version']).out)}`,
     wrk: firstLine(run('wrk', ['-v']).out),
     fixturePkgs: fixturePkgs.sort(),
@@ -442,7 +460,7 @@ const SERVERS = {
       const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
-      return { cmd: GUNICORN_BIN, args, env: { ...childEnv(), ...row.env } };
+      return { cmd: GUNICORN_CMD[0], args: [...GUNICORN_CMD.slice(1), ...args], env: gunicornEnv({ ...childEnv(), ...row.env }) };
     },
   },
 };
@@ -853,7 +871,9 @@ async function measure(kind, row, opts, logDir) {
     const bad = row.check(smoke);
     if (bad) throw new Error(`smoke request: ${bad}`);
     await server.waitWorkersIdle();
-    if (row.login) {
+    if (opts.launchOnly) {
+      // Launch figures alone (below).
+    } else if (row.login) {
       result.login = await leastDisturbed(() => measureLogins(port, server, opts), server, `(${row.id}) ${label} logins`, opts.durationMs);
       log(`(${row.id}) ${label}: ${result.login.count} logins, median ${result.login.medianMs.toFixed(0)} ms, other CPU ${result.login.otherPct.toFixed(0)}%`);
     } else {
@@ -875,24 +895,31 @@ async function measure(kind, row, opts, logDir) {
     await server?.stop();
   }
   result.trouble = [...trouble, ...(server?.troubleLines() ?? [])];
-  if (!result.error) result.startPreloadMs = await preloadLaunch(kind, row, opts, logDir);
+  if (!result.error) {
+    result.startW1Ms = await secondLaunch(kind, row, 1, [], logDir);
+    result.startW2Ms = await secondLaunch(kind, row, 2, [], logDir);
+    result.startPreloadMs = await secondLaunch(kind, row, 1, ['--preload'], logDir);
+  }
   return result;
 }
 
 /**
- * Launch to first 200 with --preload, the second of two launches: for
- * nicorn-py the first one makes the memory snapshot the second starts from.
+ * Launch to first 200, the second of two launches with `workers` and
+ * `extra`: for nicorn-py the first one makes what the second finds cached
+ * (the base snapshot, pyodide.asm.mjs's code cache, with --preload the
+ * app's snapshot), as on a server that has run once since its install.
  */
-async function preloadLaunch(kind, row, opts, logDir) {
+async function secondLaunch(kind, row, workers, extra, logDir) {
+  const what = `(${row.id}) ${SERVERS[kind].label} -w ${workers}${extra.length ? ` ${extra.join(' ')}` : ''}`;
   let ms = NaN;
   for (const attempt of [1, 2]) {
-    const server = new Server(kind, row, await freePort(), opts.workers, logDir, attempt, ['--preload']);
+    const server = new Server(kind, row, await freePort(), workers, logDir, attempt, [`-w${workers}`, ...extra]);
     try {
       server.start();
       ms = await server.waitReady();
-      log(`(${row.id}) ${SERVERS[kind].label} --preload launch ${attempt}: first 200 after ${Math.round(ms)} ms`);
+      log(`${what} launch ${attempt}: first 200 after ${Math.round(ms)} ms`);
     } catch (e) {
-      log(`(${row.id}) ${SERVERS[kind].label} --preload launch failed: ${e.message}`);
+      log(`${what} launch failed: ${e.message}`);
       return NaN;
     } finally {
       await server.stop();
@@ -925,6 +952,8 @@ function medianResult(rs) {
     startOtherPct: pick((r) => r.startOtherPct),
     startAttempts: Math.max(...rs.map((r) => r.startAttempts ?? 0)),
     startPreloadMs: pick((r) => r.startPreloadMs),
+    startW1Ms: pick((r) => r.startW1Ms),
+    startW2Ms: pick((r) => r.startW2Ms),
     keepAlive: medianBy(rs.map((r) => r.keepAlive), (w) => w.rps),
     close: medianBy(rs.map((r) => r.close), (w) => w.rps),
     rss: medianBy(rs.map((r) => r.rss), (m) => m.perWorkerMiB),
@@ -941,8 +970,10 @@ const METRICS = [
   { key: 'ka.p99', label: 'p99 latency ms, keep-alive', better: 'lower', get: (r) => r.keepAlive?.p99Ms, fmt: fmtMs },
   { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
   { key: 'cl.p99', label: 'p99 latency ms, Connection: close', better: 'lower', get: (r) => r.close?.p99Ms, fmt: fmtMs },
-  { key: 'start', label: 'launch to first 200, ms', better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
-  { key: 'startPreload', label: 'launch to first 200 with --preload (second launch), ms', better: 'lower', get: (r) => r.startPreloadMs, fmt: fmtInt },
+  { key: 'start', label: "launch to first 200 (the row's first launch), ms", better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
+  { key: 'startW1', label: 'launch to first 200, -w 1 (second launch), ms', better: 'lower', get: (r) => r.startW1Ms, fmt: fmtInt },
+  { key: 'startW2', label: 'launch to first 200, -w 2 (second launch), ms', better: 'lower', get: (r) => r.startW2Ms, fmt: fmtInt },
+  { key: 'startPreload', label: 'launch to first 200 with --preload, -w 1 (second launch), ms', better: 'lower', get: (r) => r.startPreloadMs, fmt: fmtInt },
   { key: 'rss', label: 'RSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerMiB, fmt: (v) => v.toFixed(1) },
   { key: 'pss', label: 'PSS per worker, MiB', better: 'lower', get: (r) => r.rss?.perWorkerPssMiB, fmt: (v) => v.toFixed(1) },
 ];
@@ -978,14 +1009,16 @@ function ratio(n, g, metric) {
   return `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`;
 }
 
-function renderTable(rows, results) {
+function renderTable(rows, results, launchOnly = false) {
   const header = ['row', 'metric', 'better', 'nicorn-py', 'gunicorn', 'nicorn/gunicorn'];
   const lines = [];
   for (const row of rows) {
     const n = results.get(`${row.id}:nicorn`);
     const g = results.get(`${row.id}:gunicorn`);
     // A login row has no wrk runs; the others have no logins.
-    const metrics = METRICS.filter((m) => (row.login ? !/^(ka|cl)\./.test(m.key) : m.key !== 'login'));
+    const metrics = METRICS.filter((m) =>
+      launchOnly ? !/^(ka|cl)\.|^login$/.test(m.key) : row.login ? !/^(ka|cl)\./.test(m.key) : m.key !== 'login',
+    );
     metrics.forEach((m, i) => {
       lines.push([i === 0 ? `(${row.id}) ${row.name}` : '', m.label, m.better, cell(n, m), cell(g, m), ratio(n, g, m)]);
     });
@@ -1106,7 +1139,7 @@ a time. Produced by \`bench/run.mjs\`; re-run with \`npm run bench\`. ${
 Workers: ${w}. For each row and each server, on a free loopback port:
 
     node bin/nicorn-py -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
-    ${GUNICORN_BIN} -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
+    PYTHONPATH=${rel(GUNICORN_SITE)} ${GUNICORN_CMD.join(' ')} -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
     wrk -t1 -c10 -d${d} --latency [-s bench/post64k.lua] http://127.0.0.1:PORT/
     wrk -t1 -c10 -d${d} --latency -H 'Connection: close' [-s bench/post64k.lua] http://127.0.0.1:PORT/
 
@@ -1192,7 +1225,7 @@ async function main() {
   ensureTools();
   ensureFixtures();
   copyDjangoProject();
-  const python = gunicornPython();
+  const python = PYTHON;
   await precompile(python);
   const machine = machineInfo();
   const ver = versions(python);
@@ -1224,7 +1257,7 @@ async function main() {
   const results = new Map([...runs].map(([key, rs]) => [key, medianResult(rs)]));
 
   const elapsedS = (performance.now() - started) / 1000;
-  const table = renderTable(rows, results);
+  const table = renderTable(rows, results, opts.launchOnly);
   const noteLines = notes(rows, results);
   const when = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const command = commandLine(argv);
