@@ -14,24 +14,9 @@ import os
 import random
 import site
 import sys
-import time
 import traceback
 
 from . import host
-
-_blocking_sleep = time.sleep
-
-
-def _sleep(secs):
-    """time.sleep in short slices, so that a signal (a timeout's ABRT, INT)
-    interrupts it as it interrupts CPython's sleep; Pyodide only notices
-    signals between bytecodes."""
-    end = time.monotonic() + secs
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return
-        _blocking_sleep(min(left, 0.05))
 
 
 class ConfigFileError(Exception):
@@ -120,7 +105,6 @@ def _process_state(pid, cwd):
     # Pyodide marks its browser-style event loop as running; Gunicorn's
     # processes have none, and libraries (Django's async_unsafe) decide on that.
     asyncio.events._set_running_loop(None)
-    time.sleep = _sleep
     os.chdir(cwd)
 
 

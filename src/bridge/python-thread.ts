@@ -19,7 +19,8 @@ import { watchInterrupts } from '../runtime/host/wait.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
 import { collectFatalReport, type CrashReport } from './fatal.js';
 import { MAX_RECURSION_LIMIT, guardCStack } from '../runtime/stack.js';
-import { LOG_LEVELS, formatLine, installPythonThreadLog, pythonLogHost, type LogLevel, type PythonLogOptions } from '../log/error-log.js';
+import { formatLine, installPythonThreadLog, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
+import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 
 /**
  * What the thread starts with (its workerData): enough to boot, or restore,

@@ -8,7 +8,7 @@
 // value, from any source, is an error (settings.ts), never silently ignored.
 
 import process from 'node:process';
-import { LOG_LEVELS } from '../log/error-log.js';
+import { LOG_LEVELS } from '../log/levels.js';
 import * as v from './validators.js';
 
 /** Gunicorn's sections, in the order its settings reference lists them (sorted by name). */

@@ -15,9 +15,8 @@ import type { Settings } from '../config/registry.js';
 import { ConfigError } from '../config/validators.js';
 import { Statsd } from './statsd.js';
 import { syslogErrorSink } from './syslog.js';
+import { LOG_LEVELS, type LogLevel } from './levels.js';
 
-export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The calls Gunicorn's Statsd logger counts (gunicorn.log.<kind>). */
 export type CountedKind = 'critical' | 'error' | 'warning' | 'exception';

@@ -14,7 +14,8 @@ import type { Settings } from '../config/registry.js';
 import { procName } from '../config/settings.js';
 import { ConfigError, pyRepr } from '../config/validators.js';
 import type { AccessSink } from './access-record.js';
-import type { ErrorSink, LogLevel } from './error-log.js';
+import type { ErrorSink } from './error-log.js';
+import type { LogLevel } from './levels.js';
 import { UdpSender } from './udp.js';
 
 /** glogging.SYSLOG_FACILITIES. */

@@ -67,7 +67,9 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
-    log.error(`Exception in worker process\n${(e as Error).stack ?? e}`);
+    // A PythonError's message is the Python traceback, as Gunicorn logs it; its JavaScript stack says nothing more.
+    const why = e instanceof Error ? (e.name === 'PythonError' ? e.message.trimEnd() : (e.stack ?? String(e))) : String(e);
+    log.error(`Exception in worker process\n${why}`);
     return exit(3);
   }
 

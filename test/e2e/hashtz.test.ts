@@ -4,6 +4,7 @@
 // RFC 7914), the algorithms Debian's CPython lists. Expected values are
 // what Debian's CPython (glibc, OpenSSL 3) answers for the same calls.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -102,6 +103,31 @@ t('hashlib: pbkdf2_hmac and scrypt vectors, algorithms_available, OpenSSL-only d
   assert.equal(e.scrypt_memory, ['ValueError', '[digital envelope routines] memory limit exceeded']);
   assert.equal(e.scrypt_dklen, ['ValueError', 'dklen must be greater than 0 and smaller than 2147483647']);
   assert.equal(e.new_unknown, ['ValueError', 'unsupported hash type nope']);
+});
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+t('time.sleep sleeps on the host instead of spinning, never shorter than asked; CPython\'s errors', async (ctx) => {
+  await get(ctx, '/sleep?s=0.0005'); // both workers up before counting
+  const pids = ctx.srv!.workerPids();
+  const before = pids.map(cpuSeconds);
+  const r = await get(ctx, '/sleep?s=1');
+  const used = pids.map(cpuSeconds).reduce((a, b) => a + b) - before.reduce((a, b) => a + b);
+  assert.ok((r.elapsed as number) >= 1, `slept ${r.elapsed} s`);
+  // Emscripten's clock_nanosleep spins: a 1 s sleep cost 1.0 s of CPU.
+  assert.ok(used < 0.4, `the workers used ${used} s of CPU during a 1 s sleep`);
+  const short = await get(ctx, '/sleep?s=0.0005');
+  assert.ok((short.elapsed as number) >= 0.0005, `slept ${short.elapsed} s`);
+  const e = r.errors as Record<string, [string, string]>;
+  assert.equal(e.negative, ['ValueError', 'sleep length must be non-negative']);
+  assert.equal(e.nan, ['ValueError', 'Invalid value NaN (not a number)']);
+  assert.equal(e.str, ['TypeError', "'str' object cannot be interpreted as an integer or float"]); // 3.14's wording
+  assert.is(e.huge![0], 'OverflowError');
+  assert.equal([r.name, r.module], ['sleep', 'time']);
 });
 
 t.run();

@@ -154,6 +154,18 @@ json.dumps([open(${JSON.stringify(path.join(p.root, 'data.txt'))}).read(), nicor
     const [data, software] = JSON.parse(out) as [string, string];
     assert.is(data, 'from the host');
     assert.match(software, /^nicorn-py\//);
+    // /dev is read-only in memory, but Pyodide formats a Python error that
+    // becomes a JavaScript one through a device it makes there: the error
+    // arrives as PythonError with the traceback, not as EROFS.
+    let thrown: unknown;
+    try {
+      py.runPython('def f():\n    raise ValueError("from Python")\nf()');
+    } catch (e) {
+      thrown = e;
+    }
+    assert.is((thrown as Error).name, 'PythonError');
+    assert.match((thrown as Error).message, /Traceback[\s\S]*line 2, in f[\s\S]*ValueError: from Python/);
+    assert.throws(() => py.runPython("open('/dev/made-by-the-app', 'w')"), /Read-only file system/);
   } finally {
     p.cleanup();
   }

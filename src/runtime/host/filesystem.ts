@@ -77,15 +77,20 @@ export function guardFileSystem(fsys: EmFS): void {
   const nodePermissions = FS.nodePermissions;
   FS.nodePermissions = (node, perms) => (isHost(node) ? 0 : nodePermissions(node, perms));
 
+  // Pyodide's own device: a Python error that becomes a JavaScript one is
+  // formatted by printing it to /dev/capture_stderr, made and removed for
+  // the purpose. Refused, the error arrived as Emscripten's ErrnoError
+  // (EROFS) and a worker whose boot failed logged "[object Object]".
+  const readOnly = (dir: EmNode, name: string) => inMemory(dir) && !(name === 'capture_stderr' && FS.getPath(dir) === '/dev');
   const mayCreate = FS.mayCreate;
   FS.mayCreate = (dir, name) => {
     const err = mayCreate(dir, name);
-    return err !== EEXIST && inMemory(dir) ? EROFS : err;
+    return err !== EEXIST && readOnly(dir, name) ? EROFS : err;
   };
   const mayDelete = FS.mayDelete;
   FS.mayDelete = (dir, name, isdir) => {
     const err = mayDelete(dir, name, isdir);
-    return err !== ENOENT && inMemory(dir) ? EROFS : err;
+    return err !== ENOENT && readOnly(dir, name) ? EROFS : err;
   };
   const mayOpen = FS.mayOpen;
   FS.mayOpen = (node, flags) => {
