@@ -9,6 +9,7 @@ import type { ConfigSource } from '../config/interpreter.js';
 import type { PythonLogOptions } from '../log/error-log.js';
 import { bootPyodide, interpreterEnv, type HostLayout } from './boot.js';
 import { SnapshotError, makeImage, trackHostReads } from './snapshot.js';
+import type { PyodideInterface } from 'pyodide';
 
 /**
  * What an image holds besides the app, by version: part of the cache key,
@@ -98,6 +99,11 @@ export async function makeBaseSnapshot(data: BaseMakerData): Promise<SnapshotMak
     opts.destroy();
     worker.destroy();
   }
+  return imageOf(py, reads, out);
+}
+
+/** The interpreter's image, with what it read from the host and which environment variables it read (all: null). */
+function imageOf(py: PyodideInterface, reads: ReturnType<typeof trackHostReads>, out: { environ: string[]; environ_all: boolean }): SnapshotMakerResult {
   try {
     const image = makeImage(py);
     return { kind: 'image', image, reads: { files: [...reads.files], dirs: [...reads.dirs], environ: out.environ_all ? null : out.environ } };
@@ -129,11 +135,5 @@ export async function makeSnapshot(data: SnapshotMakerData): Promise<SnapshotMak
   if (!data.makeImage) return { kind: 'uncarriable', reason: 'snapshots are turned off (NICORN_PRELOAD_SNAPSHOT=0)' };
   // After the app's import, so that the manifest of host reads is the app's alone (these come from the stdlib zip).
   py.runPython(WARM_IMPORTS.map((m) => `import ${m}`).join('\n'));
-  try {
-    const image = makeImage(py);
-    return { kind: 'image', image, reads: { files: [...reads.files], dirs: [...reads.dirs], environ: out.environ_all ? null : out.environ } };
-  } catch (e) {
-    if (e instanceof SnapshotError) return { kind: 'uncarriable', reason: e.message };
-    throw e;
-  }
+  return imageOf(py, reads, out);
 }

@@ -362,6 +362,57 @@ function requestTimeout(sock: Socket): void {
   sock.destroySoon();
 }
 
+/** What a reader of a connection's first bytes makes of those it has so far. */
+type FirstBytes = { kind: 'more' } | { kind: 'refuse'; error: RequestError } | { kind: 'pass'; rest: Buffer };
+const MORE: FirstBytes = { kind: 'more' };
+
+/**
+ * Puts `read` in front of the server's later 'connection' listeners (node:http's
+ * parser, or another reader put in before): a connection's bytes are kept until
+ * `read` refuses them or passes them on, the rest given back to the socket for
+ * the parser. A client gone before that is closed without an answer; one still
+ * undecided after `timeoutMs` gets `onTimeout`.
+ */
+function readFirstBytes(
+  server: http.Server,
+  timeoutMs: number,
+  onTimeout: (sock: Socket) => void,
+  refuse: (sock: Socket, e: RequestError) => void,
+  read: (sock: Socket, buf: Buffer) => FirstBytes,
+): void {
+  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
+  for (const l of downstream) server.off('connection', l);
+  server.on('connection', (sock: Socket) => {
+    if (sock.destroyed) return;
+    let buf: Buffer = Buffer.alloc(0);
+    const timer = timeoutMs > 0 ? setTimeout(() => onTimeout(sock), timeoutMs) : null;
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      sock.off('readable', onReadable);
+      sock.off('end', leave);
+      sock.off('close', finish);
+    };
+    // Gone before a decision: nothing to answer, nothing to log (as Gunicorn), no half-open socket.
+    const leave = () => {
+      finish();
+      sock.destroy();
+    };
+    const onReadable = () => {
+      let chunk: Buffer | null;
+      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const got = read(sock, buf);
+      if (got.kind === 'more') return;
+      finish();
+      if (got.kind === 'refuse') return refuse(sock, got.error);
+      if (got.rest.length > 0) sock.unshift(got.rest);
+      for (const l of downstream) l.call(server, sock);
+    };
+    sock.on('readable', onReadable);
+    sock.once('end', leave);
+    sock.once('close', finish);
+  });
+}
+
 /**
  * A connection's first request line is read here before llhttp gets it, so
  * that a line without an HTTP version (HTTP/0.9) is refused at once, as
@@ -377,40 +428,12 @@ function refuseVersionlessLines(
   timeoutMs: number,
   refuse: (sock: Socket, e: RequestError) => void,
 ): void {
-  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
-  for (const l of downstream) server.off('connection', l);
-  server.on('connection', (sock: Socket) => {
-    if (sock.destroyed) return;
-    let buf: Buffer = Buffer.alloc(0);
-    const timer = timeoutMs > 0 ? setTimeout(() => requestTimeout(sock), timeoutMs) : null;
-    const finish = () => {
-      if (timer) clearTimeout(timer);
-      sock.off('readable', onReadable);
-      sock.off('end', leave);
-      sock.off('close', finish);
-    };
-    // Gone before a whole line: nothing to answer, nothing to log (as Gunicorn).
-    const leave = () => {
-      finish();
-      sock.destroy();
-    };
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      if (buf.length === 0) return;
-      const refused = versionlessRequestLine(buf);
-      if (refused) {
-        finish();
-        return refuse(sock, refused);
-      }
-      if (!buf.includes(0x0a) && buf.length <= maxHeadBytes) return;
-      finish();
-      sock.unshift(buf);
-      for (const l of downstream) l.call(server, sock);
-    };
-    sock.on('readable', onReadable);
-    sock.once('end', leave);
-    sock.once('close', finish);
+  readFirstBytes(server, timeoutMs, requestTimeout, refuse, (_sock, buf) => {
+    if (buf.length === 0) return MORE;
+    const refused = versionlessRequestLine(buf);
+    if (refused) return { kind: 'refuse', error: refused };
+    if (!buf.includes(0x0a) && buf.length <= maxHeadBytes) return MORE;
+    return { kind: 'pass', rest: buf };
   });
 }
 
@@ -424,44 +447,18 @@ function readProxyPreface(
   timeoutMs: number,
   refuse: (sock: Socket, e: RequestError) => void,
 ): void {
-  const downstream = server.listeners('connection').slice(1) as ((sock: Socket) => void)[];
-  for (const l of downstream) server.off('connection', l);
-  server.on('connection', (sock: Socket) => {
-    if (sock.destroyed) return;
-    let buf: Buffer = Buffer.alloc(0);
-    const timer = timeoutMs > 0 ? setTimeout(() => sock.destroy(), timeoutMs) : null;
-    // A client that leaves before its header is complete is gone: no half-open socket.
-    const leave = () => sock.destroy();
-    const finish = () => {
-      if (timer) clearTimeout(timer);
-      sock.off('readable', onReadable);
-      sock.off('end', leave);
-      sock.off('close', finish);
-    };
-    const hand = (rest: Buffer) => {
-      finish();
-      if (rest.length > 0) sock.unshift(rest);
-      for (const l of downstream) l.call(server, sock);
-    };
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while ((chunk = sock.read() as Buffer | null) !== null) buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      const parsed = parseProxyHeader(buf);
-      if (parsed.kind === 'more') return;
-      if (parsed.kind === 'none') return hand(buf);
-      finish();
-      const peer = sock.remoteAddress;
-      if (peer !== undefined && !allowed.allows(peer)) return refuse(sock, forbiddenProxyRequest(peer));
-      if (parsed.kind === 'error') {
-        const e = parsed.exception === 'InvalidProxyLine' ? invalidProxyLine(parsed.detail) : invalidProxyHeader(parsed.detail);
-        return refuse(sock, e);
-      }
-      connectionOf(sock).proxy = parsed.info;
-      hand(buf.subarray(parsed.consumed));
-    };
-    sock.on('readable', onReadable);
-    sock.once('end', leave);
-    sock.once('close', finish);
+  readFirstBytes(server, timeoutMs, (sock) => sock.destroy(), refuse, (sock, buf) => {
+    const parsed = parseProxyHeader(buf);
+    if (parsed.kind === 'more') return MORE;
+    if (parsed.kind === 'none') return { kind: 'pass', rest: buf };
+    const peer = sock.remoteAddress;
+    if (peer !== undefined && !allowed.allows(peer)) return { kind: 'refuse', error: forbiddenProxyRequest(peer) };
+    if (parsed.kind === 'error') {
+      const error = parsed.exception === 'InvalidProxyLine' ? invalidProxyLine(parsed.detail) : invalidProxyHeader(parsed.detail);
+      return { kind: 'refuse', error };
+    }
+    connectionOf(sock).proxy = parsed.info;
+    return { kind: 'pass', rest: buf.subarray(parsed.consumed) };
   });
 }
 
