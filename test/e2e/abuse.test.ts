@@ -308,6 +308,8 @@ bodies('bodies of every size reach the app whole: in memory, spooled to tmp_uplo
     c.send(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
     c.send(body.subarray(0, 150_000));
     const held = await eventually(() => openFilesUnder(worker!, dir).length > 0, 5000);
+    // Opened, then unlinked by the next step of the I/O thread: /proc may show the moment between.
+    await eventually(() => openFilesUnder(worker!, dir).every((f) => f.endsWith(' (deleted)')), 5000);
     const files = openFilesUnder(worker!, dir);
     c.send(body.subarray(150_000));
     const res = await c.response(10_000);
