@@ -116,7 +116,7 @@ type Answer = Record<string, unknown> & { error?: string; message?: string; stat
 
 async function ask(srv: Server, query: Record<string, string>): Promise<Answer> {
   const res = await fetch(`${srv.url}/?${new URLSearchParams(query)}`);
-  assert.is(res.status, 200);
+  assert.is(res.status, 200, `${query.op}: ${res.status}; the server's log ends:\n${srv.log().slice(-3000)}`);
   return (await res.json()) as Answer;
 }
 
