@@ -329,7 +329,9 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   // The first worker of an install (or after its files changed) makes the base snapshot now that it serves.
   if (missing !== null) {
     const making = startMakingBaseImage(data.log, data.loglevel, missing);
-    logLine(data.loglevel, 'debug', `Base snapshot: ${missing}; ${making ? 'making it' : 'another process is making it'}`);
+    // Info when this worker makes it (it costs this worker seconds of CPU, and "made in" follows); debug otherwise.
+    if (making) logLine(data.loglevel, 'info', `Making the base snapshot (${missing})`);
+    else logLine(data.loglevel, 'debug', `Base snapshot: ${missing}; another process is making it`);
   }
   let exitCode: number;
   try {

@@ -88,7 +88,7 @@ base('the first worker of an install boots, then makes the base snapshot, once, 
   assert.ok(await eventually(() => MADE.test(srv.log()), 90_000), srv.log());
   const log = srv.log();
   assert.is(count(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, booted at/), 2, log);
-  assert.is(count(log, /Base snapshot: no snapshot yet; making it/), 1, `one worker makes it:\n${log}`);
+  assert.is(count(log, /Making the base snapshot \(no snapshot yet\)/), 1, `one worker makes it:\n${log}`);
   assert.is(count(log, MADE), 1, log);
   assert.is(MADE.exec(log)![1], 'no snapshot yet');
   const image = MADE.exec(log)![2]!;

@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, eventually, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, baseSnapshotSettled, startServer, type Server } from '../helpers/server.js';
 
 const t = suite<{ srv?: Server }>('hashtz: time zones and hashlib');
 
 async function get(ctx: { srv?: Server }, url: string): Promise<Record<string, unknown>> {
   // One server for the suite, started by whichever case runs first.
-  // Debug: the sleep case reads the base snapshot's lines.
-  ctx.srv ??= await startServer(['-w', '2', '--log-level', 'debug', '--chdir', path.join(FIXTURES, 'wsgi'), 'hashtz:app'], {
+  ctx.srv ??= await startServer(['-w', '2', '--chdir', path.join(FIXTURES, 'wsgi'), 'hashtz:app'], {
     env: { TZ: 'America/New_York' },
   });
   const res = await fetch(ctx.srv.url + url);
@@ -115,13 +114,8 @@ function cpuSeconds(pid: number): number {
 t('time.sleep sleeps on the host instead of spinning, never shorter than asked; CPython\'s errors', async (ctx) => {
   await get(ctx, '/sleep?s=0.0005');
   // TZ is part of the base snapshot's key (the time module reads it when the
-  // image is made): a worker of this server may be making its own image in
-  // the background, which would be counted. Measure once it is done.
-  const log = () => ctx.srv!.log();
-  const count = (re: RegExp) => (log().match(re) ?? []).length;
-  const making = () => count(/Base snapshot: [^\n]*; making it/g);
-  const done = () => count(/Base snapshot made in|Cannot (?:make|cache) the base snapshot/g);
-  assert.ok(await eventually(() => done() >= making(), 120_000), 'the base snapshot being made is done');
+  // image is made): a worker of this server may be making its own.
+  assert.ok(await baseSnapshotSettled(ctx.srv!), 'the base snapshot being made is done');
   const pids = ctx.srv!.workerPids();
   const before = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
   const r = await get(ctx, '/sleep?s=1');

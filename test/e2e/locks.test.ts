@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, PACKAGES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, PACKAGES, baseSnapshotSettled, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 interface Answer {
   status: number;
@@ -175,6 +175,13 @@ locks('a host sqlite3 holding BEGIN EXCLUSIVE: an app write waits its timeout, t
   cli.stdin.write(`BEGIN EXCLUSIVE;\nINSERT INTO items (token, pid) VALUES ('host', 0);\n.shell touch ${flag}\n`);
   assert.ok(await eventually(() => fs.existsSync(flag), 10_000), 'the sqlite3 CLI holds its EXCLUSIVE lock');
 
+  // Both workers up and none making the base snapshot: only the wait is counted.
+  assert.ok(await baseSnapshotSettled(srv), 'no base snapshot being made');
+  const seen = new Set<number>();
+  await eventually(async () => {
+    for (const r of await Promise.all([1, 2].map(() => ask(srv, 'POST', `/init?${q({ db })}`)))) seen.add(r.body.pid as number);
+    return seen.size === 2;
+  }, 30_000);
   const cpu0 = cpuSeconds(srv.workerPids());
   const refused = await ask(srv, 'POST', `/insert?${q({ db, token: 'too-late', timeout: 1 })}`);
   const cpu = cpuSeconds(srv.workerPids()) - cpu0;

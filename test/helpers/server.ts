@@ -187,3 +187,13 @@ export async function runLimited<T>(tasks: Record<string, () => Promise<T>>, n =
   await Promise.all(Array.from({ length: Math.min(n, entries.length) }, lane));
   return out;
 }
+
+/**
+ * Resolves once no worker of `srv` is making the base snapshot (it does so in
+ * the background, once it serves, when the cache has none for its install and
+ * environment): a case that measures a worker's CPU or memory waits for it.
+ */
+export async function baseSnapshotSettled(srv: Server, ms = 120_000): Promise<boolean> {
+  const count = (re: RegExp) => (srv.log().match(re) ?? []).length;
+  return eventually(() => count(/Base snapshot made in|Cannot (?:make|cache) the base snapshot/g) >= count(/Making the base snapshot/g), ms);
+}
