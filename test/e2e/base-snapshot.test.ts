@@ -82,6 +82,7 @@ base.after(async (ctx) => {
 });
 
 base('the first worker of an install boots, then makes the base snapshot, once, and caches it', async (ctx) => {
+  await ctx.srv?.stop(); // a case that failed left its server: stop it, not leak it
   const srv = (ctx.srv = await startServer(ARGS, { env: ENV }));
   assert.ok(await bothStarted(srv), srv.log());
   // Made in the background once a worker serves: nobody's first response waits for it.
@@ -101,6 +102,7 @@ base('the first worker of an install boots, then makes the base snapshot, once, 
 
 base('the next launch: both workers start from it, and each imports the app itself, after the fork', async (ctx) => {
   fs.rmSync(IMPORTS, { force: true });
+  await ctx.srv?.stop(); // a case that failed left its server: stop it, not leak it
   const srv = (ctx.srv = await startServer(ARGS, { env: ENV }));
   assert.ok(await bothStarted(srv), srv.log());
   const log = srv.log();
@@ -133,6 +135,7 @@ base("a change to nicorn-py's Python makes it again", async (ctx) => {
   assert.ok(Object.keys(manifest.files).some((f) => f.endsWith('/python/nicorn/host/net.py')), 'and the host parts');
   manifest.files[worker!] = '0'.repeat(64);
   fs.writeFileSync(file, JSON.stringify(manifest));
+  await ctx.srv?.stop(); // a case that failed left its server: stop it, not leak it
   const srv = (ctx.srv = await startServer(['-w', '1', '--log-level', 'debug', '--chdir', appDir, 'probe'], { env: ENV }));
   assert.ok(await eventually(() => MADE.test(srv.log()), 90_000), srv.log());
   assert.is(MADE.exec(srv.log())![1], `${worker} changed`);
