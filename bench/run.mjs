@@ -29,6 +29,10 @@ const SITE = path.join(ROOT, 'fixtures', '.packages', 'site-packages');
 const POST_SCRIPT = path.join(BENCH, 'post64k.lua');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
+/** The node that runs nicorn-py (--node); the script itself runs on any. */
+let NICORN_NODE = process.execPath;
+/** wrk's connections: 10 per worker, so -w 2 is loaded as -w 1 is (-c20 at -w 2). */
+let WRK_CONNECTIONS = 10;
 /**
  * Gunicorn 26 is Debian forky's python3-gunicorn (pure Python), fetched from
  * the archive as the fixtures' packages are, and run by the machine's
@@ -79,6 +83,9 @@ function usage() {
                      (default 12 x duration; 0: never re-run)
   --launch-only      only the launch figures: no wrk runs, no logins
   --no-doc           do not write docs/benchmarks.md
+  --doc FILE         write the report to FILE instead of docs/benchmarks.md
+  --node PATH        the node that runs nicorn-py (default: this one), e.g. a
+                     Node 26 from \`npx -y node@26 -p process.execPath\`
   -h, --help         this text`;
 }
 
@@ -92,7 +99,7 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, retryBudgetMs: null, launchOnly: false };
+  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, docPath: DOC, node: process.execPath, retryBudgetMs: null, launchOnly: false };
   let quick = false;
   let rounds = null;
   let duration = null;
@@ -140,6 +147,12 @@ function parseArgs(argv) {
         break;
       case '--no-doc':
         opts.doc = false;
+        break;
+      case '--doc':
+        opts.docPath = path.resolve(value());
+        break;
+      case '--node':
+        opts.node = value();
         break;
       case '--launch-only':
         opts.launchOnly = true;
@@ -287,7 +300,7 @@ function versions(python) {
     /* not fetched */
   }
   return {
-    node: process.version,
+    node: firstLine(run(NICORN_NODE, ['--version']).out),
     nicorn: pkg.version,
     pyodide: pyodidePkg.version,
     pyodidePython,
@@ -451,7 +464,7 @@ const SERVERS = {
       const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
-      return { cmd: process.execPath, args, env: { ...childEnv(), ...row.env } };
+      return { cmd: NICORN_NODE, args, env: { ...childEnv(), ...row.env } };
     },
   },
   gunicorn: {
@@ -654,7 +667,7 @@ function parseWrk(out) {
 }
 
 function wrkArgs(port, durationMs, { close = false, script = null } = {}) {
-  const args = ['-t1', '-c10', `-d${wrkSeconds(durationMs)}`, '--latency'];
+  const args = ['-t1', `-c${WRK_CONNECTIONS}`, `-d${wrkSeconds(durationMs)}`, '--latency'];
   if (close) args.push('-H', 'Connection: close');
   if (script) args.push('-s', script);
   args.push(`http://127.0.0.1:${port}/`);
@@ -1140,8 +1153,8 @@ Workers: ${w}. For each row and each server, on a free loopback port:
 
     node bin/nicorn-py -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
     PYTHONPATH=${rel(GUNICORN_SITE)} ${GUNICORN_CMD.join(' ')} -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
-    wrk -t1 -c10 -d${d} --latency [-s bench/post64k.lua] http://127.0.0.1:PORT/
-    wrk -t1 -c10 -d${d} --latency -H 'Connection: close' [-s bench/post64k.lua] http://127.0.0.1:PORT/
+    wrk -t1 -c${WRK_CONNECTIONS} -d${d} --latency [-s bench/post64k.lua] http://127.0.0.1:PORT/
+    wrk -t1 -c${WRK_CONNECTIONS} -d${d} --latency -H 'Connection: close' [-s bench/post64k.lua] http://127.0.0.1:PORT/
 
 Row (f) adds \`-c gunicorn.conf.py\` (its on_starting runs migrate and
 createsuperuser) and, instead of wrk, times admin logins one after another (below).
@@ -1207,8 +1220,8 @@ ${table}
 
 ${noteLines.length ? noteLines.map((l) => `- ${l}`).join('\n') : '- wrk counted no errors and no non-2xx responses; every server served every row.'}
 `;
-  fs.mkdirSync(path.dirname(DOC), { recursive: true });
-  fs.writeFileSync(DOC, md);
+  fs.mkdirSync(path.dirname(opts.docPath), { recursive: true });
+  fs.writeFileSync(opts.docPath, md);
 }
 
 // ---------------------------------------------------------------- main
@@ -1216,6 +1229,8 @@ ${noteLines.length ? noteLines.map((l) => `- ${l}`).join('\n') : '- wrk counted 
 async function main() {
   const argv = process.argv.slice(2);
   const opts = parseArgs(argv);
+  NICORN_NODE = opts.node;
+  WRK_CONNECTIONS = 10 * opts.workers;
   const started = performance.now();
   const rows = opts.rows ? ROWS.filter((r) => opts.rows.includes(r.id)) : ROWS;
   if (!rows.length) throw new Error(`no such rows: ${opts.rows.join(',')} (have ${ROWS.map((r) => r.id).join(',')})`);
@@ -1263,7 +1278,7 @@ async function main() {
   const command = commandLine(argv);
 
   console.log(
-    `\nnicorn-py vs Gunicorn, ${opts.workers} worker(s), wrk -t1 -c10 -d${wrkSeconds(opts.durationMs)}; ` +
+    `\nnicorn-py vs Gunicorn, ${opts.workers} worker(s), wrk -t1 -c${WRK_CONNECTIONS} -d${wrkSeconds(opts.durationMs)}; ` +
       'ratio = nicorn-py / gunicorn: req/s higher is better, p99 latency, launch time and RSS lower is better\n',
   );
   console.log(table);
@@ -1278,7 +1293,7 @@ async function main() {
 
   if (opts.doc) {
     writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, noteLines, busyBeforePct });
-    console.log(`wrote ${path.relative(process.cwd(), DOC) || DOC}`);
+    console.log(`wrote ${path.relative(process.cwd(), opts.docPath) || opts.docPath}`);
   }
 }
 
