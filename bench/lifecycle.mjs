@@ -1,39 +1,78 @@
-// Timings of a worker's end, as the clients see them (issues 15 and 16):
-//   node bench/lifecycle.mjs [seconds]
+// Timings of a worker's end, as the clients see them (issues 15 and 16),
+// nicorn-py next to Gunicorn 26 on the same app (fixtures/wsgi lifecycle.py):
+//   node bench/lifecycle.mjs [--seconds N] [--node PATH] [--doc FILE] [--server nicorn|gunicorn]
 // 1. --max-requests 200, -w 2, 4 looping clients: requests served, failures,
 //    the slowest request and the stalls over 200 ms;
 // 2. -w 1: kill -9 of the worker, os._exit(1) in a request: ms until a
-//    request is served again;
-// 3. --timeout 2: how long a stuck request waits for its 500.
-// Figures only; the suite (test/e2e/lifecycle.test.ts) asserts behaviour.
+//    request is served again (median of 3);
+// 3. --timeout 2: how long a stuck request waits, and what it gets.
+// Gunicorn is the one bench/run.mjs fetches into bench/.gunicorn (run it once
+// first). Figures only; the suite (test/e2e/lifecycle.test.ts) asserts behaviour.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const CLI = path.join(ROOT, 'bin/nicorn-py');
 const WSGI = path.join(ROOT, 'fixtures/wsgi');
-const SECONDS = Number(process.argv[2] ?? 30);
+const GUNICORN_SITE = path.join(ROOT, 'bench/.gunicorn/site-packages');
 
-async function start(args) {
-  const proc = spawn(process.execPath, [CLI, '-b', '127.0.0.1:0', '--chdir', WSGI, ...args, 'lifecycle:application'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const opts = { seconds: 30, node: process.execPath, doc: null, servers: ['nicorn', 'gunicorn'] };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  const value = () => process.argv[++i] ?? (console.error(`${a} needs a value`), process.exit(2));
+  if (a === '--seconds') opts.seconds = Number(value());
+  else if (a === '--node') opts.node = value();
+  else if (a === '--doc') opts.doc = path.resolve(value());
+  else if (a === '--server') opts.servers = [value()];
+  else if (/^\d+$/.test(a)) opts.seconds = Number(a);
+  else {
+    console.error(`unknown option ${a}`);
+    process.exit(2);
+  }
+}
+if (opts.servers.includes('gunicorn') && !fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) {
+  console.error('bench/.gunicorn is missing: run `npm run bench -- --rows a --quick --no-doc` once to fetch Gunicorn 26');
+  process.exit(2);
+}
+
+const SERVERS = {
+  nicorn: { label: 'nicorn-py', cmd: () => [opts.node, CLI], env: {} },
+  gunicorn: { label: 'gunicorn', cmd: () => ['/usr/bin/python3', '-m', 'gunicorn'], env: { PYTHONPATH: GUNICORN_SITE } },
+};
+
+async function start(server, args) {
+  const [cmd, ...pre] = SERVERS[server].cmd();
+  const proc = spawn(cmd, [...pre, '-b', '127.0.0.1:0', '--chdir', WSGI, ...args, 'lifecycle:application'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...SERVERS[server].env },
+  });
   let log = '';
   proc.stderr.on('data', (d) => (log += d));
   proc.stdout.on('data', (d) => (log += d));
   let port = 0;
   while (!port) {
+    if (proc.exitCode !== null) throw new Error(`${server} exited: ${log}`);
     await sleep(50);
     port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1] ?? 0);
   }
   const url = `http://127.0.0.1:${port}`;
   await until(async () => (await get(`${url}/hello`, 2000))?.status === 200);
-  return { url, log: () => log, stop: () => { proc.kill('SIGTERM'); return new Promise((r) => proc.once('exit', r)); } };
+  return {
+    url,
+    log: () => log,
+    stop: () => {
+      proc.kill('SIGTERM');
+      return new Promise((r) => proc.once('exit', r));
+    },
+  };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function get(url, timeoutMs = 60_000) {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } });
     return { status: res.status, body: await res.text() };
   } catch {
     return null;
@@ -43,13 +82,14 @@ async function until(check, ms = 120_000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check()) return true;
-    await sleep(20);
+    await sleep(10);
   }
   return false;
 }
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function rotation() {
-  const srv = await start(['-w', '2', '--max-requests', '200']);
+async function rotation(server) {
+  const srv = await start(server, ['-w', '2', '--max-requests', '200']);
   let done = false;
   const lat = [];
   let failed = 0;
@@ -62,40 +102,91 @@ async function rotation() {
     }
   };
   const clients = Array.from({ length: 4 }, client);
-  await sleep(SECONDS * 1000);
+  await sleep(opts.seconds * 1000);
   done = true;
   await Promise.all(clients);
   const rotations = (srv.log().match(/Autorestarting worker/g) ?? []).length;
   await srv.stop();
-  const stalls = lat.filter((ms) => ms > 200);
-  console.log(
-    `max-requests 200, -w 2, 4 clients, ${SECONDS} s: ${lat.length} served, ${failed} failed, ${rotations} rotations, ` +
-      `slowest ${Math.round(Math.max(...lat))} ms, stalls over 200 ms: ${stalls.length} [${stalls.map(Math.round).join(', ')}]`,
-  );
+  return { served: lat.length, failed, rotations, slowest: Math.round(Math.max(...lat)), stalls: lat.filter((ms) => ms > 200).length, over1s: lat.filter((ms) => ms > 1000).length };
 }
 
-async function backAfter(what, act) {
-  const srv = await start(['-w', '1']);
-  const old = (await get(`${srv.url}/hello`)).body;
-  const t0 = performance.now();
-  await act(srv, Number(old.split(' ')[1]));
-  await until(async () => {
-    const r = await get(`${srv.url}/hello`, 2000);
-    return r?.status === 200 && r.body !== old;
-  });
-  console.log(`${what} -> serving again: ${Math.round(performance.now() - t0)} ms`);
+/** ms from `act` until a new worker serves, the median of `reps`. */
+async function backAfter(server, act, reps = 3) {
+  const srv = await start(server, ['-w', '1']);
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const old = (await get(`${srv.url}/hello`)).body;
+    const t0 = performance.now();
+    await act(srv, Number(old.split(' ')[1]));
+    await until(async () => {
+      const r = await get(`${srv.url}/hello`, 2000);
+      return r?.status === 200 && r.body !== old;
+    });
+    times.push(performance.now() - t0);
+    await sleep(1500);
+  }
   await srv.stop();
+  return Math.round(median(times));
 }
 
-async function timeout500() {
-  const srv = await start(['-w', '1', '--timeout', '2']);
+async function timeout500(server) {
+  const srv = await start(server, ['-w', '1', '--timeout', '2']);
   const t0 = performance.now();
   const r = await get(`${srv.url}/sleep?s=100`);
-  console.log(`--timeout 2, stuck request: status ${r?.status} after ${Math.round(performance.now() - t0)} ms`);
+  const ms = Math.round(performance.now() - t0);
   await srv.stop();
+  return `${r ? r.status : 'connection closed'} after ${ms} ms`;
 }
 
-await rotation();
-await backAfter('kill -9 of the only worker', async (_srv, pid) => process.kill(pid, 'SIGKILL'));
-await backAfter('os._exit(1) in a request (-w 1)', async (srv) => void (await get(`${srv.url}/exit?code=1`)));
-await timeout500();
+const results = {};
+for (const server of opts.servers) {
+  const r = (results[server] = {});
+  console.error(`lifecycle: ${server} ...`);
+  r.rotation = await rotation(server);
+  r.kill9 = await backAfter(server, async (_srv, pid) => process.kill(pid, 'SIGKILL'));
+  r.exit = await backAfter(server, async (srv) => void (await get(`${srv.url}/exit?code=1`)));
+  r.timeout = await timeout500(server);
+  console.error(`lifecycle: ${server}: ${JSON.stringify(r)}`);
+}
+
+const cell = (server, f) => (results[server] ? String(f(results[server])) : 'n/a');
+const ratio = (f) => {
+  if (!results.nicorn || !results.gunicorn) return '';
+  const [a, b] = [f(results.nicorn), f(results.gunicorn)];
+  return b ? `${(a / b).toFixed(2)}x` : '';
+};
+const rows = [
+  ['--max-requests 200, -w 2, 4 clients: requests served', (r) => r.rotation.served, true],
+  ['  failed requests', (r) => r.rotation.failed, false],
+  ['  worker rotations', (r) => r.rotation.rotations, false],
+  ['  slowest request, ms', (r) => r.rotation.slowest, true],
+  ['  requests over 200 ms', (r) => r.rotation.stalls, false],
+  ['  requests over 1 s', (r) => r.rotation.over1s, false],
+  ['kill -9 of the only worker -> serving again, ms (median of 3)', (r) => r.kill9, true],
+  ['os._exit(1) in a request -> serving again, ms (median of 3)', (r) => r.exit, true],
+  ['--timeout 2, a request stuck for 100 s gets', (r) => r.timeout, false],
+];
+const nodeVersion = (await new Promise((resolve) => {
+  const p = spawn(opts.node, ['--version']);
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.on('exit', () => resolve(out.trim()));
+}));
+const table = [
+  `| | nicorn-py | gunicorn | nicorn/gunicorn |`,
+  `| --- | ---: | ---: | ---: |`,
+  ...rows.map(([name, f, withRatio]) => `| ${name} | ${cell('nicorn', f)} | ${cell('gunicorn', f)} | ${withRatio ? ratio(f) : ''} |`),
+].join('\n');
+console.log(table);
+if (opts.doc) {
+  fs.writeFileSync(
+    opts.doc,
+    `# Worker ends as clients see them: nicorn-py vs Gunicorn 26
+
+Produced by \`node bench/lifecycle.mjs --seconds ${opts.seconds}${opts.node === process.execPath ? '' : ' --node NODE'} --doc ${path.relative(ROOT, opts.doc)}\` on ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, nicorn-py on node ${nodeVersion}; the app is fixtures/wsgi lifecycle.py, every request on a new connection. The rotation run lasts ${opts.seconds} s.
+
+${table}
+`,
+  );
+  console.error(`wrote ${path.relative(ROOT, opts.doc)}`);
+}
