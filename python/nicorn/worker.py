@@ -58,7 +58,12 @@ def preload(opts):
     global _preloaded
     opts = opts.to_py() if hasattr(opts, "to_py") else opts
     error_logger(opts["loglevel"])
-    config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
+    if opts.get("restored") == "base":
+        # From the base snapshot, as a worker starts: the host parts are in it.
+        config_mod.restore_process(opts["pid"], opts["cwd"], opts["env"])
+        config_mod.app_paths(opts["cwd"], opts["pythonpath"], opts["site_dirs"])
+    else:
+        config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     config_mod.remember_host_env(opts["env_keys"])
     try:
         with config_mod.EnvironReads() as reads:

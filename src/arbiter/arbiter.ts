@@ -412,7 +412,10 @@ export class Arbiter {
       const { image } = outcome;
       const where = image.file || 'a private temporary file';
       if (image.built === null) this.log.debug(`Preload: workers start from the cached snapshot ${where}`);
-      else this.log.info(`Preload: snapshot made in ${image.ms} ms (${image.built}): ${where}`);
+      else {
+        const from = image.from === 'base' ? ' from the base snapshot' : '';
+        this.log.info(`Preload: snapshot made${from} in ${image.ms} ms (${image.built}): ${where}`);
+      }
       this.image = image;
     }
     // Workers forked already hold their own copy of the descriptor.

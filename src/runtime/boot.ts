@@ -118,7 +118,15 @@ export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<st
  * the app: --preload; before the app: the base snapshot, which leaves the
  * layout's sys.prefix to the worker restoring it), or restored from an image.
  */
-export type BootMode = { kind: 'fresh' } | { kind: 'for-snapshot' } | { kind: 'for-base' } | { kind: 'restore'; image: ImageSource };
+export type BootMode =
+  | { kind: 'fresh' }
+  | { kind: 'for-snapshot' }
+  | { kind: 'for-base' }
+  /** `forSnapshot`: to be snapshotted again (the --preload maker, from the base image). */
+  | { kind: 'restore'; image: ImageSource; forSnapshot?: boolean };
+
+/** Whether an interpreter booted in `mode` is to be snapshotted (Pyodide must know before it starts). */
+const forSnapshot = (mode: BootMode): boolean => mode.kind === 'for-snapshot' || mode.kind === 'for-base' || (mode.kind === 'restore' && mode.forSnapshot === true);
 
 /**
  * `extraEnv`: variables on top of this process's environment (raw_env).
@@ -151,7 +159,7 @@ export async function bootPyodide(
     stderr: (s) => pythonStdio.stderr.write(Buffer.from(s + '\n')),
     // Before Python starts, so that a restored interpreter finds every path it knew.
     fsInit: async (FS) => mountHost(FS as never, await layout),
-    ...(mode.kind === 'for-snapshot' || mode.kind === 'for-base' ? { _makeSnapshot: true } : {}),
+    ...(forSnapshot(mode) ? { _makeSnapshot: true } : {}),
     ...(mode.kind === 'restore' ? restoreOptions(mode.image) : {}),
     createPyodideModule,
   });
@@ -160,7 +168,7 @@ export async function bootPyodide(
   delete (moduleOf(py) as { instantiateWasm?: unknown }).instantiateWasm;
   guardFileSystem(moduleOf(py).FS as never);
   // SQLite's busy wait sleeps instead of spinning (host/sqlite-sleep.ts).
-  if (mode.kind !== 'for-snapshot' && mode.kind !== 'for-base') installSqliteSleep(moduleOf(py));
+  if (!forSnapshot(mode)) installSqliteSleep(moduleOf(py));
   // Looked up per write: capture_output and reopen() change where they go.
   py.setStdout({ write: (data: Uint8Array) => pythonStdio.stdout.write(data) });
   py.setStderr({ write: (data: Uint8Array) => pythonStdio.stderr.write(data) });

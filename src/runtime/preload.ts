@@ -26,6 +26,8 @@ export interface PreloadImage {
   fd: number;
   /** Made now (with the reason), or found in the cache. */
   built: string | null;
+  /** Made now from the base image, or by booting. */
+  from?: 'base' | 'boot';
   ms: number;
 }
 
@@ -87,10 +89,10 @@ export async function preload(spec: PreloadSpec): Promise<PreloadOutcome> {
   } catch (e) {
     // Not cached: this arbiter's workers still start from it.
     const fd = privateImage(made.image);
-    return { kind: 'image', image: { file: '', fd, built: `${why}; not cached: ${(e as Error).message}`, ms } };
+    return { kind: 'image', image: { file: '', fd, built: `${why}; not cached: ${(e as Error).message}`, ms, from: made.from } };
   }
   const fd = openImage(file) ?? privateImage(made.image);
-  return { kind: 'image', image: { file, fd, built: why, ms } };
+  return { kind: 'image', image: { file, fd, built: why, ms, from: made.from } };
 }
 
 function openImage(file: string): number | null {

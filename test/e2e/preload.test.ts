@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite } from 'uvu';
+import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get, parseResponse, raw } from '../helpers/http.js';
 import { FIXTURES, PACKAGES, eventually, startServer, type Server } from '../helpers/server.js';
@@ -140,7 +140,7 @@ probeSuite('HUP makes a new snapshot: the new workers run the code as it is now'
   fs.writeFileSync(path.join(dir, 'probe.py'), probeApp(2));
   const before = srv.workerPids().length;
   process.kill(srv.pid, 'SIGHUP');
-  assert.ok(await eventually(() => /Preload: snapshot made in \d+ ms \(reload\)/.test(srv.log()), 30_000), srv.log());
+  assert.ok(await eventually(() => /Preload: snapshot made (?:from the base snapshot )?in \d+ ms \(reload\)/.test(srv.log()), 30_000), srv.log());
   assert.ok(await eventually(() => srv.workerPids().length === before + 2, 20_000), 'two new workers');
   const fresh = srv.workerPids().slice(-2);
   for (const pid of fresh) assert.ok(await serving(srv, pid));
@@ -174,7 +174,7 @@ probeSuite('a restart finds the cached snapshot; a changed app file makes a new 
   const args = ['--preload', '-w', '1', '--log-level', 'debug', '--chdir', ctx.dir, 'probe'];
   // The damaged image is not used again.
   ctx.srv = await startServer(args, { env: ENV });
-  assert.match(ctx.srv.log(), /Preload: snapshot made in \d+ ms \(the snapshot file is damaged\)/);
+  assert.match(ctx.srv.log(), /Preload: snapshot made (?:from the base snapshot )?in \d+ ms \(the snapshot file is damaged\)/);
   await ctx.srv.stop();
   ctx.srv = await startServer(args, { env: ENV });
   assert.match(ctx.srv.log(), /\[DEBUG\] Preload: workers start from the cached snapshot /);
@@ -183,11 +183,32 @@ probeSuite('a restart finds the cached snapshot; a changed app file makes a new 
   await ctx.srv.stop();
   fs.writeFileSync(path.join(ctx.dir, 'probe.py'), probeApp(3));
   ctx.srv = await startServer(args, { env: ENV });
-  assert.match(ctx.srv.log(), new RegExp(`Preload: snapshot made in \\d+ ms \\(${path.join(ctx.dir, 'probe.py').replace(/[.]/g, '\\.')} changed\\)`));
+  assert.match(ctx.srv.log(), new RegExp(`Preload: snapshot made (?:from the base snapshot )?in \\d+ ms \\(${path.join(ctx.dir, 'probe.py').replace(/[.]/g, '\\.')} changed\\)`));
   assert.is((await probe(ctx.srv.port)).version, 3);
 });
 
 probeSuite.run();
+
+test('with a base snapshot in the cache, the arbiter imports the app into an interpreter restored from it', async () => {
+  // test/run.mjs made the run's base snapshot in its XDG_CACHE_HOME (this suite's own cache has none).
+  const runCache = process.env.XDG_CACHE_HOME;
+  assert.ok(runCache, 'test/run.mjs sets XDG_CACHE_HOME');
+  const dir = makeApp('probe', probeApp(7));
+  // The environment the run's base snapshot was made in (it read PYTHONDONTWRITEBYTECODE), and the probe's variable.
+  const srv = await startServer(['--preload', '--chdir', dir, 'probe'], { env: { XDG_CACHE_HOME: runCache, PRELOAD_TEST_VAR: ENV.PRELOAD_TEST_VAR } });
+  try {
+    assert.match(srv.log(), /\[INFO\] Preload: snapshot made from the base snapshot in \d+ ms \(no snapshot yet\)/, srv.log());
+    const answers = await fromEach(srv.port, srv.workerPids());
+    const [probe] = [...answers.values()];
+    assert.is(probe?.version, 7);
+    assert.is(probe?.imported_in, srv.pid, 'imported in the arbiter');
+    assert.is(probe?.env, 'from the environment', "the arbiter's environment, not the base snapshot maker's");
+    assert.is(probe?.cwd, dir);
+  } finally {
+    await srv.stop();
+  }
+});
+test.run();
 
 // ---------------------------------------------------------------- real apps
 
