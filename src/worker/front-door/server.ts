@@ -21,7 +21,7 @@ import {
   RequestError, errorResponse, forbiddenProxyRequest, invalidHeader, invalidProxyHeader, invalidProxyLine,
   unsupportedConnect,
 } from './errors.js';
-import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
+import { parseProxyHeader, type ProxyInfo, type ProxyMode } from './proxy-protocol.js';
 import { holdReading } from './read-hold.js';
 import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
@@ -324,7 +324,9 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
 
   admitConnections(server, settings.worker_connections);
   if (!tls) refuseVersionlessLines(server, rules.maxHeadBytes, timeoutMs, refuse);
-  if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
+  if (settings.proxy_protocol !== 'off') {
+    readProxyPreface(server, settings.proxy_protocol, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
+  }
   return server;
 }
 
@@ -439,16 +441,18 @@ function refuseVersionlessLines(
 
 /**
  * --proxy-protocol: before HTTP (or TLS) sees a byte, a PROXY v1/v2 header is
- * read off the connection when there is one; plain requests still pass, as in Gunicorn.
+ * read off the connection when there is one (only v1 or v2 in those modes);
+ * plain requests still pass, as in Gunicorn.
  */
 function readProxyPreface(
   server: http.Server,
+  mode: ProxyMode,
   allowed: AllowList,
   timeoutMs: number,
   refuse: (sock: Socket, e: RequestError) => void,
 ): void {
   readFirstBytes(server, timeoutMs, (sock) => sock.destroy(), refuse, (sock, buf) => {
-    const parsed = parseProxyHeader(buf);
+    const parsed = parseProxyHeader(buf, mode);
     if (parsed.kind === 'more') return MORE;
     if (parsed.kind === 'none') return { kind: 'pass', rest: buf };
     const peer = sock.remoteAddress;
