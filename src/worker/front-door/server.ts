@@ -18,7 +18,7 @@ import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
 import { AllowList } from '../../config/networks.js';
 import {
-  RequestError, errorResponse, forbiddenProxyRequest, invalidHeader, invalidProxyHeader, invalidProxyLine,
+  RequestError, errorResponse, forbiddenProxyRequest, invalidHeaderName, invalidProxyHeader, invalidProxyLine,
   unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo, type ProxyMode } from './proxy-protocol.js';
@@ -245,7 +245,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       const ready = () => {
         const trailer = forbiddenTrailer(req.rawTrailers);
         if (trailer) {
-          refuse(sock, invalidHeader(trailer));
+          refuse(sock, invalidHeaderName(trailer));
           return drop(sock, conn, queued);
         }
         queued.ready = true;
@@ -289,8 +289,26 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   // Gunicorn answers "100 Continue" once the head has passed its checks, not before.
   server.on('checkContinue', (req, res) => onRequest(req, res, true));
 
-  // node:http cannot hand a CONNECT tunnel to a WSGI app; Gunicorn would call the app with it.
-  server.on('connect', (req: http.IncomingMessage, sock: Socket) => refuse(sock, unsupportedConnect(req.url ?? '')));
+  // CONNECT (authority-form target, RFC 9112 3.2.3) reaches the app as Gunicorn 26 hands
+  // it over. node:http gives such a request the socket already detached from its
+  // parser (a tunnel in the making), so a response is made for it here and the
+  // connection closes after it: what follows on the wire is not HTTP this server reads.
+  server.on('connect', (req: http.IncomingMessage, sock: Socket) => {
+    // A body on a CONNECT has no defined meaning (RFC 9110 9.3.6) and node does not frame one.
+    if (hasBody(req)) return refuse(sock, unsupportedConnect(req.url ?? ''));
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    const attach = () => {
+      if (sock.destroyed) return;
+      res.assignSocket(sock);
+      res.once('finish', () => sock.destroySoon());
+    };
+    // A response still being written on the connection (a pipelined request before it) goes first.
+    const before = (sock as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (before) before.once('close', attach);
+    else attach();
+    onRequest(req, res, false);
+  });
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);
