@@ -24,6 +24,7 @@ import {
 import { parseProxyHeader, type ProxyInfo, type ProxyMode } from './proxy-protocol.js';
 import { holdReading } from './read-hold.js';
 import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
+import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
@@ -138,6 +139,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, dir: settings.tmp_upload_dir };
+  const warn = (message: string) => log.warning(message);
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
@@ -226,7 +228,14 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     conn.active++;
     const head = requestHead(req, checked, conn.proxy);
     const queued: Queued = {
-      exchange: { head, req, res, startedAt: Date.now(), t0: process.hrtime.bigint() },
+      exchange: {
+        head,
+        req,
+        res,
+        http1: new Http1Response(head.method, head.httpVersion, warn),
+        startedAt: Date.now(),
+        t0: process.hrtime.bigint(),
+      },
       ready: false,
       expectsContinue,
       body: null,
