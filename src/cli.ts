@@ -66,7 +66,8 @@ function buildProgram(source: string): { program: Command; settingOf: Map<Option
     for (const name of names) {
       const s = specOf(name);
       if (s.flags.length === 0) continue;
-      const flags = `${s.flags.join(', ')}${takesValue(s) ? ` <${metaOf(name)}>` : ''}`;
+      const value = s.optionalValue ? ` [${metaOf(name)}]` : ` <${metaOf(name)}>`;
+      const flags = `${s.flags.join(', ')}${takesValue(s) ? value : ''}`;
       const opt = new Option(flags, helpText(name)).helpGroup(`${section}:`);
       if (s.action === 'append') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
       program.addOption(opt);
@@ -88,6 +89,8 @@ function parse(args: string[], source: string): RawSettings {
     const value = program.getOptionValue(key) as unknown;
     raw[name] =
       s.action === 'store_true' ? true : s.action === 'store_false' ? false : s.action === 'store_const' ? s.const : value;
+    // argparse's nargs='?': the flag alone stores its const (commander gives true).
+    if (s.optionalValue && value === true) raw[name] = s.const;
   }
   if (program.args[0] !== undefined) raw.wsgi_app = program.args[0];
   return raw;

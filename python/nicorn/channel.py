@@ -16,7 +16,7 @@ import ctypes
 import struct
 
 IN_HEAD, IN_BODY, IN_EOF, IN_ABORT, IN_STOP = 1, 2, 3, 4, 5
-OUT_START, OUT_BODY, OUT_FILE, OUT_END, OUT_CLOSE = 1, 2, 3, 4, 5
+OUT_START, OUT_BODY, OUT_FILE, OUT_END, OUT_CLOSE, OUT_HINTS = 1, 2, 3, 4, 5, 6
 
 _HEADER = struct.Struct("<B3xI")
 _FILE = struct.Struct("<Qq")

@@ -10,6 +10,7 @@ import os
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import SERVER_SOFTWARE
+from .client_socket import ClientSocket
 from .log import wsgi_errors
 
 HEAD_FIELDS = 10
@@ -141,4 +142,5 @@ def build(fields, base, body):
         environ["PROXY_PROTOCOL"], environ["PROXY_ADDR"], environ["PROXY_PORT"] = proxy.split(" ")
     environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
+    environ["gunicorn.socket"] = ClientSocket(raddr, rport, sname, sport)
     return environ

@@ -10,9 +10,11 @@ import logging
 import os
 import re
 
-from .channel import OUT_BODY, OUT_CLOSE, OUT_END, OUT_START
+from .channel import OUT_BODY, OUT_CLOSE, OUT_END, OUT_HINTS, OUT_START
 
 TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 5.5 field-value, as Gunicorn's HEADER_VALUE_RE (wsgi.early_hints checks with it).
+HEADER_VALUE_RE = re.compile(r"[ \t\x21-\x7e\x80-\xff]*")
 # A reason phrase may be missing ("200"): Gunicorn 26 sends such a status as it is.
 STATUS_RE = re.compile(r"[1-9][0-9][0-9](?: [^\x00-\x08\x0a-\x1f\x7f\u0100-\U0010ffff]*)?")
 # Control characters (CR, LF and NUL among them) and anything beyond latin-1.
@@ -27,23 +29,30 @@ HOP_BY_HOP = frozenset((
 ))
 # What _validate_header answers for a header that is dropped.
 _DROPPED = (None, None, None)
-_dropped_warned = False
 
 
 def _drop(name):
-    """Gunicorn drops hop-by-hop headers silently; we say so once per worker."""
-    global _dropped_warned
-    if not _dropped_warned:
-        _dropped_warned = True
-        logging.getLogger("gunicorn.error").warning(
-            "Dropping the response header %r the app set: hop-by-hop headers are the "
-            "server's (PEP 3333, RFC 9110 7.6.1), as in Gunicorn; further ones are "
-            "dropped without a warning", name)
+    """Gunicorn 26 drops hop-by-hop headers without a word (--check-wsgi reports
+    them as headers.hop-by-hop); the debug log says so."""
+    logging.getLogger("gunicorn.error").debug("Dropping the response header %r the app set (hop-by-hop)", name)
     return _DROPPED
 
 
 class AppError(Exception):
     """The app broke the WSGI contract; reported like any app exception."""
+
+
+class InvalidHeaderName(Exception):
+    """Gunicorn's gunicorn.http.errors.InvalidHeaderName, raised to the app by wsgi.early_hints."""
+
+
+class InvalidHeader(Exception):
+    """Gunicorn's gunicorn.http.errors.InvalidHeader, raised to the app by wsgi.early_hints."""
+
+
+def _no_body(method, code):
+    """RFC 9110: HEAD, 1xx, 204 and 304 responses have no content (Gunicorn's _response_omits_body)."""
+    return method == "HEAD" or code in (204, 304) or 100 <= code < 200
 
 
 def validate_status(status):
@@ -124,9 +133,13 @@ def validate_headers(headers):
 
 
 class Response:
-    def __init__(self, channel, method):
+    def __init__(self, channel, method, version="1.1"):
         self._ch = channel
-        self._head = method == "HEAD"
+        self._method = method
+        self._http10 = version == "1.0"
+        # A response without content (HEAD, 1xx, 204, 304): its body bytes still go to
+        # the I/O thread, which drops them and warns once (src/worker/front-door/response-rules.ts).
+        self._no_body = False
         self.status = None
         self.flat_headers = None
         self.length = None
@@ -161,7 +174,31 @@ class Response:
             self.sent = 0
         self.status = validate_status(status)
         self.flat_headers, self.length = validate_headers(headers)
+        self._no_body = _no_body(self._method, int(self.status[:3]))
         return self.write
+
+    def early_hints(self, headers):
+        """wsgi.early_hints (Gunicorn 26.1): a 103 Early Hints response now, before
+        the final one. Each (name, value) is checked as Gunicorn checks it; nothing
+        is sent to an HTTP/1.0 client or once the final response's headers left."""
+        if self.headers_sent or self._http10:
+            return
+        fields = []
+        for name, value in headers:
+            if isinstance(name, bytes):
+                name = name.decode("latin-1")
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            if not isinstance(name, str) or not TOKEN_RE.fullmatch(name):
+                raise InvalidHeaderName("%r" % (name,))
+            if not isinstance(value, str) or not HEADER_VALUE_RE.fullmatch(value):
+                # Only the name: the value may hold what should not travel with an exception.
+                raise InvalidHeader("%r" % (name,))
+            fields.append(name)
+            fields.append(value.strip(" \t"))
+        self._ch.frame(OUT_HINTS, "\0".join(fields).encode("latin-1"))
+        # Sent now: the client preloads while the app works on the final response.
+        self._ch.flush()
 
     def write(self, data):
         """The write() callable: unbuffered, as PEP 3333 asks."""
@@ -185,8 +222,7 @@ class Response:
         if not self.headers_sent:
             self._start()
         self.sent += len(data)
-        if not self._head:
-            self._ch.frame(OUT_BODY, data)
+        self._ch.frame(OUT_BODY, data)
 
     def send_file(self, path, offset, count):
         """Streams a host file from the I/O thread: Python never copies it."""
@@ -197,8 +233,7 @@ class Response:
         if not self.headers_sent:
             self._start()
         self.sent += count
-        if not self._head:
-            self._ch.file_frame(path, offset, count)
+        self._ch.file_frame(path, offset, count)
 
     def _start(self):
         flags = "c" if self.close_after else ""
@@ -218,7 +253,7 @@ class Response:
             raise AppError("the app returned without calling start_response()")
         if not self.headers_sent:
             self._start()
-        short = self.length is not None and self.sent < self.length and not self._head
+        short = self.length is not None and self.sent < self.length and not self._no_body
         self._ch.end_frame(OUT_CLOSE if short else OUT_END, trailer)
 
 
@@ -229,7 +264,8 @@ def send_error(channel, status_int, reason, mesg="", trailer=b""):
         "  <body>\n    <h1><p>%(reason)s</p></h1>\n    %(mesg)s\n  </body>\n</html>\n"
     ) % {"reason": reason, "mesg": html.escape(mesg)}
     data = body.encode("latin-1")
-    fields = ["c", "%d %s" % (status_int, reason), "Content-Type", "text/html",
+    # "e": Gunicorn's error page, written as util.write_error writes it (HTTP/1.1, no Server or Date).
+    fields = ["ce", "%d %s" % (status_int, reason), "Content-Type", "text/html",
               "Content-Length", str(len(data))]
     channel.discard()
     channel.frame(OUT_START, "\0".join(fields).encode("latin-1"))

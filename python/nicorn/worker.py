@@ -243,7 +243,8 @@ def handle(ch, fields, req=None, state=None):
     environ = None
     try:
         environ = environ_mod.build(fields, _w.base, body)
-        resp = Response(ch, fields[0])
+        resp = Response(ch, fields[0], fields[2])
+        environ["wsgi.early_hints"] = resp.early_hints
         if req is not None:
             state["environ"], state["resp"] = environ, resp
             hooks.call("pre_request", _w.worker, req)
@@ -270,7 +271,7 @@ def handle(ch, fields, req=None, state=None):
             log.exception("Error handling request")
             ch.end_frame(OUT_CLOSE, _access_trailer(environ))
         else:
-            log.exception("Error handling request %s", fields[1])
+            log.exception("Error handling request %s %s", fields[0], fields[1])
             send_error(ch, 500, "Internal Server Error", trailer=_access_trailer(environ))
     finally:
         close = getattr(respiter, "close", None)

@@ -16,6 +16,7 @@ import {
   PADDING, encodeHead, frameHeader, framePadding, openChannel, type Channel, type FileSpan, type RequestHead,
 } from './protocol.js';
 import type { AccessSink } from '../log/access-record.js';
+import type { Http1Response } from '../worker/front-door/response-rules.js';
 import type { Ring } from './ring.js';
 import { PYTHON_THREAD_LIMITS } from '../runtime/memory.js';
 import { compilePyodideWasm, type CompiledWasmMessage } from '../runtime/wasm.js';
@@ -25,6 +26,8 @@ export interface Exchange {
   head: RequestHead;
   req: IncomingMessage;
   res: ServerResponse;
+  /** Gunicorn's response rules for this request (status line, Server, no-body responses, 103 hints). */
+  http1: Http1Response;
   /** The body as the front door kept it (read before the request came here); absent: `req` streams it. */
   body?: Readable;
   /** When the head arrived: ms since the epoch, and a monotonic clock for the duration. */
@@ -471,7 +474,7 @@ export class PythonBridge {
   /** Writes to the current response; a promise only when the socket is full. */
   private writeBody(piece: Buffer, batch: Batch): Promise<void> | null {
     const ex = this.current;
-    if (!ex || ex.res.destroyed) return null;
+    if (!ex || ex.res.destroyed || !ex.http1.keepsBody(piece.length)) return null;
     ex.bytesSent = (ex.bytesSent ?? 0) + piece.length;
     return ex.res.write(piece, batch.hold()) ? null : drained(ex.res, RESPONSE_BUFFER);
   }
@@ -512,17 +515,23 @@ export class PythonBridge {
         ex.status = start.statusCode;
         ex.responseHeaders = start.headers;
         try {
-          res.writeHead(start.statusCode, start.reason, start.headers);
+          ex.http1.writeHead(res, start);
         } catch {
           res.destroy();
         }
         return null;
       }
-      case OutFrame.File:
+      case OutFrame.File: {
         if (!res || res.destroyed) return null;
-        return streamFile(res, decodeFile(payload)).then((sent) => {
+        const span = decodeFile(payload);
+        if (!ex.http1.keepsBody(span.count)) return null;
+        return streamFile(res, span).then((sent) => {
           ex.bytesSent = (ex.bytesSent ?? 0) + sent;
         });
+      }
+      case OutFrame.Hints:
+        if (res && !res.destroyed) ex.http1.writeEarlyHints(res, payload.toString('latin1').split('\0'));
+        return null;
       case OutFrame.End:
         if (res && !res.destroyed) res.end();
         break;

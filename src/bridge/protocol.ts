@@ -33,6 +33,8 @@ export const OutFrame = {
   End: 4,
   /** The response is broken: close the connection after what was sent. */
   Close: 5,
+  /** wsgi.early_hints: a 103 response's headers, "name\0value\0...", latin-1; the request goes on. */
+  Hints: 6,
 } as const;
 
 export const FRAME_HEADER = 8;
@@ -130,6 +132,8 @@ export interface ResponseStart {
   reason: string;
   /** Close the connection after this response (the Python side decided). */
   close: boolean;
+  /** Gunicorn's error page (flag "e"), not the app's own response. */
+  errorPage: boolean;
   /** Names and values, alternating, in the app's order. */
   headers: string[];
 }
@@ -141,6 +145,7 @@ export function decodeStart(payload: Buffer): ResponseStart {
   const sp = status.indexOf(' ');
   return {
     close: flags.includes('c'),
+    errorPage: flags.includes('e'),
     statusCode: Number(sp < 0 ? status : status.slice(0, sp)),
     reason: sp < 0 ? '' : status.slice(sp + 1),
     headers: parts.slice(2),

@@ -23,7 +23,7 @@ function settingBlock(name: SettingName): string {
   lines.push(
     terms.length
       ? `- **Command line:** ${terms.map((t) => `\`${t}\``).join(' or ')}`
-      : `- **Command line:** none; ${s.section === 'Server Hooks' ? 'define it in the config file' : 'config file only'}`,
+      : `- **Command line:** none; ${s.hookArity !== undefined ? 'define it in the config file' : 'config file only'}`,
   );
   lines.push(defaultBlock(s));
   if (s.hookArity !== undefined) lines.push(`- **Arguments:** ${s.hookArity}`);
@@ -44,7 +44,7 @@ export function renderSettingsDoc(): string {
     '',
     '<!-- Generated from src/config/registry.ts by `npm run docs`. Do not edit by hand. -->',
     '',
-    "This is an exhaustive list of Gunicorn's settings (as of Gunicorn 23) and what nicorn-py does with each. The",
+    "This is an exhaustive list of Gunicorn's settings (as of Gunicorn 26.2.2) and what nicorn-py does with each. The",
     'setting name is what a configuration file uses; the command-line flags are listed as well. Some settings can',
     'only be set from a configuration file.',
     '',

@@ -1,5 +1,5 @@
 // Every Gunicorn setting is declared once, here, as in Gunicorn's config.py
-// (23.x): its name, section, flags, validator, default and description, and
+// (26.2): its name, section, flags, validator, default and description, and
 // whether nicorn-py implements it yet. The command line, --help,
 // GUNICORN_CMD_ARGS, the names a config file may set, --print-config and
 // docs/settings.md are all derived from this table.
@@ -7,6 +7,9 @@
 // A setting that is not supported yet keeps Gunicorn's default; any other
 // value, from any source, is an error (settings.ts), never silently ignored.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import process from 'node:process';
 import { LOG_LEVELS } from '../log/levels.js';
 import * as v from './validators.js';
@@ -14,7 +17,11 @@ import * as v from './validators.js';
 /** Gunicorn's sections, in the order its settings reference lists them (sorted by name). */
 export const SECTIONS = [
   'Config File',
+  'Control',
   'Debugging',
+  'Dirty Arbiter Hooks',
+  'Dirty Arbiters',
+  'HTTP/2',
   'Logging',
   'Process Naming',
   'SSL',
@@ -37,6 +44,8 @@ export interface SettingSpec<T> {
   meta?: string;
   /** Absent means 'store'. */
   action?: Action;
+  /** argparse's nargs='?': the flag's value may be left out, and then `const` is stored. */
+  optionalValue?: boolean;
   /** What a 'store_const' flag stores. */
   const?: T;
   /** Turns a CLI string or a config-file value into the setting's value. */
@@ -144,6 +153,83 @@ function syslogDefault(): string {
     default:
       return 'udp://localhost:514';
   }
+}
+
+/** A dirty-arbiter hook (Gunicorn 25): as `hook`, in its own section. */
+function dirtyHook(name: string, params: string[], gunicornClass: string, desc: string): SettingSpec<boolean> {
+  return { ...hook(name, params, gunicornClass, false, desc), section: 'Dirty Arbiter Hooks' };
+}
+
+/** validate_proxy_protocol: off, v1, v2 or auto (true, 1: auto; false, 0, none: off). */
+function proxyProtocol(raw: unknown): 'off' | 'v1' | 'v2' | 'auto' {
+  if (raw === null || raw === undefined) return 'off';
+  if (typeof raw === 'boolean') return raw ? 'auto' : 'off';
+  if (typeof raw !== 'string') throw new v.SettingError('proxy_protocol must be string or bool');
+  const mapping: Record<string, 'off' | 'v1' | 'v2' | 'auto'> = {
+    false: 'off', off: 'off', '0': 'off', none: 'off', true: 'auto', auto: 'auto', '1': 'auto', v1: 'v1', v2: 'v2',
+  };
+  const mode = mapping[raw.trim().toLowerCase()];
+  if (!mode) throw new v.SettingError('proxy_protocol must be: off, v1, v2, or auto');
+  return mode;
+}
+
+/** validate_http_protocols: a comma-separated list of h1, h2, h3, no repeats; empty means ['h1']. */
+function httpProtocols(raw: unknown): string[] {
+  if (raw === null || raw === undefined) return ['h1'];
+  // The validated value (a list) is taken back too, so a resolved default resolves again.
+  if (Array.isArray(raw) && raw.every((p) => typeof p === 'string')) return httpProtocols(raw.join(','));
+  if (typeof raw !== 'string') throw new v.SettingError('http_protocols must be a string');
+  const protocols = raw.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  if (protocols.length === 0) return ['h1'];
+  for (const p of protocols) {
+    if (!['h1', 'h2', 'h3'].includes(p)) throw new v.SettingError(`Invalid protocol '${p}'. Valid protocols: h1, h2, h3`);
+  }
+  if (new Set(protocols).size !== protocols.length) throw new v.SettingError('Duplicate protocols specified');
+  return protocols;
+}
+
+/** validate_http2_cleartext (Gunicorn 26.2): off, prior-knowledge, upgrade or both; a bool is prior-knowledge or off. */
+function http2Cleartext(raw: unknown): string {
+  if (raw === null || raw === undefined) return 'off';
+  if (typeof raw === 'boolean') return raw ? 'prior-knowledge' : 'off';
+  if (typeof raw !== 'string') throw new v.SettingError(`Invalid type for casting: ${v.pyStr(raw)}`);
+  const s = raw.trim().toLowerCase();
+  if (!['off', 'prior-knowledge', 'upgrade', 'both'].includes(s)) throw new v.SettingError(`Invalid http2_cleartext: ${s}`);
+  return s;
+}
+
+/** validate_http2_frame_size: an int from 16384 to 16777215 (RFC 9113's bounds). */
+function http2FrameSize(raw: unknown): number {
+  const n = v.posInt(raw);
+  if (n < 16384 || n > 16777215) throw new v.SettingError(`http2_max_frame_size must be between 16384 and 16777215, got ${n}`);
+  return n;
+}
+
+/** validate_http_parser: auto, fast or python. */
+function httpParser(raw: unknown): string {
+  if (raw === null || raw === undefined) return 'auto';
+  if (typeof raw !== 'string') throw new v.SettingError('http_parser must be a string');
+  const s = raw.trim().toLowerCase();
+  if (!['auto', 'fast', 'python'].includes(s)) throw new v.SettingError('http_parser must be one of: auto, fast, python');
+  return s;
+}
+
+/** validate_asgi_loop and validate_asgi_lifespan: one of the choices, in any case; None is 'auto'. */
+function choice(what: string, choices: readonly string[]) {
+  return (raw: unknown): string => {
+    if (raw === null || raw === undefined) return 'auto';
+    if (typeof raw !== 'string') throw new v.SettingError(`Invalid type for casting: ${v.pyStr(raw)}`);
+    const s = raw.trim().toLowerCase();
+    if (!choices.includes(s)) throw new v.SettingError(`${what}: ${s}`);
+    return s;
+  };
+}
+
+/** _get_default_control_socket: $XDG_RUNTIME_DIR/gunicorn.ctl when that directory exists, else ~/.gunicorn/gunicorn.ctl. */
+function controlSocketDefault(): string {
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (xdg && fs.existsSync(xdg) && fs.statSync(xdg).isDirectory()) return path.join(xdg, 'gunicorn.ctl');
+  return path.join(os.homedir(), '.gunicorn', 'gunicorn.ctl');
 }
 
 /** ssl.PROTOCOL_TLS and ssl.CERT_NONE, as the ints Python's str() shows. */
@@ -419,7 +505,9 @@ export const registry = {
     validate: reloadEngine,
     default: () => 'auto',
     defaultDoc: "'auto'",
-    desc: "The implementation that should be used to power *reload*. Valid engines are `'auto'`, `'poll'` and `'inotify'` (requires inotify).",
+    desc:
+      "The implementation that should be used to power *reload*. Valid engines are `'auto'`, `'poll'` and " +
+      "`'inotify'` (requires inotify).",
     supported: false,
   }),
   reload_extra_files: spec({
@@ -717,16 +805,24 @@ export const registry = {
       'the config file, as in `production.ini#admin`.',
     supported: false,
   }),
-  proxy_protocol: spec({
+  proxy_protocol: spec<'off' | 'v1' | 'v2' | 'auto'>({
     section: 'Server Mechanics',
     flags: ['--proxy-protocol'],
-    action: 'store_true',
-    validate: v.bool,
-    default: () => false,
-    defaultDoc: 'False',
+    meta: 'MODE',
+    optionalValue: true,
+    const: 'auto',
+    validate: proxyProtocol,
+    default: () => 'off',
+    defaultDoc: "'off'",
     desc:
-      'Enable detect PROXY protocol (PROXY mode). Allows using HTTP and PROXY together, which is useful with stunnel as ' +
-      'an HTTPS front end.',
+      'Enable PROXY protocol support. Allow using HTTP and PROXY protocol together. It may be useful for work with ' +
+      'stunnel as HTTPS frontend and Gunicorn as HTTP server, or with HAProxy. Accepted values: `off` - Disabled ' +
+      '(default); `v1` - PROXY protocol v1 only (text format); `v2` - PROXY protocol v2 only (binary format); ' +
+      '`auto` - Auto-detect v1 or v2; Using `--proxy-protocol` without a value is equivalent to `auto`. PROXY ' +
+      'protocol v1: http://haproxy.1wt.eu/download/1.5/doc/proxy-protocol.txt PROXY protocol v2: ' +
+      'https://www.haproxy.org/download/1.8/doc/proxy-protocol.txt Example for stunnel config: `[https] protocol = ' +
+      'proxy accept = 443 connect = 80 cert = /etc/ssl/certs/stunnel.pem key = /etc/ssl/certs/stunnel.key`. ' +
+      '(Changed in Gunicorn 24.1.0: Extended to support version selection (v1, v2, auto).)',
     supported: true,
   }),
   proxy_allow_ips: spec({
@@ -1217,6 +1313,364 @@ export const registry = {
       'module is used, which contains ciphers considered strong at the time of each Python release.',
     supported: true,
   }),
+
+  // ------------------------------------------------------------ Logging (Gunicorn 24-26)
+  enable_backlog_metric: spec({
+    section: 'Logging',
+    flags: ['--enable-backlog-metric'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: "False",
+    desc:
+      'Enable socket backlog metric (only supported on Linux). When enabled, gunicorn will emit a ' +
+      '`gunicorn.backlog` histogram metric showing the number of connections waiting in the socket backlog.',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Server Mechanics (Gunicorn 24-26)
+  protocol: spec({
+    section: 'Server Mechanics',
+    flags: ['--protocol'],
+    meta: 'STRING',
+    validate: v.string,
+    default: () => 'http',
+    defaultDoc: "'http'",
+    desc:
+      'The protocol for incoming connections. `http` - Standard HTTP/1.x (default); `uwsgi` - uWSGI binary protocol ' +
+      '(for nginx uwsgi_pass); When using the uWSGI protocol, Gunicorn can receive requests from nginx using the ' +
+      'uwsgi_pass directive: `upstream gunicorn { server 127.0.0.1:8000; } location / { uwsgi_pass gunicorn; ' +
+      'include uwsgi_params; }`.',
+    supported: false,
+  }),
+  uwsgi_allow_ips: spec({
+    section: 'Server Mechanics',
+    flags: ['--uwsgi-allow-from'],
+    validate: v.addrList,
+    default: () => v.addrList('127.0.0.1,::1'),
+    defaultDoc: "'127.0.0.1,::1'",
+    desc:
+      'IPs allowed to send uWSGI protocol requests (comma separated). Set to `*` to allow all IPs. This is useful ' +
+      "for setups where you don't know in advance the IP address of front-end, but instead have ensured via other " +
+      'means that only your authorized front-ends can access Gunicorn. Note: This option does not affect UNIX ' +
+      'socket connections. Connections not associated with an IP address are treated as allowed, unconditionally.',
+    supported: false,
+  }),
+  root_path: spec({
+    section: 'Server Mechanics',
+    flags: ['--root-path'],
+    meta: 'STRING',
+    validate: v.string,
+    default: () => '',
+    defaultDoc: "''",
+    desc:
+      'The root path for ASGI applications. This is used to set the `root_path` in the ASGI scope, which allows ' +
+      'applications to know their mount point when behind a reverse proxy. For example, if your application is ' +
+      'mounted at `/api`, set this to `/api`. (New in Gunicorn 24.0.0.)',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ HTTP/2 (Gunicorn 24-26)
+  http_protocols: spec({
+    section: 'HTTP/2',
+    flags: ['--http-protocols'],
+    meta: 'STRING',
+    validate: httpProtocols,
+    default: () => ['h1'],
+    defaultDoc: "'h1'",
+    desc:
+      'HTTP protocol versions to support (comma-separated, order = preference). Valid protocols: `h1` - HTTP/1.1 ' +
+      '(default); `h2` - HTTP/2 (requires TLS with ALPN); `h3` - HTTP/3 (future, not yet implemented); Examples: `# ' +
+      'HTTP/1.1 only (default, backward compatible) --http-protocols=h1 # Prefer HTTP/2, fallback to HTTP/1.1 ' +
+      '--http-protocols=h2,h1 # HTTP/2 only (reject HTTP/1.1 clients) --http-protocols=h2`. HTTP/2 requires: TLS ' +
+      '(--certfile and --keyfile); The h2 library: `pip install gunicorn[http2]`; ALPN-capable TLS client; Note: ' +
+      'HTTP/2 cleartext (h2c) is disabled by default. Deployments behind a TLS-terminating proxy can enable ' +
+      'prior-knowledge h2c with `http2_cleartext`. (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  http2_cleartext: spec({
+    section: 'HTTP/2',
+    flags: ['--http2-cleartext'],
+    meta: 'STRING',
+    validate: http2Cleartext,
+    default: () => 'off',
+    defaultDoc: "'off'",
+    desc:
+      'Accept HTTP/2 over cleartext TCP (h2c), and by which mechanism. Valid values are: `off` (default) - no ' +
+      'cleartext HTTP/2; `prior-knowledge` - serve connections that open with the HTTP/2 connection preface (`PRI * ' +
+      'HTTP/2.0`), RFC 9113 section 3.4; `upgrade` - honour an HTTP/1.1 `Upgrade: h2c` request; `both` - accept ' +
+      'either; The mechanisms are listed separately on purpose: enabling one does not enable the other. Only peers ' +
+      'in `forwarded_allow_ips` are considered. Everyone else is served HTTP/1.x exactly as if this were `off`. ' +
+      'Anything else from a trusted peer on a prior-knowledge port (an HTTP/1.x request, a malformed or stalled ' +
+      'preface) is rejected with a 400: such a peer is expected to speak HTTP/2, and a silent downgrade would only ' +
+      'hide a misconfiguration. This is meant for deployments where TLS is terminated by a trusted proxy that ' +
+      'speaks HTTP/2 upstream (Cloud Run, fly.io, a service-mesh sidecar). Do not expose a cleartext HTTP/2 port to ' +
+      'the internet. Requires `h2` in `http_protocols` and the h2 library (`pip install gunicorn[http2]`). Ignored ' +
+      'when TLS is configured; there HTTP/2 is negotiated by ALPN. (New in Gunicorn 26.2.0.)',
+    supported: false,
+  }),
+  http2_max_concurrent_streams: spec({
+    section: 'HTTP/2',
+    flags: ['--http2-max-concurrent-streams'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 100,
+    defaultDoc: "100",
+    desc:
+      'Maximum number of concurrent HTTP/2 streams per connection. This limits how many requests can be processed ' +
+      'simultaneously on a single HTTP/2 connection. Higher values allow more parallelism but use more memory. ' +
+      'Default is 100, which matches common server configurations. The HTTP/2 specification allows up to 2^31-1. ' +
+      '(New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  http2_initial_window_size: spec({
+    section: 'HTTP/2',
+    flags: ['--http2-initial-window-size'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 65535,
+    defaultDoc: "65535",
+    desc:
+      'Initial HTTP/2 flow control window size in bytes. This controls how much data can be in-flight before the ' +
+      'receiver sends WINDOW_UPDATE frames. Larger values can improve throughput for large transfers but use more ' +
+      'memory. Default is 65535 (64KB - 1), the HTTP/2 specification default. Maximum is 2^31-1 (2147483647). (New ' +
+      'in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  http2_max_frame_size: spec({
+    section: 'HTTP/2',
+    flags: ['--http2-max-frame-size'],
+    meta: 'INT',
+    validate: http2FrameSize,
+    default: () => 16384,
+    defaultDoc: "16384",
+    desc:
+      'Maximum HTTP/2 frame payload size in bytes. This is the largest frame payload the server will accept. Larger ' +
+      'frames reduce framing overhead but may increase latency for small messages. Default is 16384 (16KB), the ' +
+      'HTTP/2 specification minimum. Range is 16384 to 16777215 (16MB - 1). (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  http2_max_header_list_size: spec({
+    section: 'HTTP/2',
+    flags: ['--http2-max-header-list-size'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 65536,
+    defaultDoc: "65536",
+    desc:
+      'Maximum size of HTTP/2 header list in bytes (HPACK protection). This limits the total size of headers after ' +
+      'HPACK decompression. Protects against compression bombs and excessive memory use. Default is 65536 (64KB). ' +
+      'Set to 0 for unlimited (not recommended). (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Worker Processes (Gunicorn 24-26)
+  asgi_loop: spec({
+    section: 'Worker Processes',
+    flags: ['--asgi-loop'],
+    meta: 'STRING',
+    validate: choice('Invalid ASGI loop', ['auto', 'asyncio', 'uvloop']),
+    default: () => 'auto',
+    defaultDoc: "'auto'",
+    desc:
+      'Event loop implementation for ASGI workers. auto: Use uvloop if available, otherwise asyncio; asyncio: Use ' +
+      "Python's built-in asyncio event loop; uvloop: Use uvloop (must be installed separately); This setting only " +
+      'affects the `asgi` worker type. uvloop typically provides better performance but requires installing the ' +
+      'uvloop package. (New in Gunicorn 24.0.0.)',
+    supported: false,
+  }),
+  asgi_lifespan: spec({
+    section: 'Worker Processes',
+    flags: ['--asgi-lifespan'],
+    meta: 'STRING',
+    validate: choice('Invalid ASGI lifespan', ['auto', 'on', 'off']),
+    default: () => 'auto',
+    defaultDoc: "'auto'",
+    desc:
+      'Control ASGI lifespan protocol handling. auto: Detect if app supports lifespan, enable if so; on: Always run ' +
+      'lifespan protocol (fail if unsupported); off: Never run lifespan protocol; The lifespan protocol allows ASGI ' +
+      'applications to run code at startup and shutdown. This is essential for frameworks like FastAPI that need to ' +
+      'initialize database connections, caches, or other resources. This setting only affects the `asgi` worker ' +
+      'type. (New in Gunicorn 24.0.0.)',
+    supported: false,
+  }),
+  asgi_disconnect_grace_period: spec({
+    section: 'Worker Processes',
+    flags: ['--asgi-disconnect-grace-period'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 3,
+    defaultDoc: "3",
+    desc:
+      'Grace period (seconds) for ASGI apps to handle client disconnects. When a client disconnects, the ASGI app ' +
+      'receives an http.disconnect message and has this many seconds to clean up resources (like database ' +
+      'connections) before the request task is cancelled. Set to 0 to cancel immediately (not recommended for apps ' +
+      'with async database connections). Apps with long-running database operations may need to increase this ' +
+      'value. This setting only affects the `asgi` worker type. (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  http_parser: spec({
+    section: 'Worker Processes',
+    flags: ['--http-parser'],
+    meta: 'STRING',
+    validate: httpParser,
+    default: () => 'auto',
+    defaultDoc: "'auto'",
+    desc:
+      'HTTP parser implementation for ASGI workers. auto: Use H1CProtocol if gunicorn_h1c is available, else ' +
+      'PythonProtocol (default); fast: Require H1CProtocol from gunicorn_h1c (fail if unavailable); python: Force ' +
+      'pure Python PythonProtocol parser; ASGI workers use callback-based parsing in data_received() for efficient ' +
+      'incremental parsing. The gunicorn_h1c C extension provides significantly faster HTTP parsing using ' +
+      'picohttpparser with SIMD optimizations. Install it with: pip install gunicorn[fast] (New in Gunicorn ' +
+      '25.0.0.)',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Dirty Arbiters (Gunicorn 24-26)
+  dirty_apps: spec({
+    section: 'Dirty Arbiters',
+    flags: ['--dirty-app'],
+    meta: 'STRING',
+    action: 'append',
+    validate: v.stringList,
+    default: () => [],
+    defaultDoc: "[]",
+    desc:
+      'Dirty applications to load in the dirty worker pool. A list of application paths in one of these formats: ' +
+      '`$(MODULE_NAME):$(CLASS_NAME)` - all workers load this app; `$(MODULE_NAME):$(CLASS_NAME):$(N)` - only N ' +
+      'workers load this app; Each dirty app must be a class that inherits from `DirtyApp` base class and ' +
+      'implements the `init()`, `__call__()`, and `close()` methods. Example: `dirty_apps = [ "myapp.ml:MLApp", # ' +
+      'All workers load this "myapp.images:ImageApp", # All workers load this "myapp.heavy:HugeModel:2", # Only 2 ' +
+      'workers load this ]`. The per-app worker limit is useful for memory-intensive applications like large ML ' +
+      'models. Instead of all 8 workers loading a 10GB model (80GB total), you can limit it to 2 workers (20GB ' +
+      'total). Alternatively, you can set the `workers` class attribute on your DirtyApp subclass: `class ' +
+      'HugeModelApp(DirtyApp): workers = 2 # Only 2 workers load this app def init(self): self.model = ' +
+      'load_10gb_model()`. Note: The config format (`module:Class:N`) takes precedence over the class attribute if ' +
+      'both are specified. Dirty apps are loaded once when the dirty worker starts and persist in memory for the ' +
+      'lifetime of the worker. This is ideal for loading ML models, database connection pools, or other stateful ' +
+      'resources that are expensive to initialize. (New in Gunicorn 25.0.0.) (Changed in Gunicorn 25.1.0: Added ' +
+      'per-app worker allocation via `:N` format suffix.)',
+    supported: false,
+  }),
+  dirty_workers: spec({
+    section: 'Dirty Arbiters',
+    flags: ['--dirty-workers'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 0,
+    defaultDoc: "0",
+    desc:
+      'The number of dirty worker processes. A positive integer. Set to 0 (default) to disable the dirty arbiter. ' +
+      'When set to a positive value, a dirty arbiter process will be spawned to manage the dirty worker pool. Dirty ' +
+      'workers are separate from HTTP workers and are designed for long-running, blocking operations like ML model ' +
+      'inference or heavy computation. (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  dirty_timeout: spec({
+    section: 'Dirty Arbiters',
+    flags: ['--dirty-timeout'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 300,
+    defaultDoc: "300",
+    desc:
+      'Timeout for dirty task execution in seconds. Workers silent for more than this many seconds are considered ' +
+      'stuck and will be killed. Set to a high value for operations like model loading that may take a long time. ' +
+      'Value is a positive number. Setting it to 0 disables timeout checking. (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  dirty_threads: spec({
+    section: 'Dirty Arbiters',
+    flags: ['--dirty-threads'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 1,
+    defaultDoc: "1",
+    desc:
+      'The number of threads per dirty worker. Each dirty worker can use threads to handle concurrent operations ' +
+      'within the same process, useful for async-safe applications. (New in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+  dirty_graceful_timeout: spec({
+    section: 'Dirty Arbiters',
+    flags: ['--dirty-graceful-timeout'],
+    meta: 'INT',
+    validate: v.posInt,
+    default: () => 30,
+    defaultDoc: "30",
+    desc:
+      'Timeout for graceful dirty worker shutdown in seconds. After receiving a shutdown signal, dirty workers have ' +
+      'this much time to finish their current tasks. Workers still alive after the timeout are force killed. (New ' +
+      'in Gunicorn 25.0.0.)',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Control (Gunicorn 24-26)
+  control_socket: spec({
+    section: 'Control',
+    flags: ['--control-socket'],
+    meta: 'PATH',
+    validate: v.string,
+    default: () => controlSocketDefault(),
+    defaultDoc: '$XDG_RUNTIME_DIR/gunicorn.ctl or $HOME/.gunicorn/gunicorn.ctl',
+    desc:
+      'Unix socket path for control interface. The control socket allows runtime management of Gunicorn via the ' +
+      '`gunicornc` command-line tool. Commands include viewing worker status, adjusting worker count, and graceful ' +
+      'reload/shutdown. Default: `$XDG_RUNTIME_DIR/gunicorn.ctl` if XDG_RUNTIME_DIR is set, otherwise ' +
+      '`$HOME/.gunicorn/gunicorn.ctl`. The parent directory is created automatically if needed. Use ' +
+      '`--no-control-socket` to disable. (New in Gunicorn 25.1.0.)',
+    supported: false,
+  }),
+  control_socket_mode: spec({
+    section: 'Control',
+    flags: ['--control-socket-mode'],
+    meta: 'INT',
+    validate: v.umask,
+    default: () => 0o600,
+    defaultDoc: "384",
+    desc:
+      'Permission mode for control socket. Restricts who can connect to the control socket. Default `0600` allows ' +
+      'only the socket owner. Set to `0660` to allow group access. (New in Gunicorn 25.1.0.)',
+    supported: false,
+  }),
+  control_socket_disable: spec({
+    section: 'Control',
+    flags: ['--no-control-socket'],
+    action: 'store_true',
+    validate: v.bool,
+    default: () => false,
+    defaultDoc: "False",
+    desc:
+      'Disable control socket. When set, no control socket is created and `gunicornc` cannot connect to this ' +
+      'Gunicorn instance. (New in Gunicorn 25.1.0.)',
+    supported: false,
+  }),
+
+  // ------------------------------------------------------------ Dirty Arbiter Hooks (Gunicorn 25)
+  on_dirty_starting: dirtyHook(
+    'on_dirty_starting',
+    ['arbiter'],
+    'OnDirtyStarting',
+    'Called just before the dirty arbiter process is initialized. The callable needs to accept a single instance variable for the DirtyArbiter. (New in Gunicorn 25.0.0.)',
+  ),
+  dirty_post_fork: dirtyHook(
+    'dirty_post_fork',
+    ['arbiter', 'worker'],
+    'DirtyPostFork',
+    'Called just after a dirty worker has been forked. The callable needs to accept two instance variables for the DirtyArbiter and new DirtyWorker. (New in Gunicorn 25.0.0.)',
+  ),
+  dirty_worker_init: dirtyHook(
+    'dirty_worker_init',
+    ['worker'],
+    'DirtyWorkerInit',
+    'Called just after a dirty worker has initialized all applications. The callable needs to accept one instance variable for the DirtyWorker. (New in Gunicorn 25.0.0.)',
+  ),
+  dirty_worker_exit: dirtyHook(
+    'dirty_worker_exit',
+    ['arbiter', 'worker'],
+    'DirtyWorkerExit',
+    'Called when a dirty worker has exited. The callable needs to accept two instance variables for the DirtyArbiter and the exiting DirtyWorker. (New in Gunicorn 25.0.0.)',
+  ),
 };
 
 export type SettingName = keyof typeof registry;

@@ -127,6 +127,22 @@ fast("an unsupported setting at another value: 'Error: NAME is not supported by 
   }
 });
 
+fast("--proxy-protocol [MODE] as Gunicorn 26's nargs='?': alone it is auto; v1, v2, off; anything else named", async () => {
+  const mode = async (args: string[]) => {
+    const r = await cli([...args, '--print-config', 'app:app']);
+    assert.is(r.code, 0, r.stderr);
+    return printed(r.stdout).proxy_protocol;
+  };
+  assert.is(await mode([]), 'off');
+  assert.is(await mode(['--proxy-protocol']), 'auto');
+  assert.is(await mode(['--proxy-protocol', 'v2']), 'v2');
+  assert.is(await mode(['--proxy-protocol=V1']), 'v1');
+  assert.is(await mode(['--proxy-protocol', 'true']), 'auto');
+  const bad = await cli(['--proxy-protocol', 'v3', 'app:app']);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /proxy_protocol must be: off, v1, v2, or auto/);
+});
+
 fast('an unsupported setting at its default is accepted', async () => {
   const r = await cli(['--threads', '1', '--timeout', '30', '--print-config', 'app:app']);
   assert.is(r.code, 0, r.stderr);

@@ -119,7 +119,7 @@ flask('GET /boom is a 500 page; the traceback goes to the log, not the wire', as
   assert.not.match(body, /Traceback|RuntimeError|app\.py/);
   const logged = /ERROR in app: Exception on \/boom \[GET\]\nTraceback \(most recent call last\):\n[\s\S]*fixtures\/flaskapp\/app\.py", line \d+, in boom\n[\s\S]*RuntimeError: boom\n/;
   assert.ok(await eventually(() => logged.test(srv.log())), `log has the traceback:\n${srv.log()}`);
-  assert.not.match(srv.log(), /Error handling request \/boom/, 'Flask handled it; the server saw a normal response');
+  assert.not.match(srv.log(), /Error handling request GET \/boom/, 'Flask handled it; the server saw a normal response');
   assert.equal(await json(await fetch(`${srv.url}/`)), { hello: 'flask' }, 'the worker serves on');
 });
 
@@ -144,7 +144,7 @@ flask("a factory call app:create_app('factoryname', debug=True) is loaded with i
     const boom = await fetch(`${factory.url}/boom`);
     assert.is(boom.status, 500);
     assert.not.match(await boom.text(), /Traceback|RuntimeError/);
-    const logged = /Error handling request \/boom\nTraceback[\s\S]*RuntimeError: boom/;
+    const logged = /Error handling request GET \/boom\nTraceback[\s\S]*RuntimeError: boom/;
     assert.ok(await eventually(() => logged.test(factory.log())), `debug=True reached create_app:\n${factory.log()}`);
   } finally {
     await factory.stop();

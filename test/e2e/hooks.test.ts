@@ -207,7 +207,7 @@ failing('post_worker_init raising is a worker boot failure, exit 3', ({ runs }) 
 failing('pre_request raising is a 500 for that request; the worker serves on', async ({ srv }) => {
   const res = await fetch(`${srv.url}/x`);
   assert.is(res.status, 500);
-  assert.ok(await eventually(() => /Error handling request \/x[\s\S]*hook pre_request failed on purpose/.test(srv.log())));
+  assert.ok(await eventually(() => /Error handling request GET \/x[\s\S]*hook pre_request failed on purpose/.test(srv.log())));
   await sleep(10);
   assert.is(srv.workerPids().length, 1);
 });

@@ -191,7 +191,7 @@ locks('a host sqlite3 holding BEGIN EXCLUSIVE: an app write waits its timeout, t
   // Emscripten's sleep spins on the clock: 0.3 s of CPU per second of wait before host/sqlite-sleep.ts.
   assert.ok(cpu < 0.15 * (refused.ms / 1000), `the workers slept while waiting (${cpu.toFixed(2)} s of CPU)`);
   assert.ok(
-    await eventually(() => /Error handling request \/insert[^\n]*too-late[\s\S]*?Traceback[\s\S]*?sqlite3\.OperationalError: database is locked/.test(srv.log())),
+    await eventually(() => /Error handling request POST \/insert[^\n]*too-late[\s\S]*?Traceback[\s\S]*?sqlite3\.OperationalError: database is locked/.test(srv.log())),
     `the traceback is in the error log:\n${srv.log().slice(-2000)}`,
   );
 

@@ -76,7 +76,7 @@ file('an app error: "Error handling request" and its traceback in the file', asy
   assert.ok(await eventually(() => read(log).includes('deliberate error before start_response')));
   assert.match(
     read(log),
-    new RegExp(`\\[ERROR\\] Error handling request /fail-before\\nTraceback \\(most recent call last\\):\\n[\\s\\S]*?ValueError: deliberate error before start_response\\n`),
+    new RegExp(`\\[ERROR\\] Error handling request GET /fail-before\\nTraceback \\(most recent call last\\):\\n[\\s\\S]*?ValueError: deliberate error before start_response\\n`),
   );
 });
 

@@ -151,7 +151,7 @@ test('frameHeader carries lengths up to 2^32-1', () => {
 
 test('frame numbers mirror python/nicorn/channel.py', () => {
   assert.equal(InFrame, { Head: 1, Body: 2, Eof: 3, Abort: 4, Stop: 5 });
-  assert.equal(OutFrame, { Start: 1, Body: 2, File: 3, End: 4, Close: 5 });
+  assert.equal(OutFrame, { Start: 1, Body: 2, File: 3, End: 4, Close: 5, Hints: 6 });
 });
 
 test.run();

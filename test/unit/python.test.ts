@@ -311,6 +311,26 @@ test('environ: request line fields: method, protocol, remote address, url scheme
   assert.is(e['wsgi.input'], 'the-body');
 });
 
+test("environ['gunicorn.socket']: addresses as the socket gives them (IPv4, IPv6, unix); I/O refused naming the limit", () => {
+  const r = pyJson<Record<string, unknown>>(`
+import socket
+from nicorn.client_socket import ClientSocket
+v4 = ClientSocket("10.1.2.3", "40000", "127.0.0.1", "8000")
+v6 = ClientSocket("::1", "5", "::1", "8000")
+ux = ClientSocket("", "", "", "")
+{"v4": [list(v4.getpeername()), list(v4.getsockname()), v4.family == socket.AF_INET, v4.type == socket.SOCK_STREAM],
+ "v6": [list(v6.getpeername()), v6.family == socket.AF_INET6],
+ "ux": [ux.getpeername(), ux.family == getattr(socket, "AF_UNIX", 1)],
+ "send": raised(v4.sendall, b"x"), "fileno": raised(v4.fileno)["type"], "nope": raised(getattr, v4, "no_such")["type"]}
+`);
+  assert.equal(r.v4, [['10.1.2.3', 40000], ['127.0.0.1', 8000], true, true]);
+  assert.equal(r.v6, [['::1', 5, 0, 0], true]);
+  assert.equal(r.ux, ['', true]);
+  assert.match((r.send as { msg: string }).msg, /^gunicorn\.socket in nicorn-py: .* sendall\(\) is not available/);
+  assert.is(r.fileno, 'OSError');
+  assert.is(r.nope, 'AttributeError');
+});
+
 test('environ: base keys: wsgi.version (1, 0), multiprocess, run_once False, input_terminated True', () => {
   const r = pyJson(`
 b = nenviron.base_environ(True, "FW")
@@ -472,10 +492,56 @@ _ch.frames`);
   const start = decodeStart(Buffer.from(r[0]![1] as unknown as number[]));
   assert.equal(start, {
     close: true,
+    errorPage: false,
     statusCode: 201,
     reason: 'Created Here',
     headers: ['Set-Cookie', 'a=1', 'X-N', 'caf\u00e9', 'Set-Cookie', 'b=2'],
   });
+});
+
+test("wsgi.early_hints: Gunicorn 26's checks, a Hints frame flushed at once; nothing for HTTP/1.0 or once the head left", () => {
+  const r = pyJson<unknown[]>(`
+class _Rec:
+    flushes = 0
+    def __init__(self): self.frames = []
+    def frame(self, kind, data=b""): self.frames.append([kind, bytes(data).decode("latin-1")])
+    def flush(self): self.flushes += 1
+    def end_frame(self, kind, data=b""): self.frame(kind, data)
+    def discard(self): self.frames = []
+_ch = _Rec()
+_resp = response.Response(_ch, "GET", "1.1")
+_resp.early_hints([("Link", "</a.css>; rel=preload"), (b"X-B", b"  two\t")])
+_first = [list(_ch.frames), _ch.flushes]
+_errors = [raised(_resp.early_hints, [("Bad Name", "x")]), raised(_resp.early_hints, [("X", "a\\r\\nb")])]
+_resp.start_response("200 OK", [])
+_resp.send(b"x")
+_resp.early_hints([("Link", "</late.css>")])
+_ten = response.Response(_Rec(), "GET", "1.0")
+_ten.early_hints([("Link", "</a.css>")])
+[_first, _errors, [f[0] for f in _ch.frames], _ten._ch.frames]`);
+  assert.equal(r[0], [[[6, 'Link\0</a.css>; rel=preload\0X-B\0two']], 1]);
+  assert.equal((r[1] as { type: string; msg: string }[]).map((e) => [e.type, e.msg]), [
+    ['InvalidHeaderName', "'Bad Name'"],
+    ['InvalidHeader', "'X'"],
+  ]);
+  assert.equal(r[2], [6, 1, 2], 'no hint after the head');
+  assert.equal(r[3], [], 'none to an HTTP/1.0 client');
+});
+
+test("Gunicorn's error page is flagged for the front door ('e'): written as write_error writes it", () => {
+  const r = pyJson<number[][]>(`
+class _Rec:
+    def __init__(self): self.frames = []
+    def frame(self, kind, data=b""): self.frames.append([kind, list(data)])
+    def end_frame(self, kind, data=b""): self.frame(kind, data)
+    def discard(self): self.frames = []
+_ch = _Rec()
+response.send_error(_ch, 500, "Internal Server Error")
+_ch.frames`);
+  const start = decodeStart(Buffer.from(r[0]![1] as unknown as number[]));
+  assert.is(start.errorPage, true);
+  assert.is(start.close, true);
+  assert.is(start.statusCode, 500);
 });
 
 test("channel.py's file_frame payload decodes in JS (offset, count, UTF-8 path)", () => {

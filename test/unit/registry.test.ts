@@ -1,5 +1,5 @@
 // The settings registry against Gunicorn's own table (gunicorn/config.py,
-// 23.0): every setting by name, section, flags and meta; the hooks' arities;
+// 26.2.2): every setting by name, section, flags and meta; the hooks' arities;
 // what nicorn-py supports; and docs/settings.md generated from it.
 
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ import { ConfigError, resolveSettings } from '../../src/config/settings.js';
 
 type Row = [section: string, flags: string[], meta?: string];
 
-/** Gunicorn 23.0's KNOWN_SETTINGS, in its order: name -> section, cli, meta. */
+/** Gunicorn 26.2.2's KNOWN_SETTINGS, in its order: name -> section, cli, meta. */
 const GUNICORN: Record<string, Row> = {
   config: ['Config File', ['-c', '--config'], 'CONFIG'],
   wsgi_app: ['Config File', [], 'STRING'],
@@ -89,7 +89,7 @@ const GUNICORN: Record<string, Row> = {
   nworkers_changed: ['Server Hooks', []],
   on_exit: ['Server Hooks', []],
   ssl_context: ['Server Hooks', []],
-  proxy_protocol: ['Server Mechanics', ['--proxy-protocol']],
+  proxy_protocol: ['Server Mechanics', ['--proxy-protocol'], 'MODE'],
   proxy_allow_ips: ['Server Mechanics', ['--proxy-allow-from']],
   keyfile: ['SSL', ['--keyfile'], 'FILE'],
   certfile: ['SSL', ['--certfile'], 'FILE'],
@@ -107,6 +107,33 @@ const GUNICORN: Record<string, Row> = {
   casefold_http_method: ['Server Mechanics', ['--casefold-http-method']],
   forwarder_headers: ['Server Mechanics', ['--forwarder-headers']],
   header_map: ['Server Mechanics', ['--header-map']],
+  // Gunicorn 24 to 26.2
+  enable_backlog_metric: ['Logging', ['--enable-backlog-metric']],
+  protocol: ['Server Mechanics', ['--protocol'], 'STRING'],
+  uwsgi_allow_ips: ['Server Mechanics', ['--uwsgi-allow-from']],
+  root_path: ['Server Mechanics', ['--root-path'], 'STRING'],
+  http_protocols: ['HTTP/2', ['--http-protocols'], 'STRING'],
+  http2_cleartext: ['HTTP/2', ['--http2-cleartext'], 'STRING'],
+  http2_max_concurrent_streams: ['HTTP/2', ['--http2-max-concurrent-streams'], 'INT'],
+  http2_initial_window_size: ['HTTP/2', ['--http2-initial-window-size'], 'INT'],
+  http2_max_frame_size: ['HTTP/2', ['--http2-max-frame-size'], 'INT'],
+  http2_max_header_list_size: ['HTTP/2', ['--http2-max-header-list-size'], 'INT'],
+  asgi_loop: ['Worker Processes', ['--asgi-loop'], 'STRING'],
+  asgi_lifespan: ['Worker Processes', ['--asgi-lifespan'], 'STRING'],
+  asgi_disconnect_grace_period: ['Worker Processes', ['--asgi-disconnect-grace-period'], 'INT'],
+  http_parser: ['Worker Processes', ['--http-parser'], 'STRING'],
+  dirty_apps: ['Dirty Arbiters', ['--dirty-app'], 'STRING'],
+  dirty_workers: ['Dirty Arbiters', ['--dirty-workers'], 'INT'],
+  dirty_timeout: ['Dirty Arbiters', ['--dirty-timeout'], 'INT'],
+  dirty_threads: ['Dirty Arbiters', ['--dirty-threads'], 'INT'],
+  dirty_graceful_timeout: ['Dirty Arbiters', ['--dirty-graceful-timeout'], 'INT'],
+  on_dirty_starting: ['Dirty Arbiter Hooks', []],
+  dirty_post_fork: ['Dirty Arbiter Hooks', []],
+  dirty_worker_init: ['Dirty Arbiter Hooks', []],
+  dirty_worker_exit: ['Dirty Arbiter Hooks', []],
+  control_socket: ['Control', ['--control-socket'], 'PATH'],
+  control_socket_mode: ['Control', ['--control-socket-mode'], 'INT'],
+  control_socket_disable: ['Control', ['--no-control-socket']],
 };
 
 /** Gunicorn's validate_callable(arity) for each hook (post_request: 4 via validate_post_request). */
@@ -126,6 +153,10 @@ const HOOK_ARITY: Record<string, number> = {
   worker_exit: 2,
   nworkers_changed: 3,
   on_exit: 1,
+  on_dirty_starting: 1,
+  dirty_post_fork: 2,
+  dirty_worker_init: 1,
+  dirty_worker_exit: 2,
   ssl_context: 2,
 };
 
@@ -144,7 +175,8 @@ const SWITCHES: Record<string, string> = {
   capture_output: 'store_true',
   syslog: 'store_true',
   enable_stdio_inheritance: 'store_true',
-  proxy_protocol: 'store_true',
+  enable_backlog_metric: 'store_true',
+  control_socket_disable: 'store_true',
   suppress_ragged_eofs: 'store_true',
   do_handshake_on_connect: 'store_true',
   permit_obsolete_folding: 'store_true',
@@ -153,7 +185,7 @@ const SWITCHES: Record<string, string> = {
   permit_unconventional_http_version: 'store_true',
   casefold_http_method: 'store_true',
 };
-const APPENDS = ['bind', 'reload_extra_files', 'raw_env', 'raw_paste_global_conf'];
+const APPENDS = ['bind', 'reload_extra_files', 'raw_env', 'raw_paste_global_conf', 'dirty_apps'];
 
 const SUPPORTED = [
   'config', 'wsgi_app', 'bind', 'backlog', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
@@ -192,6 +224,32 @@ const NOT_DEFAULT: Record<string, unknown> = {
   strip_header_spaces: true,
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
+  enable_backlog_metric: true,
+  protocol: 'uwsgi',
+  uwsgi_allow_ips: '10.0.0.1',
+  root_path: '/api',
+  http_protocols: 'h2,h1',
+  http2_cleartext: 'prior-knowledge',
+  http2_max_concurrent_streams: '50',
+  http2_initial_window_size: '1048576',
+  http2_max_frame_size: '32768',
+  http2_max_header_list_size: '0',
+  asgi_loop: 'asyncio',
+  asgi_lifespan: 'on',
+  asgi_disconnect_grace_period: '10',
+  http_parser: 'python',
+  dirty_apps: ['myapp.ml:MLApp'],
+  dirty_workers: '2',
+  dirty_timeout: '60',
+  dirty_threads: '4',
+  dirty_graceful_timeout: '5',
+  on_dirty_starting: true,
+  dirty_post_fork: true,
+  dirty_worker_init: true,
+  dirty_worker_exit: true,
+  control_socket: '/run/app.ctl',
+  control_socket_mode: '0660',
+  control_socket_disable: true,
 };
 
 /** nicorn-py's own settings (nicornOnly), which Gunicorn does not have. */
@@ -200,9 +258,9 @@ const everything = Object.keys(registry) as SettingName[];
 const names = everything.filter((n) => !OWN.includes(n));
 const APP = { wsgi_app: 'app:app' };
 
-test("every Gunicorn 23 setting is in the registry, and nothing else", () => {
+test("every Gunicorn 26.2.2 setting is in the registry, and nothing else", () => {
   assert.equal([...names].sort(), Object.keys(GUNICORN).sort());
-  assert.is(names.length, 93);
+  assert.is(names.length, 119);
 });
 
 test("nicorn-py's own settings are marked nicornOnly, documented apart, and supported", () => {
@@ -239,7 +297,7 @@ test("switches and repeatable flags have Gunicorn's argparse action", () => {
 });
 
 test('every server hook has its Gunicorn arity, no flags, and defaults to not set', () => {
-  const hooks = names.filter((n) => specOf(n).section === 'Server Hooks');
+  const hooks = names.filter((n) => specOf(n).section.endsWith('Hooks'));
   assert.equal(hooks.sort(), Object.keys(HOOK_ARITY).sort());
   for (const name of hooks) {
     const s = specOf(name);
@@ -248,7 +306,7 @@ test('every server hook has its Gunicorn arity, no flags, and defaults to not se
     assert.is(s.default(), false, name);
     assert.ok(s.defaultDoc.startsWith(`def ${name}(`), `${name}: Gunicorn's default shown as its source`);
   }
-  for (const name of names.filter((n) => specOf(n).section !== 'Server Hooks')) assert.is(specOf(name).hookArity, undefined, name);
+  for (const name of names.filter((n) => !specOf(n).section.endsWith('Hooks'))) assert.is(specOf(name).hookArity, undefined, name);
 });
 
 test('supported: the settings this issue implements, and only those', () => {
@@ -328,7 +386,7 @@ test('docs/settings.md lists every setting under its section, with flags, defaul
     assert.match(block, specOf(name).supported ? '**nicorn-py:** supported' : '**nicorn-py:** not supported yet');
   }
   assert.match(doc, '`-w INT` or `--workers INT`');
-  assert.match(doc, `nicorn-py supports ${SUPPORTED.length} of Gunicorn's 93 settings`);
+  assert.match(doc, `nicorn-py supports ${SUPPORTED.length} of Gunicorn's 119 settings`);
 });
 
 test.run();

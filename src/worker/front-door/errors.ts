@@ -55,7 +55,7 @@ export const forbiddenProxyRequest = (host: string) =>
 // the parser meets them before the app is called, and the request is refused.
 export const invalidChunk = (detail: string) => bad(`Invalid chunk size: ${pyRepr(detail)}`);
 
-export const unsupportedConnect = (target: string) => bad(`CONNECT is not supported: ${pyRepr(target)}`);
+export const unsupportedConnect = (target: string) => bad(`CONNECT with a body is not supported: ${pyRepr(target)}`);
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');

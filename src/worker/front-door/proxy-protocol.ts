@@ -44,10 +44,15 @@ const CRLF = Buffer.from('\r\n', 'latin1');
 const NONE: ProxyParse = { kind: 'none' };
 const MORE: ProxyParse = { kind: 'more' };
 
+/** --proxy-protocol's modes that read a header: Gunicorn 26 looks only for the version(s) named. */
+export type ProxyMode = 'v1' | 'v2' | 'auto';
+
 /** Reads a PROXY header off the start of `buf` (everything received so far). */
-export function parseProxyHeader(buf: Buffer): ProxyParse {
+export function parseProxyHeader(buf: Buffer, mode: ProxyMode = 'auto'): ProxyParse {
   if (buf.length === 0) return MORE;
-  const sig = buf[0] === V1_PREFIX[0] ? V1_PREFIX : buf[0] === V2_SIGNATURE[0] ? V2_SIGNATURE : null;
+  const v1 = mode !== 'v2' && buf[0] === V1_PREFIX[0];
+  const v2 = mode !== 'v1' && buf[0] === V2_SIGNATURE[0];
+  const sig = v1 ? V1_PREFIX : v2 ? V2_SIGNATURE : null;
   if (sig === null) return NONE;
   const n = Math.min(buf.length, sig.length);
   if (buf.compare(sig, 0, n, 0, n) !== 0) return NONE;

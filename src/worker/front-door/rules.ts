@@ -200,14 +200,12 @@ export function versionlessRequestLine(bytes: Buffer): RequestError | null {
 }
 
 /**
- * Fields RFC 9110 section 6.5.1 keeps out of trailers (framing, routing,
- * request modifiers, content metadata): the first one present, upper-cased.
+ * Fields RFC 9110 section 6.5.1 keeps out of trailers that Gunicorn 26 refuses
+ * there (RFC9110_6_5_1_FORBIDDEN_TRAILER: those that alter routing, framing or
+ * authentication), upper-cased. Others (Vary, Content-Type, ...) are taken, as
+ * Gunicorn takes them; WSGI has no place for trailers, so the app does not see them.
  */
-const FORBIDDEN_TRAILERS = new Set([
-  'TRANSFER-ENCODING', 'CONTENT-LENGTH', 'HOST', 'TRAILER', 'TE', 'CONNECTION', 'AUTHORIZATION', 'PROXY-AUTHORIZATION',
-  'COOKIE', 'EXPECT', 'RANGE', 'MAX-FORWARDS', 'CACHE-CONTROL', 'IF-MATCH', 'IF-NONE-MATCH', 'IF-MODIFIED-SINCE',
-  'IF-UNMODIFIED-SINCE', 'IF-RANGE', 'CONTENT-ENCODING', 'CONTENT-TYPE', 'CONTENT-RANGE',
-]);
+const FORBIDDEN_TRAILERS = new Set(['HOST', 'CONTENT-LENGTH', 'TRANSFER-ENCODING', 'TRAILER', 'AUTHORIZATION', 'TE']);
 
 export function forbiddenTrailer(rawTrailers: readonly string[]): string | null {
   for (let i = 0; i < rawTrailers.length; i += 2) {

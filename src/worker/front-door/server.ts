@@ -18,12 +18,13 @@ import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
 import { AllowList } from '../../config/networks.js';
 import {
-  RequestError, errorResponse, forbiddenProxyRequest, invalidHeader, invalidProxyHeader, invalidProxyLine,
+  RequestError, errorResponse, forbiddenProxyRequest, invalidHeaderName, invalidProxyHeader, invalidProxyLine,
   unsupportedConnect,
 } from './errors.js';
-import { parseProxyHeader, type ProxyInfo } from './proxy-protocol.js';
+import { parseProxyHeader, type ProxyInfo, type ProxyMode } from './proxy-protocol.js';
 import { holdReading } from './read-hold.js';
 import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
+import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
@@ -138,6 +139,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, dir: settings.tmp_upload_dir };
+  const warn = (message: string) => log.warning(message);
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
@@ -226,7 +228,14 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     conn.active++;
     const head = requestHead(req, checked, conn.proxy);
     const queued: Queued = {
-      exchange: { head, req, res, startedAt: Date.now(), t0: process.hrtime.bigint() },
+      exchange: {
+        head,
+        req,
+        res,
+        http1: new Http1Response(head.method, head.httpVersion, warn),
+        startedAt: Date.now(),
+        t0: process.hrtime.bigint(),
+      },
       ready: false,
       expectsContinue,
       body: null,
@@ -245,7 +254,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       const ready = () => {
         const trailer = forbiddenTrailer(req.rawTrailers);
         if (trailer) {
-          refuse(sock, invalidHeader(trailer));
+          refuse(sock, invalidHeaderName(trailer));
           return drop(sock, conn, queued);
         }
         queued.ready = true;
@@ -289,8 +298,26 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   // Gunicorn answers "100 Continue" once the head has passed its checks, not before.
   server.on('checkContinue', (req, res) => onRequest(req, res, true));
 
-  // node:http cannot hand a CONNECT tunnel to a WSGI app; Gunicorn would call the app with it.
-  server.on('connect', (req: http.IncomingMessage, sock: Socket) => refuse(sock, unsupportedConnect(req.url ?? '')));
+  // CONNECT (authority-form target, RFC 9112 3.2.3) reaches the app as Gunicorn 26 hands
+  // it over. node:http gives such a request the socket already detached from its
+  // parser (a tunnel in the making), so a response is made for it here and the
+  // connection closes after it: what follows on the wire is not HTTP this server reads.
+  server.on('connect', (req: http.IncomingMessage, sock: Socket) => {
+    // A body on a CONNECT has no defined meaning (RFC 9110 9.3.6) and node does not frame one.
+    if (hasBody(req)) return refuse(sock, unsupportedConnect(req.url ?? ''));
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    const attach = () => {
+      if (sock.destroyed) return;
+      res.assignSocket(sock);
+      res.once('finish', () => sock.destroySoon());
+    };
+    // A response still being written on the connection (a pipelined request before it) goes first.
+    const before = (sock as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (before) before.once('close', attach);
+    else attach();
+    onRequest(req, res, false);
+  });
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);
@@ -324,7 +351,9 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
 
   admitConnections(server, settings.worker_connections);
   if (!tls) refuseVersionlessLines(server, rules.maxHeadBytes, timeoutMs, refuse);
-  if (settings.proxy_protocol) readProxyPreface(server, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
+  if (settings.proxy_protocol !== 'off') {
+    readProxyPreface(server, settings.proxy_protocol, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
+  }
   return server;
 }
 
@@ -439,16 +468,18 @@ function refuseVersionlessLines(
 
 /**
  * --proxy-protocol: before HTTP (or TLS) sees a byte, a PROXY v1/v2 header is
- * read off the connection when there is one; plain requests still pass, as in Gunicorn.
+ * read off the connection when there is one (only v1 or v2 in those modes);
+ * plain requests still pass, as in Gunicorn.
  */
 function readProxyPreface(
   server: http.Server,
+  mode: ProxyMode,
   allowed: AllowList,
   timeoutMs: number,
   refuse: (sock: Socket, e: RequestError) => void,
 ): void {
   readFirstBytes(server, timeoutMs, (sock) => sock.destroy(), refuse, (sock, buf) => {
-    const parsed = parseProxyHeader(buf);
+    const parsed = parseProxyHeader(buf, mode);
     if (parsed.kind === 'more') return MORE;
     if (parsed.kind === 'none') return { kind: 'pass', rest: buf };
     const peer = sock.remoteAddress;

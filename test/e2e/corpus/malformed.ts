@@ -163,6 +163,7 @@ export const REFUSED: RefusedCase[] = [
   // ------------------------------------------------------- trailers
   { id: 'trailer-cl', title: 'Content-Length in the trailer section', source: G('rfc9110_trailer_forbidden_cl_01', 'InvalidHeaderName'), server: 'main', bytes: chunked('/p', '5\r\nhello\r\n0\r\nContent-Length: 99\r\n\r\n'), status: 400, note: `${NEWEST} (RFC 9110 §6.5.1)` },
   { id: 'trailer-host', title: 'Host in the trailer section', source: G('rfc9110_trailer_forbidden_host_01', 'InvalidHeaderName'), server: 'main', bytes: chunked('/p', '5\r\nhello\r\n0\r\nHost: evil.example.com\r\n\r\n'), status: 400, note: `${NEWEST} (RFC 9110 §6.5.1)` },
+  { id: 'trailer-authorization', title: 'Authorization in the trailer section', source: `${MSG} RFC9110_6_5_1_FORBIDDEN_TRAILER (Gunicorn 26)`, server: 'main', bytes: chunked('/p', '5\r\nhello\r\n0\r\nAuthorization: Basic eDp5\r\n\r\n'), status: 400 },
   { id: 'trailer-te', title: 'Transfer-Encoding in the trailer section', source: G('rfc9110_trailer_forbidden_te_01', 'InvalidHeaderName'), server: 'main', bytes: chunked('/p', '5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n'), status: 400, note: `${NEWEST} (RFC 9110 §6.5.1)` },
 
   // ------------------------------------------------------- limits, Gunicorn's defaults
