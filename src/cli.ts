@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { runArbiter } from './arbiter/arbiter.js';
 import { daemonStdio } from './log/error-log.js';
-import { ConfigFileError, checkApp, configInterpreter, loadConfigFile } from './config/config-file.js';
+import { ConfigFileError, checkApp, interpreterFor, loadConfigFile } from './config/config-file.js';
 import { renderConfig } from './config/print-config.js';
 import { bySection, metaOf, registry, shortDesc, specOf, takesValue, type SettingName, type Settings } from './config/registry.js';
-import { ConfigError, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
+import { ConfigError, appLayer, knownSettings, resolveOne, resolveSettings, shellSplit, type RawSettings } from './config/settings.js';
 import { envPairs, pyRepr, pyStr } from './config/validators.js';
 import { targetPython } from './install/environment.js';
 import { VERSION } from './version.js';
@@ -173,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     // Every value given as a flag is checked before the (slower) config file is read.
     for (const name of new Set([...Object.keys(env), ...Object.keys(cli)]) as Set<SettingName>) resolveOne(name, [env, cli]);
     const file = await readConfigFile(env, cli);
-    const settings = resolveSettings(file, env, cli);
+    const settings = resolveSettings(appLayer(cli), file, env, cli);
     if (settings.print_config) {
       process.stdout.write(`${renderConfig(settings)}\n`);
       if (!settings.check_config) return 0;
@@ -185,12 +185,12 @@ export async function main(argv: string[]): Promise<number> {
     Object.assign(process.env, envPairs(settings.raw_env));
     // HUP reads the config file again; the command line and GUNICORN_CMD_ARGS stay.
     const reloader = async () => {
-      const next = resolveSettings(await readConfigFile(env, cli), env, cli);
+      const next = resolveSettings(appLayer(cli), await readConfigFile(env, cli), env, cli);
       tlsFilesInChdir(next);
       Object.assign(process.env, envPairs(next.raw_env));
-      return { settings: next, config: configInterpreter() };
+      return { settings: next, config: await interpreterFor(next) };
     };
-    return await runArbiter(settings, configInterpreter(), reloader);
+    return await runArbiter(settings, await interpreterFor(settings), reloader);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`Error: ${e.message}\n`);

@@ -16,12 +16,14 @@ import traceback
 from . import config as config_mod
 from . import environ as environ_mod
 from . import hooks
+from . import logconfig
 from . import host
 from . import recursion
 from .body import Body, ClientDisconnected, EmptyBody
 from .channel import IN_HEAD, IN_STOP, OUT_CLOSE, Channel, ClientGone, WorkerAbort
 from .loader import AppImportError, import_app, native_extension_hint
 from .log import error_logger
+from .reload import ModuleReport
 from .response import FileWrapper, Response, host_file_span, send_error
 
 # Exit codes the arbiter understands, as Gunicorn's Arbiter defines them.
@@ -41,6 +43,10 @@ class _Worker:
     current_uri = None
     # Lower-cased environ names the access log format asks for ({name}e atoms).
     access_env = ()
+    # --reload: the list of loaded source files the arbiter watches (reload.py).
+    modules = None
+    # A wsgi.file_wrapper of a host file is streamed by the I/O thread (Gunicorn's sendfile()), not read by Python.
+    sendfile = True
 
 
 _w = _Worker()
@@ -133,8 +139,19 @@ def boot(io, opts):
         config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     _w.host_roots = tuple(r.rstrip("/") + "/" for r in opts["host_roots"])
     recursion.install(opts["max_recursion_limit"])
+    if opts.get("reload_dir"):
+        _w.modules = ModuleReport(opts["reload_dir"], opts["pid"], _w.host_roots)
     try:
+        # The user's logging configuration (logconfig*), before the app is imported, as Gunicorn's master applies it before the fork.
+        settings = json.loads(opts["settings"])
+        if logconfig.active(settings):
+            logconfig.setup(settings)
+        _w.sendfile = _sendfile(settings)
         _load_hooks(opts)
+        if settings.get("spew"):
+            from . import spew
+
+            spew.install()
         hooks.call("post_fork", _w.server, _w.worker)
         # With preload_app the app was imported before the fork, as in Gunicorn.
         _w.app = _preloaded["app"] if restored == "preload" else import_app(opts["app"])
@@ -144,13 +161,16 @@ def boot(io, opts):
     except AppImportError as e:
         log.debug("Exception while loading the application", exc_info=True)
         print("%s" % e, file=sys.stderr, flush=True)
+        _report_modules(e)
         return APP_LOAD_ERROR
     except BaseException as e:
         log.exception("Exception in worker process")
         hint = native_extension_hint(e)
         if hint:
             log.error(hint)
+        _report_modules(e)
         return WORKER_BOOT_ERROR
+    _report_modules()
     _w.channel = Channel(io, opts["inbox_size"])
     check_dir = opts.get("check_wsgi_dir")
     if check_dir:
@@ -161,6 +181,24 @@ def boot(io, opts):
     _w.access_env = tuple(opts.get("access_env") or ())
     _w.base = environ_mod.base_environ(opts["workers"] > 1, FileWrapper)
     return 0
+
+
+def _sendfile(settings):
+    """Gunicorn's cfg.sendfile: off with --no-sendfile, else as the SENDFILE environment variable says, else on."""
+    if settings.get("sendfile") is not None:
+        return False
+    if "SENDFILE" in os.environ:
+        return os.environ["SENDFILE"].lower() in ("y", "1", "yes", "true")
+    return True
+
+
+def _report_modules(error=None):
+    if _w.modules is None:
+        return
+    try:
+        _w.modules.write(error)
+    except OSError:
+        _w.log.exception("Cannot write the list of loaded modules for --reload")
 
 
 def _access_trailer(environ):
@@ -198,6 +236,8 @@ def serve():
                     handle(ch, fields)
                 _w.current_uri = None
                 _w.worker.nr += 1
+                if _w.modules is not None and len(sys.modules) != _w.modules.seen:
+                    _report_modules()
             elif kind == IN_STOP:
                 break
             # Anything else is the unread rest of an earlier request's body.
@@ -249,7 +289,7 @@ def handle(ch, fields, req=None, state=None):
             state["environ"], state["resp"] = environ, resp
             hooks.call("pre_request", _w.worker, req)
         respiter = _w.app(environ, resp.start_response)
-        span = host_file_span(respiter, _w.host_roots) if isinstance(respiter, FileWrapper) else None
+        span = host_file_span(respiter, _w.host_roots) if _w.sendfile and isinstance(respiter, FileWrapper) else None
         if span:
             resp.send_file(*span)
         elif isinstance(respiter, (list, tuple)):

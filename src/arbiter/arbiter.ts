@@ -19,6 +19,9 @@ import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tm
 import { workerEnv, workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
+import { RELOAD_DIR_ENV } from '../runtime/boot.js';
+import { CodeWatcher } from './code-reload.js';
+import { logConfigActive, logConfigOf, type LogConfigSettings } from '../log/log-config.js';
 import { missingTimeZoneDatabase } from '../runtime/host/timezone.js';
 import { SUMMARY_SIGNAL, VIOLATIONS_EXIT, WsgiCheck } from './wsgi-check.js';
 
@@ -52,6 +55,20 @@ interface WorkerProcess {
   successor: WorkerProcess | null;
   /** The retiring worker this one replaces, sent TERM once this one serves. */
   predecessor: WorkerProcess | null;
+  /**
+   * Booted by --reload for changed code: until it serves, an app that fails to
+   * import in it is the reload's failure (the old workers stay), not the server's.
+   */
+  trial: boolean;
+}
+
+/**
+ * Workers booting to replace every current one (HUP, --reload): the old ones
+ * leave once all the others (the fresh ones, and any that replaced one of
+ * them meanwhile) serve.
+ */
+interface Round {
+  old: Set<WorkerProcess>;
 }
 
 export class Arbiter {
@@ -72,6 +89,18 @@ export class Arbiter {
   private image: PreloadImage | null = null;
   /** --check-wsgi: where the workers record violations (null: the mode is off). */
   private check: WsgiCheck | null = null;
+  /** --reload: watches the workers' source files (null: the mode is off). */
+  private code: CodeWatcher | null = null;
+  /** The replacement of every worker under way, if any. */
+  private round: Round | null = null;
+  /** --reload: a file changed while a round was under way; another round follows it. */
+  private changedMeanwhile: string | null = null;
+  /** logconfig*: the interpreter whose logging holds the configuration in effect, which emits the Node side's lines. */
+  private logInterpreter: ConfigInterpreter | null = null;
+  /** The log configuration in effect (after a HUP that could not apply a new one, the previous one): workers get it. */
+  private logSettings: LogConfigSettings;
+  /** --reload with --preload: the app is being imported again for a new snapshot. */
+  private preloading = false;
 
   constructor(
     private settings: Settings,
@@ -80,12 +109,14 @@ export class Arbiter {
     private readonly reloader: Reloader | null = null,
   ) {
     this.numWorkers = settings.workers;
+    this.logSettings = logConfigOf(settings);
   }
 
   /** Gunicorn's Arbiter.start, then the workers: resolves with the exit code. */
   async run(): Promise<number> {
     const { settings, log } = this;
     this.config?.init(settings, settings.loglevel);
+    if (!this.applyLogConfig(false)) return 1;
     // Gunicorn's Arbiter.setup sets num_workers, which announces it (old value None).
     if (!this.hook('nworkers_changed', { args: [settings.workers, null] }, 1)) return this.finished;
     // Gunicorn's Arbiter.setup loads a preloaded app here, before anything is bound.
@@ -137,6 +168,18 @@ export class Arbiter {
     if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;
     if (settings.check_wsgi) this.check = WsgiCheck.create(settings);
+    if (settings.reload) {
+      try {
+        this.code = CodeWatcher.create(settings, log, (file) => void this.codeChanged(file));
+      } catch (e) {
+        log.error((e as Error).message);
+        this.halt(null, 1);
+        return this.finished;
+      }
+      // Gunicorn's workers each say it as they start; said once here, where the watching is.
+      log.warning('Reloader is on. Use in development only!');
+      this.code.start();
+    }
     process.title = `nicorn-py: master [${procName(settings)}]`;
     this.start();
     return this.finished;
@@ -163,6 +206,48 @@ export class Arbiter {
     this.log.error(`${what}:\n${tb.trimEnd()}`);
     this.halt(null, exitCode);
     return false;
+  }
+
+  /**
+   * logconfig, logconfig_dict, logconfig_json (src/log/log-config.ts): applied
+   * in the config interpreter, which from then on emits this process's lines.
+   * At start a failure is Gunicorn's "Error: ..." and exit 1 (false); on HUP
+   * (`reloading`) it is reported on stderr and the previous configuration
+   * stays, as Gunicorn 26.1's Arbiter.setup does.
+   */
+  private applyLogConfig(reloading: boolean): boolean {
+    const wanted = logConfigOf(this.settings);
+    const interp = this.config;
+    if (!logConfigActive(wanted) || !interp) {
+      this.logInterpreter = null;
+      this.logSettings = wanted;
+      this.log.route = null;
+      return true;
+    }
+    const failure = interp.setupLogging(this.settings);
+    if (failure === null) {
+      this.logInterpreter = interp;
+      this.logSettings = wanted;
+      const pid = process.pid;
+      this.log.route = (level, message) => {
+        interp.emitLog(level, message, pid);
+        return true;
+      };
+      return true;
+    }
+    if (!reloading) {
+      process.stderr.write(`\nError: ${failure.message}\n\n`);
+      return false;
+    }
+    process.stderr.write(`\nError: reloading the logger configuration failed, keeping the previous one\n${failure.traceback}`);
+    // The interpreter that failed may be left half-configured: the previous configuration is applied again.
+    const previous = this.logInterpreter;
+    if (previous) {
+      const again = previous.setupLogging({ ...this.settings, ...this.logSettings });
+      if (again !== null) process.stderr.write(`Error: restoring the previous logger configuration failed\n${again.traceback}`);
+    }
+    this.log.error('reloading the logger configuration failed, keeping the previous one');
+    return true;
   }
 
   private setNumWorkers(n: number): void {
@@ -193,6 +278,7 @@ export class Arbiter {
       // Reopen log files (logrotate's mv + USR1), here and in every worker.
       SIGUSR1: () => {
         this.log.reopen();
+        this.logInterpreter?.reopenLogFiles();
         this.signalWorkers('SIGUSR1');
       },
       SIGUSR2: () => this.reexec(),
@@ -270,7 +356,8 @@ export class Arbiter {
    */
   private manageWorkers(): void {
     if (this.stopping) return;
-    const live = [...this.workers.values()].filter((w) => !w.child.killed && !w.successor);
+    // A --reload trial worker is not counted until it serves: the old ones it may replace stay.
+    const live = [...this.workers.values()].filter((w) => !w.child.killed && !w.successor && !w.trial);
     for (let i = live.length; i < this.numWorkers && !this.stopping; i++) this.spawn();
     // Retire the oldest first, as Gunicorn does.
     const extra = live.sort((a, b) => a.age - b.age).slice(0, Math.max(0, live.length - this.numWorkers));
@@ -313,15 +400,18 @@ export class Arbiter {
     // The heartbeat file travels as the worker's fd 4 (WORKER_TMP_FD), after the IPC channel;
     // with --preload the snapshot image follows as fd 5 (IMAGE_FD).
     const image = this.image;
+    const env = { ...process.env };
+    if (image) env[IMAGE_FD_ENV] = String(IMAGE_FD);
+    if (this.code) env[RELOAD_DIR_ENV] = this.code.dir;
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp, ...(image ? [image.fd] : [])],
       serialization: 'advanced',
       execArgv: workerExecArgv(),
-      env: workerEnv(image ? { ...process.env, [IMAGE_FD_ENV]: String(IMAGE_FD) } : process.env),
+      env: workerEnv(env),
     });
     const init: ArbiterMessage = {
       kind: 'init',
-      settings: this.settings,
+      settings: { ...this.settings, ...this.logSettings },
       listeners: this.listeners.length,
       age,
       config: this.config?.source ?? null,
@@ -335,25 +425,31 @@ export class Arbiter {
     });
     const w: WorkerProcess = {
       child, pid: child.pid ?? -1, age, tmp, ready: false, readyAt: 0, busyMs: 0, abortedAt: 0,
-      retiring: false, successor: null, predecessor: null,
+      retiring: false, successor: null, predecessor: null, trial: false,
     };
     child.on('message', (m: WorkerMessage) => {
       if (m.kind === 'ready') {
         w.ready = true;
         w.readyAt = Date.now();
         this.log.debug(`Worker ${w.pid} is serving`);
+        // Its list of loaded source files is written by now: watched from this moment.
+        this.code?.readReports();
         const old = w.predecessor;
         if (old) {
           w.predecessor = null;
           old.child.kill('SIGTERM');
           this.rotate();
         }
-        this.onReady?.();
+        if (this.round && !this.round.old.has(w)) this.roundProgress();
       } else if (m.kind === 'heartbeat') {
         w.busyMs = m.busyMs;
       } else if (m.kind === 'retire') {
         w.retiring = true;
         this.rotate();
+      } else if (m.kind === 'log') {
+        this.logInterpreter?.emitLog(m.level, m.message, w.pid);
+      } else if (m.kind === 'access') {
+        this.logInterpreter?.emitAccess(this.settings.access_log_format, m.atoms, w.pid);
       }
     });
     child.once('exit', (code, signal) => {
@@ -366,6 +462,7 @@ export class Arbiter {
 
   private reap(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.workers.delete(w.pid);
+    this.code?.forget(w.pid);
     // A successor that died booting: its predecessor waits for the next one. A
     // predecessor that died first: its successor simply takes its place.
     if (w.predecessor) w.predecessor.successor = null;
@@ -377,6 +474,11 @@ export class Arbiter {
       this.log.error(`Worker (pid:${w.pid}) exited with code ${code}`);
     }
     if (!this.hook('child_exit', { worker: { pid: w.pid, age: w.age, alive: false } })) return;
+    // --reload: a trial worker that ends before it serves is the changed code's failure, not the server's.
+    if (w.trial && !w.ready) {
+      if (this.round && !this.round.old.has(w)) this.failRound();
+      if (code === WORKER_BOOT_ERROR || code === APP_LOAD_ERROR) return;
+    }
     if (code === WORKER_BOOT_ERROR) return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
     if (code === APP_LOAD_ERROR) return this.halt('App failed to load.', APP_LOAD_ERROR);
     if (this.stopping) {
@@ -386,8 +488,6 @@ export class Arbiter {
     this.manageWorkers();
     this.rotate();
   }
-
-  private onReady: (() => void) | null = null;
 
   /**
    * --preload: imports the app once and snapshots the interpreter for the
@@ -437,6 +537,7 @@ export class Arbiter {
         this.config = next.config;
         this.log.setup(this.settings);
         this.config?.init(this.settings, this.settings.loglevel);
+        this.applyLogConfig(true);
         if (this.settings.workers !== this.numWorkers) this.setNumWorkers(this.settings.workers);
       } catch (e) {
         this.log.error(`Reload failed, keeping the current configuration: ${(e as Error).message}`);
@@ -456,16 +557,79 @@ export class Arbiter {
       this.image = null;
     }
     if (!this.hook('on_reload')) return;
-    const old = [...this.workers.values()];
-    const before = new Set(old);
-    for (let i = 0; i < this.numWorkers; i++) this.spawn();
-    const retireOld = () => {
-      const fresh = [...this.workers.values()].filter((w) => !before.has(w));
-      if (fresh.some((w) => !w.ready)) return;
-      this.onReady = null;
-      for (const w of old) w.child.kill('SIGTERM');
-    };
-    this.onReady = retireOld;
+    this.replaceWorkers(false);
+  }
+
+  /**
+   * Boots num_workers fresh workers; the current ones (a pending round's
+   * included) leave gracefully once every fresh one serves. `trial` (--reload):
+   * if the app fails to import in a fresh one, they are stopped instead.
+   */
+  private replaceWorkers(trial: boolean): void {
+    this.round = { old: new Set(this.workers.values()) };
+    for (let i = 0; i < this.numWorkers; i++) {
+      const w = this.spawn();
+      if (!w) return;
+      w.trial = trial;
+    }
+    this.roundProgress();
+  }
+
+  private fresh(round: Round): WorkerProcess[] {
+    return [...this.workers.values()].filter((w) => !round.old.has(w));
+  }
+
+  private roundProgress(): void {
+    const round = this.round;
+    if (!round) return;
+    const fresh = this.fresh(round);
+    if (fresh.some((w) => !w.ready)) return;
+    this.round = null;
+    for (const w of fresh) w.trial = false;
+    for (const w of round.old) w.child.kill('SIGTERM');
+    this.afterRound();
+  }
+
+  /** --reload: the changed code did not import; the old workers keep serving it as it was. */
+  private failRound(): void {
+    const round = this.round;
+    if (!round) return;
+    this.round = null;
+    this.log.error('Reload failed: the changed application did not load (traceback above); the old workers keep serving');
+    for (const w of this.fresh(round)) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+    this.afterRound();
+  }
+
+  private afterRound(): void {
+    const file = this.changedMeanwhile;
+    this.changedMeanwhile = null;
+    if (file !== null) void this.codeChanged(file);
+  }
+
+  /**
+   * --reload: a watched file changed. As Gunicorn's reloading worker says,
+   * then new workers import the code as it is now; the old ones leave once
+   * they serve, or stay if it does not import. With --preload (which
+   * Gunicorn's reloader cannot follow) the app is imported again first.
+   */
+  private async codeChanged(file: string): Promise<void> {
+    if (this.stopping) return;
+    this.log.info(`Worker reloading: ${file} modified`);
+    if (this.round || this.preloading) {
+      this.changedMeanwhile = file;
+      return;
+    }
+    if (this.settings.preload_app) {
+      this.preloading = true;
+      const traceback = await this.preloadApp(true).finally(() => (this.preloading = false));
+      if (this.stopping) return;
+      if (traceback !== null) {
+        this.log.error(`Reload failed, the old workers keep serving:\n${traceback.trimEnd()}`);
+        this.afterRound();
+        return;
+      }
+    }
+    this.replaceWorkers(true);
   }
 
   /**
@@ -517,6 +681,7 @@ export class Arbiter {
 
   private finish(): void {
     if (this.ticker) clearInterval(this.ticker);
+    this.code?.stop();
     this.log.info('Shutting down: Master');
     if (this.reason) this.log.info(`Reason: ${this.reason}`);
     // Gunicorn's close_sockets: unix socket files stay for systemd and across a USR2 hand-over.

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { ConfigSource } from '../config/interpreter.js';
-import { bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { RELOAD_DIR_ENV, bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
 import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
 import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
@@ -308,6 +308,8 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     restored: restored === null ? '' : start.kind,
     env: interpreterEnv(),
     check_wsgi_dir: data.checkWsgiDir,
+    // Set by the arbiter in the worker's environment, so that the bridge carries nothing more.
+    reload_dir: process.env[RELOAD_DIR_ENV] ?? null,
   });
   const code = worker.boot(makeIo(py, data.sab), opts) as number;
   opts.destroy();

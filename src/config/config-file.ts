@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigFileError, ConfigInterpreter, type ConfigSource } from './interpreter.js';
 import { registry, type Settings } from './registry.js';
+import { envPairs } from './validators.js';
+import { logConfigActive } from '../log/log-config.js';
 
 export { ConfigFileError };
 
@@ -60,6 +62,26 @@ export async function loadConfigFile(spec: ConfigSpec): Promise<ConfigFileResult
   });
   interpreter = interp;
   return loaded;
+}
+
+/**
+ * The config interpreter, booted without a config file when the settings
+ * carry a Python logging configuration (logconfig*, given on the command
+ * line): the arbiter applies it there (src/log/log-config.ts).
+ */
+export async function interpreterFor(settings: Settings): Promise<ConfigInterpreter | null> {
+  if (interpreter || !logConfigActive(settings)) return interpreter;
+  interpreter = (
+    await ConfigInterpreter.boot({
+      source: null,
+      chdir: settings.chdir,
+      pythonpath: settings.pythonpath,
+      env: envPairs(settings.raw_env),
+      settingNames: [],
+      hookArities: {},
+    })
+  ).interpreter;
+  return interpreter;
 }
 
 /** --check-config: the app must import (in the config interpreter); 0 or 1. */

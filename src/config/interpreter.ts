@@ -114,6 +114,39 @@ export class ConfigInterpreter {
     return tb || null;
   }
 
+  /**
+   * logconfig, logconfig_dict, logconfig_json (python/nicorn/logconfig.py):
+   * applies them to this interpreter's logging, over gunicorn.error's own
+   * handler, as Gunicorn's Logger.setup does. Null when applied; else
+   * Gunicorn's message and the traceback.
+   */
+  setupLogging(settings: object): { message: string; traceback: string } | null {
+    const out = this.logconfig().setup_json(JSON.stringify(settings)) as string;
+    return out ? (JSON.parse(out) as { message: string; traceback: string }) : null;
+  }
+
+  /** A line of the Node side (`pid`: the arbiter's or a worker's) as a record of gunicorn.error. */
+  emitLog(level: string, message: string, pid: number): void {
+    this.logconfig().emit(level, message, pid);
+  }
+
+  /** An access line's atoms (a worker's, `pid`), as Gunicorn's Logger.access logs them to gunicorn.access. */
+  emitAccess(format: string, atoms: Record<string, string>, pid: number): void {
+    this.logconfig().access(format, JSON.stringify(atoms), pid);
+  }
+
+  /** USR1: the configuration's log files are opened again. */
+  reopenLogFiles(): void {
+    this.logconfig().reopen_files();
+  }
+
+  private logModule: ReturnType<PyodideInterface['pyimport']> | null = null;
+
+  /** The module, imported once: access lines come once per request. */
+  private logconfig(): ReturnType<PyodideInterface['pyimport']> {
+    return (this.logModule ??= this.py.pyimport('nicorn.logconfig'));
+  }
+
   /** --check-config: imports the app here; returns the traceback when that fails. */
   checkApp(app: string): string | null {
     const out = this.py.runPython(

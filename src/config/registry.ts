@@ -120,6 +120,17 @@ function workerClass(raw: unknown): string {
   throw new v.ConfigError(`worker_class ${v.pyRepr(s)} is not supported by nicorn-py yet`);
 }
 
+/**
+ * validate_list_of_files_or_patterns (Gunicorn 26.1): a path must exist; an
+ * entry with `*`, `?` or `[` is a glob pattern, kept as it is to be expanded
+ * on every reload check (the reloader warns when one matches nothing).
+ */
+function filesOrPatterns(raw: unknown): string[] {
+  const entries = v.stringList(raw);
+  for (const f of entries) if (!/[*?[]/.test(f) && !fs.existsSync(f)) throw new v.SettingError(`File ${f} does not exists.`);
+  return entries;
+}
+
 function reloadEngine(raw: unknown): string {
   if (raw !== 'auto' && raw !== 'poll' && raw !== 'inotify') throw new v.ConfigError(`Invalid reload_engine: ${v.pyRepr(raw)}`);
   return raw;
@@ -495,8 +506,13 @@ export const registry = {
     defaultDoc: 'False',
     desc:
       'Restart workers when code changes. This setting is intended for development: it causes workers to be restarted ' +
-      'whenever application code changes. The reloader is incompatible with application preloading.',
-    supported: false,
+      'whenever application code changes. What is watched is what Gunicorn watches: the source file of every module the ' +
+      "workers' Python has imported (the app, its packages, modules a request imported later), and *reload_extra_files*. " +
+      'nicorn-py watches from the arbiter, which boots new workers with the changed code and stops the old ones gracefully ' +
+      'once the new ones serve, so no request is dropped; when the changed code fails to import, the traceback is logged ' +
+      'and the old workers keep serving (Gunicorn restarts the worker, which then fails). With *preload_app*, which ' +
+      "Gunicorn's reloader cannot follow, the app is imported again into a new snapshot first.",
+    supported: true,
   }),
   reload_engine: spec({
     section: 'Debugging',
@@ -506,22 +522,30 @@ export const registry = {
     default: () => 'auto',
     defaultDoc: "'auto'",
     desc:
-      "The implementation that should be used to power *reload*. Valid engines are `'auto'`, `'poll'` and " +
-      "`'inotify'` (requires inotify).",
-    supported: false,
+      "The implementation that should be used to power *reload*. Valid engines are `'auto'`, `'poll'` and `'inotify'` " +
+      "(requires inotify). nicorn-py maps them to what Node offers: `'poll'` looks at every file's modification time " +
+      "once a second, as Gunicorn's poll reloader; `'inotify'` uses Node's `fs.watch` on the files' directories, which " +
+      "is inotify on Linux (elsewhere it is an error); `'auto'` uses `fs.watch` on any system (inotify, FSEvents or " +
+      'kqueue). A directory that cannot be watched (the inotify watch limit) is polled.',
+    supported: true,
   }),
   reload_extra_files: spec({
     section: 'Debugging',
     flags: ['--reload-extra-file'],
     meta: 'FILES',
     action: 'append',
-    validate: v.existingFiles,
+    validate: filesOrPatterns,
     default: () => [],
     defaultDoc: '[]',
     desc:
       'Extends *reload* to also watch and reload on additional files (templates, configurations, specifications, ' +
-      'etc.). Repeat the flag for several files; each must exist.',
-    supported: false,
+      'etc.). Repeat the flag for several files; a plain path must exist. Entries containing `*`, `?` or `[` are glob ' +
+      'patterns (relative ones from *chdir*), expanded again on every reload check, so a file created after startup ' +
+      'starts being watched without a restart: it is the first edit to that file that triggers a reload, not its ' +
+      'creation. Use `**` to recurse, and keep patterns narrow: a recursive pattern over a large tree is walked once ' +
+      'per check. As in glob, `*` does not match dotfiles (list `.env` literally), and a pattern matching nothing is ' +
+      'a warning, not an error.',
+    supported: true,
   }),
   spew: spec({
     section: 'Debugging',
@@ -530,8 +554,11 @@ export const registry = {
     validate: v.bool,
     default: () => false,
     defaultDoc: 'False',
-    desc: 'Install a trace function that spews every line executed by the server. This is the nuclear option.',
-    supported: false,
+    desc:
+      'Install a trace function that spews every line executed by the server. This is the nuclear option. In nicorn-py ' +
+      "the server's Python is each worker's: from the app's import on, every line of the app and of nicorn-py's Python " +
+      'half is printed to stdout as `module:line: source`.',
+    supported: true,
   }),
   check_config: spec({
     section: 'Debugging',
@@ -612,8 +639,10 @@ export const registry = {
     defaultDoc: 'None',
     desc:
       'Disables the use of `sendfile()`. If not set, the value of the `SENDFILE` environment variable is used to enable or ' +
-      'disable its usage.',
-    supported: false,
+      "disable its usage. nicorn-py's counterpart of `sendfile()`: a `wsgi.file_wrapper` response of a host file is " +
+      "streamed from the file by the worker's I/O thread, never read by Python; disabled, Python reads it through the " +
+      "file's `read()`, block by block, as Gunicorn then does.",
+    supported: true,
   }),
   reuse_port: spec({
     section: 'Server Mechanics',
@@ -732,8 +761,9 @@ export const registry = {
     defaultDoc: 'False',
     desc:
       "If true, set the worker process's group access list with all of the groups of which the specified username is a " +
-      'member, plus the specified group id.',
-    supported: false,
+      'member, plus the specified group id. Without it a worker started as root keeps root\'s supplementary groups, as ' +
+      "in Gunicorn. nicorn-py also sets the group (*group*) as the worker's group, as it does without *initgroups*.",
+    supported: true,
   }),
   tmp_upload_dir: spec({
     section: 'Server Mechanics',
@@ -1028,7 +1058,10 @@ export const registry = {
     desc:
       'The logger you want to use to log events in Gunicorn. The default class (`gunicorn.glogging.Logger`) handles most ' +
       'normal usages in logging: it provides error and access logging. You can provide your own logger by giving a Python ' +
-      'path to a class that quacks like `gunicorn.glogging.Logger`.',
+      'path to a class that quacks like `gunicorn.glogging.Logger`. Not supported by nicorn-py: such a class subclasses ' +
+      "Gunicorn's own Python package, which nicorn-py does not run (its logging is its own, in Node and in " +
+      "`python/nicorn`); what subclasses usually change, handlers and formats, *logconfig_dict* and the access and " +
+      'error log settings do.',
     supported: false,
   }),
   logconfig: spec({
@@ -1038,8 +1071,15 @@ export const registry = {
     validate: v.optString,
     default: () => null,
     defaultDoc: 'None',
-    desc: "The log config file to use. Gunicorn uses the standard Python logging module's Configuration file format.",
-    supported: false,
+    desc:
+      "The log config file to use. Gunicorn uses the standard Python logging module's Configuration file format " +
+      '(`logging.config.fileConfig`, with `__file__` and `here` among its defaults). ' +
+      "nicorn-py applies it as Gunicorn does (over `gunicorn.error`'s own handler) in each worker's Python, where the " +
+      "app's records meet it, and in the arbiter's interpreter, which emits every line nicorn-py writes from Node (the " +
+      "arbiter's, each worker's, the access lines, with the pid of the process that wrote them) as records of " +
+      '`gunicorn.error` and `gunicorn.access`. With a log configuration access lines are logged even without ' +
+      '*accesslog*, as in Gunicorn. On HUP it is applied again; one that fails keeps the previous one, with the error on stderr.',
+    supported: true,
   }),
   logconfig_dict: spec({
     section: 'Logging',
@@ -1050,8 +1090,15 @@ export const registry = {
     desc:
       "The log config dictionary to use, using the standard Python logging module's dictionary configuration format. " +
       'This option takes precedence over *logconfig* and *logconfig_json*, which use the older file configuration format ' +
-      'and JSON respectively. Format: https://docs.python.org/3/library/logging.config.html#logging.config.dictConfig',
-    supported: false,
+      'and JSON respectively. Format: https://docs.python.org/3/library/logging.config.html#logging.config.dictConfig. ' +
+      "Gunicorn's defaults (a `console` handler on stdout, `error_console` on stderr, the `generic` formatter) are updated " +
+      'with the dictionary, key by key. ' +
+      "nicorn-py applies it as Gunicorn does (over `gunicorn.error`'s own handler) in each worker's Python, where the " +
+      "app's records meet it, and in the arbiter's interpreter, which emits every line nicorn-py writes from Node (the " +
+      "arbiter's, each worker's, the access lines, with the pid of the process that wrote them) as records of " +
+      '`gunicorn.error` and `gunicorn.access`. With a log configuration access lines are logged even without ' +
+      '*accesslog*, as in Gunicorn. On HUP it is applied again; one that fails keeps the previous one, with the error on stderr.',
+    supported: true,
   }),
   logconfig_json: spec({
     section: 'Logging',
@@ -1062,8 +1109,13 @@ export const registry = {
     defaultDoc: 'None',
     desc:
       'The log config to read config from a JSON file. Format: ' +
-      'https://docs.python.org/3/library/logging.config.html#logging.config.jsonConfig',
-    supported: false,
+      'https://docs.python.org/3/library/logging.config.html#logging.config.jsonConfig. ' +
+      "nicorn-py applies it as Gunicorn does (over `gunicorn.error`'s own handler) in each worker's Python, where the " +
+      "app's records meet it, and in the arbiter's interpreter, which emits every line nicorn-py writes from Node (the " +
+      "arbiter's, each worker's, the access lines, with the pid of the process that wrote them) as records of " +
+      '`gunicorn.error` and `gunicorn.access`. With a log configuration access lines are logged even without ' +
+      '*accesslog*, as in Gunicorn. On HUP it is applied again; one that fails keeps the previous one, with the error on stderr.',
+    supported: true,
   }),
   syslog_addr: spec({
     section: 'Logging',
@@ -1177,8 +1229,11 @@ export const registry = {
     validate: v.string,
     default: () => 'gunicorn',
     defaultDoc: "'gunicorn'",
-    desc: 'Internal setting that is adjusted for each type of application.',
-    supported: false,
+    desc:
+      'Internal setting that is adjusted for each type of application: the `APP_MODULE` given on the command line, ' +
+      'unless the config file sets it (an app named only by the config file\'s *wsgi_app* leaves it `gunicorn`, as in ' +
+      'Gunicorn). It names the processes when *proc_name* is not set.',
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Server Hooks

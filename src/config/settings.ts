@@ -87,7 +87,20 @@ export function shellSplit(s: string): string[] {
   return out;
 }
 
-/** Gunicorn's proc_name: -n/--name, else the app it serves (process titles, syslog prefix). */
-export function procName(settings: Pick<Settings, 'proc_name' | 'wsgi_app'>): string {
-  return settings.proc_name ?? settings.wsgi_app;
+/**
+ * Gunicorn's cfg.proc_name (process titles, syslog prefix): -n/--name, else
+ * default_proc_name, which is the APP_MODULE of the command line unless the
+ * config file sets it (appLayer).
+ */
+export function procName(settings: Pick<Settings, 'proc_name' | 'default_proc_name'>): string {
+  return settings.proc_name ?? settings.default_proc_name;
+}
+
+/**
+ * What Gunicorn's WSGIApplication.init sets before the config file is read:
+ * default_proc_name is the command line's APP_MODULE. A layer below the
+ * config file's, which may set it again.
+ */
+export function appLayer(cli: RawSettings): RawSettings {
+  return typeof cli.wsgi_app === 'string' && cli.wsgi_app !== '' ? { default_proc_name: cli.wsgi_app } : {};
 }

@@ -213,6 +213,12 @@ export class ErrorLog implements PythonLogHost {
   private retired: { fd: number; until: number; at: number }[] = [];
   private sweeper: NodeJS.Timeout | null = null;
   private channel: BroadcastChannel | null = null;
+  /**
+   * logconfig (src/log/log-config.ts): where each line goes instead, to be a
+   * record of Python's gunicorn.error, whose level and handlers then decide;
+   * returns false when it could not take the line (written here then).
+   */
+  route: ((level: LogLevel, message: string) => boolean) | null = null;
 
   constructor(
     level: LogLevel,
@@ -278,6 +284,7 @@ export class ErrorLog implements PythonLogHost {
   }
 
   private log(level: LogLevel, msg: string, kind?: CountedKind): void {
+    if (this.route && guarded(() => this.route!(level, msg))) return;
     if (kind) for (const s of this.sinks) guard(() => s.count?.(kind));
     if (LOG_LEVELS.indexOf(level) < this.threshold) return;
     writeAll(this.fd, formatLine(level, msg));
@@ -404,6 +411,14 @@ export class ErrorLog implements PythonLogHost {
     for (const s of this.sinks) guard(() => s.close?.());
     this.channel?.close();
     this.channel = null;
+  }
+}
+
+function guarded(fn: () => boolean): boolean {
+  try {
+    return fn();
+  } catch {
+    return false;
   }
 }
 

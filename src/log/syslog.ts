@@ -100,7 +100,7 @@ export function parseSyslogAddress(addr: string): SyslogAddress {
 }
 
 /** "gunicorn.<prefix>.<name>": --log-syslog-prefix, else proc_name with ':' as '.'. */
-export function syslogProgram(settings: Pick<Settings, 'syslog_prefix' | 'proc_name' | 'wsgi_app'>, name: 'error' | 'access'): string {
+export function syslogProgram(settings: Pick<Settings, 'syslog_prefix' | 'proc_name' | 'default_proc_name'>, name: 'error' | 'access'): string {
   const prefix = settings.syslog_prefix || procName(settings).replaceAll(':', '.');
   return `gunicorn.${prefix}.${name}`;
 }

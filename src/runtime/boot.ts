@@ -102,8 +102,14 @@ const LOG_MODULE = hostObject('_nicorn_log', {
   to_stderr: () => pythonLogHost().toStderr,
 });
 
+/**
+ * --reload: the directory where a worker's Python lists the source files it
+ * has loaded (python/nicorn/reload.py), for the arbiter (src/arbiter/code-reload.ts).
+ */
+export const RELOAD_DIR_ENV = 'NICORN_RELOAD_DIR';
+
 /** Variables of the host's environment that are nicorn-py's own plumbing, not the app's. */
-const PRIVATE_ENV = [IMAGE_FD_ENV];
+const PRIVATE_ENV = [IMAGE_FD_ENV, RELOAD_DIR_ENV];
 
 /** The interpreter's environment: this process's, plus `extraEnv` (raw_env). */
 export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<string, string> {

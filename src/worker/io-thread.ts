@@ -12,7 +12,9 @@ import { hostLayout } from '../runtime/layout.js';
 import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
 import { statsdAccessSink } from '../log/statsd.js';
 import { syslogAccessSink } from '../log/syslog.js';
+import { arbiterAccessSink, routeLinesToArbiter } from '../log/log-config.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
+import { dropPrivileges } from './privileges.js';
 import { createFrontDoor } from './front-door/server.js';
 import { answerAbandoned } from './abandoned.js';
 import { describeCrash } from '../bridge/fatal.js';
@@ -24,6 +26,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   const { init, handles } = await received;
   const { settings } = init;
   const log = ErrorLog.fromSettings(settings);
+  routeLinesToArbiter(log, settings);
   process.title = `nicorn-py: worker [${procName(settings)}]`;
   log.info(`Booting worker with pid: ${process.pid}`);
   const exit = (code: number) => {
@@ -37,12 +40,13 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   process.on('disconnect', () => exit(0));
 
   // Log files are opened before dropping privileges, as Gunicorn's master opens them.
-  const accessLog = settings.accesslog ? new AccessLog(settings.accesslog, settings.access_log_format) : null;
+  // With a log configuration the access lines are Python records, emitted by the arbiter.
+  const configuredAccess = arbiterAccessSink(settings);
+  const accessLog = settings.accesslog && !configuredAccess ? new AccessLog(settings.accesslog, settings.access_log_format) : null;
   const syslogAccess = syslogAccessSink(settings);
   const statsdAccess = statsdAccessSink(log);
-  // -u/-g: the worker drops to the configured user and group before any app code runs.
-  if (settings.group !== process.getegid?.()) process.setgid?.(settings.group);
-  if (settings.user !== process.geteuid?.()) process.setuid?.(settings.user);
+  // -u/-g/--initgroups: the worker drops to the configured user and group before any app code runs.
+  dropPrivileges(settings, log);
   // USR1 (reopen log files) must not reach node's default, which starts the inspector.
   process.on('SIGUSR1', () => {
     log.reopen();
@@ -62,7 +66,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
       settingsJson: JSON.stringify(settings),
       config: init.config,
       hookNames: init.hooks,
-      accessEnv: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
+      accessEnv: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
       log: log.forPythonThread(),
       checkWsgiDir: init.checkWsgiDir,
     });
@@ -74,11 +78,12 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     return exit(3);
   }
 
-  if (accessLog || syslogAccess || statsdAccess) {
+  if (accessLog || syslogAccess || statsdAccess || configuredAccess) {
     bridge.onAccess = (r) => {
       const line = accessLog ? accessLog.write(r) : syslogAccess ? formatAccess(settings.access_log_format, accessAtoms(r, process.pid)) : undefined;
       syslogAccess?.(r, line);
       statsdAccess?.(r);
+      configuredAccess?.(r);
     };
   }
 

@@ -2,6 +2,7 @@
 
 import type { ConfigSource } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
+import type { LogLevel } from '../log/levels.js';
 
 export type ArbiterMessage =
   | {
@@ -36,4 +37,8 @@ export type WorkerMessage =
    * The worker should be replaced (--max-requests, --max-worker-memory). It
    * keeps serving until the arbiter, once a replacement serves, sends TERM.
    */
-  | { kind: 'retire' };
+  | { kind: 'retire' }
+  /** With a log configuration (src/log/log-config.ts): a line of this worker's I/O thread, for the arbiter to emit. */
+  | { kind: 'log'; level: LogLevel; message: string }
+  /** With a log configuration: one request's access-log atoms (Gunicorn's names), for the arbiter to emit. */
+  | { kind: 'access'; atoms: Record<string, string> };

@@ -119,7 +119,7 @@ fast('a bad value: exit 1, one line naming the setting and the value', async () 
 });
 
 fast("an unsupported setting at another value: 'Error: NAME is not supported by nicorn-py yet', exit 1", async () => {
-  for (const args of [['--threads', '4'], ['--no-sendfile']]) {
+  for (const args of [['--threads', '4'], ['--paste', 'production.ini']]) {
     const r = await cli([...args, 'app:app']);
     const name = Object.keys(registry).find((n) => specOf(n as SettingName).flags.includes(args[0]!))!;
     assert.is(r.code, 1, args.join(' '));

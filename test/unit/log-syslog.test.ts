@@ -14,7 +14,8 @@ import {
   syslogErrorSink, syslogMessage, syslogProgram,
 } from '../../src/log/syslog.js';
 
-const base = resolveSettings({ wsgi_app: 'myapp:app' });
+// As the command line's APP_MODULE sets it (appLayer), default_proc_name too.
+const base = resolveSettings({ wsgi_app: 'myapp:app', default_proc_name: 'myapp:app' });
 const settings = (over: Partial<Settings>): Settings => ({ ...base, ...over });
 
 const record: AccessRecord = {

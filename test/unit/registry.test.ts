@@ -200,22 +200,15 @@ const SUPPORTED = [
   'casefold_http_method', 'secure_scheme_headers', 'forwarded_allow_ips', 'forwarder_headers', 'proxy_protocol',
   'proxy_allow_ips', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ciphers', 'do_handshake_on_connect', 'ssl_version',
   'reuse_port',
+  // Operations (issue 21).
+  'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
+  'initgroups', 'spew', 'sendfile',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
 const NOT_DEFAULT: Record<string, unknown> = {
   threads: '4',
-  reload: true,
-  reload_engine: 'poll',
-  reload_extra_files: [path.resolve('package.json')],
-  spew: 'true',
-  sendfile: false,
-  initgroups: true,
   logger_class: 'myapp.Logger',
-  logconfig: 'logging.conf',
-  logconfig_dict: { version: 1 },
-  logconfig_json: 'logging.json',
-  default_proc_name: 'myapp:app',
   paste: 'production.ini',
   ssl_context: true,
   suppress_ragged_eofs: false,

@@ -302,12 +302,8 @@ test("an unsupported setting at another value is rejected: '<name> is not suppor
   const cases: [SettingName, unknown][] = [
     ['threads', '4'],
     ['permit_obsolete_folding', true],
-    ['reload', true],
-    ['spew', true],
     ['logger_class', 'myapp.Logger'],
-    ['sendfile', false],
     ['suppress_ragged_eofs', false],
-    ['initgroups', true],
   ];
   for (const [name, value] of cases) {
     for (const at of [0, 1, 2]) {
