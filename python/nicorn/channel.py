@@ -9,7 +9,10 @@ hands it over and receives the next head in the same crossing: one crossing
 per request when the app neither streams nor reads a body.
 Frame numbers mirror src/bridge/protocol.ts, and so does the padding: every
 frame takes a multiple of 8 bytes (the outbox pads its frames; send() pads
-what it copies), so payloads sit 8-aligned in the rings.
+what it copies), so payloads sit 8-aligned in the rings. A frame header is
+(type | exchange id << 8, length): every frame of a request carries the id
+its head came with, both ways (test/unit/python.test.ts compares these
+numbers with protocol.ts in Pyodide).
 """
 
 import ctypes
@@ -18,7 +21,42 @@ import struct
 IN_HEAD, IN_BODY, IN_EOF, IN_ABORT, IN_STOP = 1, 2, 3, 4, 5
 OUT_START, OUT_BODY, OUT_FILE, OUT_END, OUT_CLOSE, OUT_HINTS = 1, 2, 3, 4, 5, 6
 
-_HEADER = struct.Struct("<B3xI")
+_HEADER = struct.Struct("<II")
+FRAME_HEADER = _HEADER.size
+# recv() returns ((exchange << 21) + length) << 4 | type (src/bridge/python-thread.ts).
+RECV_LENGTH_BITS = 21
+
+# The head record's fields before the header pairs, in order (HEAD_FIELDS in protocol.ts).
+HEAD_FIELDS = (
+    "method", "target", "version", "has_body", "scheme",
+    "remote_addr", "remote_port", "server_name", "server_port", "proxy",
+)
+_HEAD_N = len(HEAD_FIELDS)
+
+
+class RequestHead:
+    """One request head as the I/O thread sends it (encodeHead in protocol.ts),
+    parsed once into named fields: all str (latin-1, as received) but has_body
+    (bool); `headers` holds names and values alternating, in arrival order.
+    server_name and server_port are empty on a unix socket; proxy is
+    "PROTOCOL PROXY_ADDR PROXY_PORT" from a PROXY protocol header, else empty."""
+
+    __slots__ = HEAD_FIELDS + ("headers",)
+
+    def __init__(self, fields):
+        (self.method, self.target, self.version, has_body, self.scheme,
+         self.remote_addr, self.remote_port, self.server_name, self.server_port,
+         self.proxy) = fields[:_HEAD_N]
+        self.has_body = has_body == "1"
+        self.headers = fields[_HEAD_N:]
+
+    @classmethod
+    def decode(cls, payload):
+        return cls(payload.decode("latin-1").split("\0"))
+
+    def request_line(self):
+        return "%s %s HTTP/%s" % (self.method, self.target, self.version)
+
 _FILE = struct.Struct("<Qq")
 _OUTBOX_SIZE = 1 << 16
 
@@ -60,9 +98,12 @@ class Channel:
         self._ended = False
         # Counts hand-overs, so a Response can tell whether its headers left.
         self.flushes = 0
+        # The exchange id of the last head received: the request being served.
+        self.exchange = 0
 
     def recv(self):
-        """Blocks for the next frame; returns (type, payload length)."""
+        """Blocks for the next frame; returns (type, payload length). A head
+        makes its exchange the one later frames are sent for."""
         if self._ended:
             r = self._exchange(self._outaddr, self._take_outbox())
         else:
@@ -70,7 +111,15 @@ class Channel:
         if r < 0:
             # The I/O thread raised our interrupt flag (-signal) while we were waiting.
             raise interrupted(-r)
-        return r & 15, r >> 4
+        kind = r & 15
+        rest = r >> 4
+        if kind == IN_HEAD:
+            self.exchange = rest >> RECV_LENGTH_BITS
+        return kind, rest & ((1 << RECV_LENGTH_BITS) - 1)
+
+    def head(self, n):
+        """The head just received (its payload is `n` bytes)."""
+        return RequestHead.decode(self._inview[:n].tobytes())
 
     def payload(self, n):
         return bytes(self._inview[:n])
@@ -85,7 +134,7 @@ class Channel:
             if end > _OUTBOX_SIZE:
                 # Header and payload go together even if the client left meanwhile,
                 # or the frame stream would lose its alignment.
-                _HEADER.pack_into(self._outbox, 0, kind, n)
+                _HEADER.pack_into(self._outbox, 0, kind | self.exchange << 8, n)
                 self.flushes += 1
                 gone = self._send(self._outaddr, 8)
                 gone = self._send(_address_of_bytes(bytes(data)), n) or gone
@@ -93,7 +142,7 @@ class Channel:
                     raise ClientGone()
                 return
         start = self._outlen
-        _HEADER.pack_into(self._outbox, start, kind, n)
+        _HEADER.pack_into(self._outbox, start, kind | self.exchange << 8, n)
         self._outbox[start + 8:end] = data
         # The padding's bytes are whatever the outbox held: the reader skips them.
         self._outlen = (end + 7) & ~7

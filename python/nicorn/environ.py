@@ -1,10 +1,5 @@
-"""Builds the WSGI environ (PEP 3333 plus Gunicorn's keys) from a head record.
-
-The head record is one latin-1 string whose NUL-separated fields are, in
-order: method, request target, HTTP version, has-body flag, scheme, peer
-address, peer port, server name, server port, PROXY protocol info, then header names and values
-alternating (see encodeHead in src/bridge/protocol.ts).
-"""
+"""Builds the WSGI environ (PEP 3333 plus Gunicorn's keys) from a request
+head (channel.RequestHead: the head record the I/O thread sent, parsed)."""
 
 import os
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -12,9 +7,6 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from . import SERVER_SOFTWARE
 from .client_socket import ClientSocket
 from .log import wsgi_errors
-
-HEAD_FIELDS = 10
-
 
 class ErrorStream:
     """wsgi.errors: text written here lands in the error log, as Gunicorn's
@@ -102,15 +94,16 @@ def _environ_key(raw):
     return entry
 
 
-def build(fields, base, body):
-    method, target, version, _, scheme, raddr, rport, sname, sport, proxy = fields[:HEAD_FIELDS]
+def build(head, base, body):
     environ = base.copy()
+    target = head.target
+    scheme = head.scheme
     path, query = split_target(target)
     script_name = os.environ.get("SCRIPT_NAME", "")
-    headers = fields
+    headers = head.headers
     host = None
     keys = _KEYS
-    for i in range(HEAD_FIELDS, len(headers) - 1, 2):
+    for i in range(0, len(headers) - 1, 2):
         raw = headers[i]
         key, kind = keys.get(raw) or _environ_key(raw)
         value = headers[i + 1]
@@ -128,19 +121,20 @@ def build(fields, base, body):
             path = path[len(script_name):]
         else:
             raise ValueError("Request path %r does not start with SCRIPT_NAME %r" % (path, script_name))
-    environ["REQUEST_METHOD"] = method
+    environ["REQUEST_METHOD"] = head.method
     environ["SCRIPT_NAME"] = script_name
     environ["PATH_INFO"] = unquote_to_wsgi_str(path)
     environ["QUERY_STRING"] = query
     environ["RAW_URI"] = target
-    environ["SERVER_PROTOCOL"] = "HTTP/" + version
-    environ["SERVER_NAME"], environ["SERVER_PORT"] = server_address(sname, sport, host, scheme)
-    environ["REMOTE_ADDR"] = raddr
-    environ["REMOTE_PORT"] = rport
+    environ["SERVER_PROTOCOL"] = "HTTP/" + head.version
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = server_address(head.server_name, head.server_port, host, scheme)
+    environ["REMOTE_ADDR"] = head.remote_addr
+    environ["REMOTE_PORT"] = head.remote_port
+    proxy = head.proxy
     if proxy:
         # Gunicorn's proxy_environ: what the PROXY protocol header said.
         environ["PROXY_PROTOCOL"], environ["PROXY_ADDR"], environ["PROXY_PORT"] = proxy.split(" ")
     environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
-    environ["gunicorn.socket"] = ClientSocket(raddr, rport, sname, sport)
+    environ["gunicorn.socket"] = ClientSocket(head.remote_addr, head.remote_port, head.server_name, head.server_port)
     return environ

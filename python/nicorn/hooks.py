@@ -72,23 +72,22 @@ class Server:
 
 
 class Request:
-    """req for pre_request / post_request, built from the head record."""
+    """req for pre_request / post_request, built from the request head (channel.RequestHead)."""
 
-    def __init__(self, fields):
-        from .environ import HEAD_FIELDS, split_target
+    def __init__(self, head):
+        from .environ import split_target
 
-        self.method = fields[0]
-        self.uri = fields[1]
-        self.path, self.query = split_target(fields[1])
-        self.fragment = fields[1].partition("#")[2]
-        major, _, minor = fields[2].partition(".")
+        self.method = head.method
+        self.uri = head.target
+        self.path, self.query = split_target(head.target)
+        self.fragment = head.target.partition("#")[2]
+        major, _, minor = head.version.partition(".")
         self.version = (int(major), int(minor or 0))
-        self.scheme = fields[4]
-        self.remote_addr = (fields[5], int(fields[6] or 0))
+        self.scheme = head.scheme
+        self.remote_addr = (head.remote_addr, int(head.remote_port or 0))
         self.peer_addr = self.remote_addr
-        self.headers = [
-            (fields[i].upper(), fields[i + 1]) for i in range(HEAD_FIELDS, len(fields) - 1, 2)
-        ]
+        pairs = head.headers
+        self.headers = [(pairs[i].upper(), pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
         self.trailers = []
 
     def __repr__(self):

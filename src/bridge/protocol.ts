@@ -1,11 +1,16 @@
 // The wire between the I/O thread and the Python thread: one SharedArrayBuffer
 // holding a control block and two byte rings. Everything that crosses is a
-// frame: an 8-byte header (type u8, 3 spare bytes, payload length u32 LE)
+// frame: an 8-byte header (type u8, exchange id u24 LE, payload length u32 LE)
 // followed by the payload and 0-7 bytes of padding, so that every header and
 // payload starts 8-aligned in its ring. (V8 copies to and from shared memory
 // word by word only when source and destination are equally aligned; byte by
 // byte otherwise, 7x slower: 545 vs 78 us per MiB.) python/nicorn/channel.py
-// mirrors these numbers.
+// mirrors these numbers (test/unit/python.test.ts compares the two in Pyodide).
+//
+// The exchange id names the request a frame belongs to: the I/O thread numbers
+// each head it hands over, and every frame of that request, both ways, carries
+// the number (modulo 2^24). A reader routes frames by it instead of assuming
+// "the current request"; a client gone is flagged per exchange (GONE_SLOTS).
 
 import { Ring } from './ring.js';
 
@@ -38,6 +43,15 @@ export const OutFrame = {
 } as const;
 
 export const FRAME_HEADER = 8;
+/** Exchange ids wrap here (they fill the header's 3 spare bytes). */
+export const EXCHANGE_ID_LIMIT = 1 << 24;
+/**
+ * What the Python thread's recv() returns for a frame, one number for one
+ * crossing: ((exchange << RECV_LENGTH_BITS) + length) * 16 + type, a safe
+ * integer (below 2^49: ids under 2^24, lengths at most the 1 MiB inbox),
+ * which Pyodide hands Python as an int.
+ */
+export const RECV_LENGTH_BITS = 21;
 
 /** The padding after a payload of `length` bytes. */
 export function framePadding(length: number): number {
@@ -53,17 +67,24 @@ export const Ctl = {
   InRead: 1,
   OutWrite: 2,
   OutRead: 3,
-  /** Set by the I/O thread when the current request's client is gone. */
-  ClientGone: 4,
   /** Pyodide's interrupt buffer (2 = SIGINT): lets the arbiter stop stuck Python. */
   Interrupt: 5,
   /** Seconds (since worker start) at which Python began the current request; 0 when idle. */
   BusySince: 6,
   /** The size of the Python thread's wasm memory, in 64 KiB pages (Python writes it with each response). */
   WasmPages: 7,
+  /**
+   * GONE_SLOTS slots from here: the I/O thread writes exchange `id` into slot
+   * `GoneBase + id % GONE_SLOTS` when its client leaves; Python compares the
+   * slot with the id it is serving. More slots than exchanges can be in flight
+   * on one channel (the pool's depth, interpreter-pool.ts), so no two in flight share a slot.
+   */
+  GoneBase: 8,
 } as const;
 
-const CTL_BYTES = 64;
+export const GONE_SLOTS = 16;
+/** The slots above, then the gone slots; a multiple of 8, so the rings start 8-aligned. */
+const CTL_BYTES = (Ctl.GoneBase + GONE_SLOTS) * 4;
 export const IN_RING_BYTES = 1 << 20;
 export const OUT_RING_BYTES = 1 << 20;
 /** Largest body frame the I/O thread writes; the Python side's inbox holds one. */
@@ -87,12 +108,26 @@ export function openChannel(sab: SharedArrayBuffer): Channel {
   return { sab, ctl, inRing, outRing };
 }
 
-export function frameHeader(type: number, length: number): Uint8Array {
+export function frameHeader(type: number, exchange: number, length: number): Uint8Array {
   const h = new Uint8Array(FRAME_HEADER);
-  h[0] = type;
-  new DataView(h.buffer).setUint32(4, length, true);
+  const view = new DataView(h.buffer);
+  view.setUint32(0, (type & 0xff) | ((exchange % EXCHANGE_ID_LIMIT) << 8), true);
+  view.setUint32(4, length, true);
   return h;
 }
+
+/** The slot a gone client of exchange `id` is flagged in. */
+export function goneSlot(id: number): number {
+  return Ctl.GoneBase + (id % GONE_SLOTS);
+}
+
+/**
+ * The head record's fields before the header pairs, in order: the names
+ * python/nicorn/channel.py gives them (RequestHead), which must match.
+ */
+export const HEAD_FIELDS = [
+  'method', 'target', 'version', 'has_body', 'scheme', 'remote_addr', 'remote_port', 'server_name', 'server_port', 'proxy',
+] as const;
 
 /** What the I/O thread knows about one request when it hands it to Python. */
 export interface RequestHead {
@@ -118,9 +153,9 @@ export interface RequestHead {
   rawHeaders: readonly string[];
 }
 
-/** The head record: one string, fields NUL-separated, then header pairs. */
+/** The head record: one string, fields NUL-separated (HEAD_FIELDS), then header pairs. */
 export function encodeHead(h: RequestHead): Buffer {
-  const fields = [
+  const fields: string[] = [
     h.method, h.target, h.httpVersion, h.hasBody ? '1' : '0', h.scheme,
     h.remoteAddress, String(h.remotePort), h.serverName, h.serverPort, h.proxy, ...h.rawHeaders,
   ];

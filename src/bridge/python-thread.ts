@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
-import type { ConfigSource } from '../config/interpreter.js';
+import type { BootOptions, WorkerBootOptions } from './boot-options.js';
 import { RELOAD_DIR_ENV, bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
 import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
 import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
@@ -17,7 +17,7 @@ import { cacheDir } from '../runtime/snapshot-cache.js';
 import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData, type SnapshotMakerResult } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
-import { Ctl, FRAME_HEADER, InFrame, PADDING, framePadding, openChannel } from './protocol.js';
+import { Ctl, FRAME_HEADER, InFrame, PADDING, RECV_LENGTH_BITS, framePadding, goneSlot, openChannel } from './protocol.js';
 import { formatLine, installPythonThreadLog, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import { collectFatalReport, type CrashReport } from './fatal.js';
@@ -26,7 +26,7 @@ import { MAX_RECURSION_LIMIT, guardCStack } from '../runtime/stack.js';
 /**
  * What the thread starts with (its workerData): enough to boot, or restore,
  * Pyodide up to the point where Python would run. A worker process starts
- * the thread with it before the arbiter's init arrives (PythonBridge.launch).
+ * the thread with it before the arbiter's init arrives (Interpreter.launch).
  */
 export interface PythonThreadBoot {
   sab: SharedArrayBuffer;
@@ -42,29 +42,15 @@ export interface PythonThreadBoot {
 export interface PythonThreadConfig {
   /** Looked at only now: as the worker's user, not as the user it started as. */
   layout: HostLayout;
-  app: string;
-  workers: number;
-  loglevel: string;
-  pid: number;
-  /** The arbiter's pid and this worker's age (its spawn number), for hooks. */
-  ppid: number;
-  age: number;
-  /** Every setting, JSON, for server.cfg / worker.cfg in hooks. */
-  settingsJson: string;
-  /** The config file, run again here because worker-side hooks live in it. */
-  config: ConfigSource | null;
-  hookNames: string[];
-  /** Lower-cased environ names the access log asks for ({name}e atoms). */
-  accessEnv: string[];
   /** The I/O thread's error log (ErrorLog.forPythonThread()), which the Python thread writes too. */
   log: PythonLogOptions;
-  /** --check-wsgi: where this worker's Python records violations, else null. */
-  checkWsgiDir: string | null;
+  /** What Python's boot() gets, but for the parts this thread adds. */
+  boot: WorkerBootOptions;
 }
 
 export type PythonThreadData = PythonThreadBoot & PythonThreadConfig;
 
-/** What PythonBridge.start posts to the thread. */
+/** What Interpreter.start posts to the thread. */
 export interface ConfigMessage {
   kind: 'config';
   config: PythonThreadConfig;
@@ -83,6 +69,8 @@ interface EmscriptenModule {
 
 const WAIT_SLICE_MS = 1000;
 
+const LENGTH_LIMIT = 2 ** RECV_LENGTH_BITS;
+
 function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   const { ctl, inRing, outRing } = openChannel(sab);
   // Emscripten swaps HEAPU8 when the heap grows, so it is looked up per call.
@@ -91,8 +79,8 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   const padding = new Uint8Array(8);
   const headerView = new DataView(header.buffer);
   let inboxAddr = 0;
-  /** How many heads Python has received: the number of the request it is serving. */
-  let seq = 0;
+  /** The exchange of the last head Python received: the request it is serving. */
+  let exchange = 0;
   let inboxSize = 0;
 
   /** 0, or (`interruptible`: a frame's header) the signal number that interrupted
@@ -111,19 +99,21 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
     return 0;
   };
 
-  /** Blocks for one frame, copies its payload into the inbox; returns length * 16 + type,
-   *  or -signal when interrupted while waiting. */
+  /** Blocks for one frame, copies its payload into the inbox; returns its
+   *  exchange, length and type (RECV_LENGTH_BITS), or -signal when interrupted while waiting. */
   const recv = (): number => {
     const signal = readExact(header, true);
     if (signal !== 0) return -signal;
-    const type = header[0] ?? 0;
+    const word = headerView.getUint32(0, true);
+    const type = word & 0xff;
+    const id = word >>> 8;
     const len = headerView.getUint32(4, true);
-    if (type === InFrame.Head) seq++;
+    if (type === InFrame.Head) exchange = id;
     if (len > inboxSize) throw new Error(`frame of ${len} bytes exceeds the ${inboxSize}-byte inbox`);
     if (len > 0) readExact(mod.HEAPU8.subarray(inboxAddr, inboxAddr + len));
     const pad = framePadding(len);
     if (pad > 0) readExact(padding.subarray(0, pad));
-    return len * 16 + type;
+    return (id * LENGTH_LIMIT + len) * 16 + type;
   };
 
   /** Copies all of `src` into the out ring; the I/O thread is woken by the caller, or when the ring is full. */
@@ -139,7 +129,7 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
   };
 
   /** Copies `n` bytes at `addr` into the out ring, padded to the frame alignment,
-   *  waiting for room; returns 1 if the client left. */
+   *  waiting for room; returns 1 if the client of the exchange being served left. */
   const send = (addr: number, n: number): number => {
     // The wasm memory's size (it only grows), for --max-worker-memory; read by the I/O thread after each request.
     Atomics.store(ctl, Ctl.WasmPages, Math.floor(mod.HEAPU8.length / 65536));
@@ -147,8 +137,7 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
     const pad = framePadding(n);
     if (pad > 0) write(PADDING.subarray(0, pad));
     outRing.wakeReader();
-    // The I/O thread writes the number of the request whose client left.
-    return Atomics.load(ctl, Ctl.ClientGone) === seq ? 1 : 0;
+    return Atomics.load(ctl, goneSlot(exchange)) === exchange ? 1 : 0;
   };
 
   return {
@@ -224,7 +213,7 @@ async function restore(
   try {
     const layout = data.then((d) => d.layout);
     const py = await bootPyodide(layout, {}, undefined, { kind: 'restore', image: start.image() }, wasm);
-    const { app, loglevel } = await data;
+    const { boot: { app, loglevel } } = await data;
     const worker = py.pyimport('nicorn.worker');
     const why = start.kind === 'preload' ? (worker.preloaded_for(app) as string) : '';
     worker.destroy();
@@ -235,7 +224,7 @@ async function restore(
     return py;
   } catch (e) {
     const reason = e instanceof SnapshotError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    logLine((await data).loglevel, 'warning', `Cannot start from ${what} (${reason}); booting normally`);
+    logLine((await data).boot.loglevel, 'warning', `Cannot start from ${what} (${reason}); booting normally`);
     return null;
   } finally {
     if (start.fd !== null) fs.closeSync(start.fd);
@@ -268,7 +257,7 @@ function received<M extends { kind: string }>(kind: M['kind']): Promise<M> {
 
 async function main(boot: PythonThreadBoot): Promise<void> {
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
-  // pyodide.asm.wasm, compiled by the I/O thread while this thread started (PythonBridge.launch).
+  // pyodide.asm.wasm, compiled by the I/O thread while this thread started (Interpreter.launch).
   const wasm = received<CompiledWasmMessage>('compiled-wasm').then((m) => m.module);
   const configured = received<ConfigMessage>('config').then((m): PythonThreadData => {
     installPythonThreadLog(m.config.log);
@@ -288,29 +277,21 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   py.setInterruptBuffer(interruptBuffer);
   watchInterrupts(interruptBuffer);
   const worker = py.pyimport('nicorn.worker');
-  const opts = py.toPy({
-    app: data.app,
-    workers: data.workers,
-    loglevel: data.loglevel,
-    pid: data.pid,
-    ppid: data.ppid,
-    age: data.age,
-    settings: data.settingsJson,
-    config: data.config,
-    hook_arities: data.hookNames,
-    access_env: data.accessEnv,
-    cwd: data.layout.cwd,
-    pythonpath: data.layout.pythonPath,
-    site_dirs: data.layout.siteDirs,
-    host_roots: data.layout.mounts,
+  const { layout } = data;
+  const bootOptions: BootOptions = {
+    ...data.boot,
+    cwd: layout.cwd,
+    pythonpath: layout.pythonPath,
+    site_dirs: layout.siteDirs,
+    host_roots: layout.mounts,
     inbox_size: data.inboxSize,
     max_recursion_limit: MAX_RECURSION_LIMIT,
-    restored: restored === null ? '' : start.kind,
+    restored: restored === null ? '' : start.kind === 'boot' ? '' : start.kind,
     env: interpreterEnv(),
-    check_wsgi_dir: data.checkWsgiDir,
     // Set by the arbiter in the worker's environment, so that the bridge carries nothing more.
     reload_dir: process.env[RELOAD_DIR_ENV] ?? null,
-  });
+  };
+  const opts = py.toPy(bootOptions);
   const code = worker.boot(makeIo(py, data.sab), opts) as number;
   opts.destroy();
   if (code !== 0) {
@@ -322,18 +303,18 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   const crashReport = collectFatalReport();
   post({ kind: 'ready' });
   timeline.mark('app loaded');
-  logLine(data.loglevel, 'debug', `Worker start: ${timeline.toString()}`);
+  logLine(data.boot.loglevel, 'debug', `Worker start: ${timeline.toString()}`);
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
   if (cache && cache.found !== 'used') {
-    logLine(data.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
+    logLine(data.boot.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
   }
   // The first worker of an install (or after its files changed) makes the base snapshot now that it serves.
   if (missing !== null) {
-    const making = startMakingBaseImage(data.log, data.loglevel, missing);
+    const making = startMakingBaseImage(data.log, data.boot.loglevel, missing);
     // Info when this worker makes it (it costs this worker seconds of CPU, and "made in" follows); debug otherwise.
-    if (making) logLine(data.loglevel, 'info', `Making the base snapshot (${missing})`);
-    else logLine(data.loglevel, 'debug', `Base snapshot: ${missing}; another process is making it`);
+    if (making) logLine(data.boot.loglevel, 'info', `Making the base snapshot (${missing})`);
+    else logLine(data.boot.loglevel, 'debug', `Base snapshot: ${missing}; another process is making it`);
   }
   let exitCode: number;
   try {

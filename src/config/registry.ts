@@ -13,6 +13,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { LOG_LEVELS } from '../log/levels.js';
 import * as v from './validators.js';
+import { servedWorkerClass } from './worker-classes.js';
 
 /** Gunicorn's sections, in the order its settings reference lists them (sorted by name). */
 export const SECTIONS = [
@@ -113,11 +114,11 @@ function workersDefault(): number {
   }
 }
 
-/** worker_class: 'sync' (or Gunicorn's own path to it); every other class is rejected by name. */
+/** worker_class: a name or path from the class map; which of them can run also depends on threads (settings.ts). */
 function workerClass(raw: unknown): string {
   const s = v.string(raw);
-  if (s === 'sync' || s === 'gunicorn.workers.sync.SyncWorker') return s;
-  throw new v.ConfigError(`worker_class ${v.pyRepr(s)} is not supported by nicorn-py yet`);
+  servedWorkerClass(s, 1);
+  return s;
 }
 
 /**
@@ -247,8 +248,6 @@ function controlSocketDefault(): string {
 const PROTOCOL_TLS = 2;
 const CERT_NONE = 0;
 
-export const WORKER_CLASSES = ['sync'] as const;
-
 const SECURE_SCHEME_HEADERS = { 'X-FORWARDED-PROTOCOL': 'ssl', 'X-FORWARDED-PROTO': 'https', 'X-FORWARDED-SSL': 'on' };
 
 export const registry = {
@@ -341,10 +340,11 @@ export const registry = {
     default: () => 'sync',
     defaultDoc: "'sync'",
     desc:
-      "The type of workers to use. nicorn-py has only the default class, `sync` (also accepted as Gunicorn's " +
-      '`gunicorn.workers.sync.SyncWorker`): each worker runs one request at a time in Python while its Node I/O thread ' +
-      "holds idle and slow connections. Gunicorn's other classes (`eventlet`, `gevent`, `tornado`, `gthread`) and custom " +
-      'worker classes given as a Python path are rejected as not supported yet.',
+      "The type of workers to use. Gunicorn's class names and their paths are accepted (`sync` or " +
+      '`gunicorn.workers.sync.SyncWorker`, `egg:gunicorn#sync`). nicorn-py runs `sync`: each worker runs one request at a ' +
+      'time in Python while its Node I/O thread holds idle and slow connections. `gthread` is not built yet; `gevent`, ' +
+      '`eventlet` and `tornado` cannot exist in Pyodide, and custom classes (Python paths) cannot be loaded: each stops ' +
+      'the start with the reason and the class to use instead.',
     supported: true,
   }),
   threads: spec({
@@ -357,8 +357,9 @@ export const registry = {
     desc:
       'The number of worker threads for handling requests. Runs each worker with the specified number of threads, a ' +
       'positive integer generally in the `2-4 x $(NUM_CORES)` range. It only affects the gthread worker type; in Gunicorn, ' +
-      'the `sync` worker type with more than one thread becomes `gthread`.',
-    supported: false,
+      'the `sync` worker type with more than one thread becomes `gthread`, which nicorn-py has not built yet: more than ' +
+      'one thread stops the start saying so.',
+    supported: true,
   }),
   worker_connections: spec({
     section: 'Worker Processes',

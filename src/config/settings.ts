@@ -4,6 +4,7 @@
 
 import { registry, settingNames, specOf, type SettingName, type Settings } from './registry.js';
 import { ConfigError, SettingError, pyRepr, sameValue } from './validators.js';
+import { servedWorkerClass } from './worker-classes.js';
 
 export { ConfigError };
 
@@ -42,6 +43,8 @@ export function resolveSettings(...layers: RawSettings[]): Settings {
   if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
   // A report that would never be written is a mistake to say, not to ignore.
   if (out.check_wsgi_report && !out.check_wsgi) throw new ConfigError('check_wsgi_report needs check_wsgi (--check-wsgi)');
+  // The class a worker runs depends on two settings (sync with threads > 1 is gthread): one that cannot run stops here.
+  servedWorkerClass(out.worker_class as string, out.threads as number);
   return out as Settings;
 }
 

@@ -22,7 +22,7 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** What PythonBridge.launch posts to the Python thread once the module is compiled (null: it could not be). */
+/** What Interpreter.launch posts to the Python thread once the module is compiled (null: it could not be). */
 export interface CompiledWasmMessage {
   kind: 'compiled-wasm';
   module: WasmModule | null;
@@ -34,7 +34,7 @@ let pyodideWasm: Promise<WasmModule | null> | null = null;
  * pyodide.asm.wasm, compiled in this thread (once); null when it cannot be
  * (Pyodide then reads and compiles it itself). A worker's I/O thread starts
  * this as its process starts and hands the module to its Python thread
- * (PythonBridge.launch), for bootPyodide's `wasm`.
+ * (Interpreter.launch), for bootPyodide's `wasm`.
  */
 export function compilePyodideWasm(): Promise<WasmModule | null> {
   pyodideWasm ??= fs.promises

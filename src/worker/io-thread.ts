@@ -1,11 +1,16 @@
 // A worker process's I/O thread, once its Python thread is launched
-// (main.ts): it opens the logs, drops privileges, hands the Python thread its
-// configuration, then accepts and serves connections on the listeners the
-// arbiter sent until it is told to stop.
+// (main.ts): the worker base, what every worker class does, as Gunicorn's
+// workers/base.py. It opens the logs, drops privileges, starts the class's
+// interpreters (classes.ts), then accepts and serves connections on the
+// listeners the arbiter sent until it is told to stop; signals, the
+// heartbeat and max-requests are handled here for every class.
 
 import type http from 'node:http';
 import path from 'node:path';
-import { BootFailure, PythonBridge, type LaunchedThread } from '../bridge/bridge.js';
+import { BootFailure, type LaunchedThread } from '../bridge/interpreter.js';
+import type { WorkerDispatcher } from '../bridge/dispatcher.js';
+import { servedWorkerClass } from '../config/worker-classes.js';
+import { WORKER_CLASS_IMPLEMENTATIONS } from './classes.js';
 import { procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/layout.js';
@@ -53,22 +58,27 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     accessLog?.reopen();
   });
 
-  let bridge: PythonBridge;
+  // Validated by the arbiter already; the class map says which class this worker is.
+  const workerClass = servedWorkerClass(settings.worker_class, settings.threads);
+  let dispatcher: WorkerDispatcher;
   try {
-    bridge = await PythonBridge.start(launched, {
+    dispatcher = await WORKER_CLASS_IMPLEMENTATIONS[workerClass].start(launched, {
       layout: hostLayout(settings.chdir, settings.pythonpath, init.config?.path ? [path.dirname(init.config.path)] : []),
-      app: settings.wsgi_app,
-      workers: settings.workers,
-      loglevel: settings.loglevel,
-      pid: process.pid,
-      ppid: process.ppid,
-      age: init.age,
-      settingsJson: JSON.stringify(settings),
-      config: init.config,
-      hookNames: init.hooks,
-      accessEnv: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
       log: log.forPythonThread(),
-      checkWsgiDir: init.checkWsgiDir,
+      boot: {
+        worker_class: workerClass,
+        app: settings.wsgi_app,
+        workers: settings.workers,
+        loglevel: settings.loglevel,
+        pid: process.pid,
+        ppid: process.ppid,
+        age: init.age,
+        settings: JSON.stringify(settings),
+        config: init.config,
+        hook_names: init.hooks,
+        access_env: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
+        check_wsgi_dir: init.checkWsgiDir,
+      },
     });
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
@@ -79,7 +89,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   }
 
   if (accessLog || syslogAccess || statsdAccess || configuredAccess) {
-    bridge.onAccess = (r) => {
+    dispatcher.onAccess = (r) => {
       const line = accessLog ? accessLog.write(r) : syslogAccess ? formatAccess(settings.access_log_format, accessAtoms(r, process.pid)) : undefined;
       syslogAccess?.(r, line);
       statsdAccess?.(r);
@@ -88,29 +98,31 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   }
 
   const servers: http.Server[] = handles.map((handle) => {
-    const server = createFrontDoor(bridge, settings, log);
+    const server = createFrontDoor(dispatcher, settings, log, () => draining);
     // listen(2) happens here, in each worker, with Gunicorn's --backlog.
     server.listen(handle as never, settings.backlog);
     return server;
   });
   let stopping = false;
+  /** Set when the worker is leaving: responses then close their connection. */
+  let draining = false;
   /** Stops accepting and answers what Python left unanswered (src/worker/abandoned.ts). */
   const answerForPython = () => {
     for (const s of servers) {
       s.close();
       s.closeIdleConnections();
     }
-    return answerAbandoned(bridge.abandon());
+    return answerAbandoned(dispatcher.abandon());
   };
   const leaveAfter = async (code: number) => {
     await answerForPython();
     exit(code);
   };
   // The Python thread died while serving (src/bridge/fatal.ts): one entry in the log, then a replacement.
-  bridge.onThreadDeath = (death) => {
+  dispatcher.onThreadDeath = (death) => {
     if (stopping) return;
     stopping = true;
-    const request = bridge.currentRequestLine();
+    const request = dispatcher.currentRequestLine();
     let code = 1;
     if (death.kind === 'report') {
       const { report } = death;
@@ -127,7 +139,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   const gracefulStop = async () => {
     if (stopping) return;
     stopping = true;
-    bridge.draining = true;
+    draining = true;
     // Stop accepting, but let kept-alive connections finish: a request already on
     // its way is served (with Connection: close) instead of meeting a closed socket.
     // Idle ones end at their keep-alive timeout.
@@ -140,8 +152,8 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
           }),
       ),
     );
-    await bridge.idle();
-    await bridge.stop();
+    await dispatcher.idle();
+    await dispatcher.stop();
     exit(0);
   };
 
@@ -159,13 +171,13 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     else void gracefulStop();
   };
   if (maxRequests > 0 || maxMemory > 0) {
-    bridge.onRequestDone = () => {
+    dispatcher.onRequestDone = () => {
       if (retiring || stopping) return;
-      if (maxRequests > 0 && bridge.handled >= maxRequests) {
+      if (maxRequests > 0 && dispatcher.handled >= maxRequests) {
         retire('Autorestarting worker after current request.');
         return;
       }
-      const memory = bridge.wasmMemoryBytes();
+      const memory = dispatcher.wasmMemoryBytes();
       if (maxMemory > 0 && memory > maxMemory) {
         retire(
           `Autorestarting worker after current request: its WebAssembly memory has grown to ${Math.round(memory / MIB)} MiB, ` +
@@ -181,7 +193,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   notify(WORKER_TMP_FD, ++spinner);
   const heartbeat = setInterval(() => {
     notify(WORKER_TMP_FD, ++spinner);
-    process.send?.({ kind: 'heartbeat', busyMs: bridge.busyFor() } satisfies WorkerMessage);
+    process.send?.({ kind: 'heartbeat', busyMs: dispatcher.busyFor() } satisfies WorkerMessage);
   }, 1000);
   heartbeat.unref();
   // INT/QUIT (worker_int) and ABRT (worker_abort) interrupt Python; it gets a moment.
@@ -194,7 +206,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     const answered = signal === 6 ? answerForPython() : Promise.resolve();
     const leave = (code: number) => void answered.then(() => exit(code));
     setTimeout(() => leave(signal === 6 ? 1 : 0), 2000).unref();
-    void bridge.interrupt(signal).then(leave);
+    void dispatcher.interrupt(signal).then(leave);
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
   process.on('SIGTERM', () => void gracefulStop());

@@ -5,7 +5,7 @@
 // arbiter's init message. Starting it before that code loads was slower
 // (26-92 ms, paired replacements): on a busy machine the two compete for a core.
 
-import { PythonBridge } from '../bridge/bridge.js';
+import { Interpreter } from '../bridge/interpreter.js';
 import { IMAGE_FD_ENV } from '../runtime/snapshot.js';
 import type { ArbiterMessage, Init, InitMessage } from './messages.js';
 
@@ -30,5 +30,5 @@ function receiveInit(): Promise<Init> {
 // Listened for now: messages that arrive before there is a listener are lost.
 const received = receiveInit();
 const { runWorker } = await import('./io-thread.js');
-const launched = PythonBridge.launch(process.env[IMAGE_FD_ENV] ? Number(process.env[IMAGE_FD_ENV]) : null);
+const launched = Interpreter.launch(process.env[IMAGE_FD_ENV] ? Number(process.env[IMAGE_FD_ENV]) : null);
 await runWorker(received, launched);

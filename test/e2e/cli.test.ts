@@ -88,7 +88,7 @@ fast('--help: usage, then every flag grouped under its Gunicorn section, in the 
     assert.ok(line, `${s.flags.join(', ')} under ${s.section}`);
   }
   assert.match(r.stdout, /-w, --workers <INT>\s+The number of worker processes for handling requests\. \[1\]/);
-  assert.match(r.stdout, /--threads <INT>\s+.*\(not supported yet\)/);
+  assert.match(r.stdout, /--paste, --paster <STRING>\s+.*\(not supported yet\)/);
 });
 
 fast('an unknown flag is a usage error, as argparse reports it: exit 2', async () => {
@@ -119,7 +119,7 @@ fast('a bad value: exit 1, one line naming the setting and the value', async () 
 });
 
 fast("an unsupported setting at another value: 'Error: NAME is not supported by nicorn-py yet', exit 1", async () => {
-  for (const args of [['--threads', '4'], ['--paste', 'production.ini']]) {
+  for (const args of [['--logger-class', 'myapp.Logger'], ['--paste', 'production.ini']]) {
     const r = await cli([...args, 'app:app']);
     const name = Object.keys(registry).find((n) => specOf(n as SettingName).flags.includes(args[0]!))!;
     assert.is(r.code, 1, args.join(' '));
@@ -144,19 +144,25 @@ fast("--proxy-protocol [MODE] as Gunicorn 26's nargs='?': alone it is auto; v1, 
 });
 
 fast('an unsupported setting at its default is accepted', async () => {
-  const r = await cli(['--threads', '1', '--timeout', '30', '--print-config', 'app:app']);
+  const r = await cli(['--reload-engine', 'auto', '--threads', '1', '--timeout', '30', '--print-config', 'app:app']);
   assert.is(r.code, 0, r.stderr);
   assert.is(printed(r.stdout).threads, '1');
 });
 
-fast('--worker-class gthread (or any class but sync) is rejected, naming worker_class and the class', async () => {
-  for (const k of ['gthread', 'gevent', 'uvicorn.workers.UvicornWorker']) {
+fast("-k takes Gunicorn's class names and paths; a class that cannot run stops the start with why and what to use, exit 1", async () => {
+  for (const k of ['gevent', 'eventlet', 'gunicorn.workers.gtornado.TornadoWorker', 'gthread', 'uvicorn.workers.UvicornWorker']) {
     const r = await cli(['--worker-class', k, 'app:app']);
     assert.is(r.code, 1);
-    assert.is(oneLine(r), `Error: worker_class '${k}' is not supported by nicorn-py yet`);
+    assert.match(oneLine(r), new RegExp(`^Error: worker_class '${k.replace(/\./g, '\\.')}'[: ].*[Uu]se -k sync`));
   }
-  const sync = await cli(['-k', 'sync', '--print-config', 'app:app']);
-  assert.is(sync.code, 0);
+  const threads = await cli(['--threads', '4', 'app:app']);
+  assert.is(threads.code, 1);
+  assert.match(oneLine(threads), /^Error: threads = 4 .*gthread.* not built it yet/);
+  for (const k of ['sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync']) {
+    const ok = await cli(['-k', k, '--print-config', 'app:app']);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(printed(ok.stdout).worker_class, k);
+  }
 });
 
 fast('GUNICORN_CMD_ARGS is shell-split and parsed; the command line wins over it', async () => {

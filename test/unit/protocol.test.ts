@@ -10,6 +10,10 @@ import {
   decodeStart,
   encodeHead,
   frameHeader,
+  goneSlot,
+  Ctl,
+  GONE_SLOTS,
+  HEAD_FIELDS,
   type RequestHead,
 } from '../../src/bridge/protocol.js';
 
@@ -136,22 +140,28 @@ test('decodeFile handles offsets above 2^32', () => {
   assert.is(decodeFile(fileFrame('/big', off, 10)).offset, off);
 });
 
-test('frameHeader is 8 bytes: type at byte 0, three zero bytes, u32 LE length at byte 4', () => {
-  const h = frameHeader(OutFrame.Body, 0x01020304);
+test('frameHeader is 8 bytes: type at byte 0, the exchange id in bytes 1-3 (u24 LE), u32 LE length at byte 4', () => {
+  const h = frameHeader(OutFrame.Body, 0x0a0b0c, 0x01020304);
   assert.is(h.length, FRAME_HEADER);
   assert.is(FRAME_HEADER, 8);
-  assert.equal([...h], [2, 0, 0, 0, 0x04, 0x03, 0x02, 0x01]);
+  assert.equal([...h], [2, 0x0c, 0x0b, 0x0a, 0x04, 0x03, 0x02, 0x01]);
 });
 
 test('frameHeader carries lengths up to 2^32-1', () => {
-  const h = frameHeader(InFrame.Head, 0xffffffff);
+  const h = frameHeader(InFrame.Head, 1, 0xffffffff);
   assert.is(h[0], 1);
   assert.is(new DataView(h.buffer).getUint32(4, true), 0xffffffff);
 });
 
-test('frame numbers mirror python/nicorn/channel.py', () => {
-  assert.equal(InFrame, { Head: 1, Body: 2, Eof: 3, Abort: 4, Stop: 5 });
-  assert.equal(OutFrame, { Start: 1, Body: 2, File: 3, End: 4, Close: 5, Hints: 6 });
+test('each exchange in flight has its own client-gone slot, past the fixed slots', () => {
+  const slots = new Set(Array.from({ length: GONE_SLOTS }, (_, i) => goneSlot(1000 + i)));
+  assert.is(slots.size, GONE_SLOTS);
+  for (const slot of slots) assert.ok(slot >= Ctl.GoneBase && slot < Ctl.GoneBase + GONE_SLOTS);
+  assert.ok(Math.max(...Object.values(Ctl).filter((v) => v !== Ctl.GoneBase)) < Ctl.GoneBase);
+});
+
+test('HEAD_FIELDS names the fields encodeHead writes before the header pairs', () => {
+  assert.is(encodeHead(head({ rawHeaders: [] })).toString('latin1').split('\0').length, HEAD_FIELDS.length);
 });
 
 test.run();

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFile, decodeStart, encodeHead, FRAME_HEADER, framePadding, type RequestHead } from '../../src/bridge/protocol.js';
+import {
+  decodeFile, decodeStart, encodeHead, FRAME_HEADER, framePadding, HEAD_FIELDS, InFrame, OutFrame, RECV_LENGTH_BITS, type RequestHead,
+} from '../../src/bridge/protocol.js';
+import { FrameDecoder } from '../../src/bridge/frame-decoder.js';
 
 const PYTHON_DIR = fs.realpathSync('python');
 const APPS = '/tmp/unitapps';
@@ -117,7 +120,7 @@ def inner_typeerror():
 ''')
 
 def env_of(fields):
-    e = nenviron.build(fields, nenviron.base_environ(True, None), "the-body")
+    e = nenviron.build(channel.RequestHead(fields), nenviron.base_environ(True, None), "the-body")
     return {k: v for k, v in e.items() if isinstance(v, (str, int, bool, tuple, type(None)))}
 `);
 });
@@ -335,7 +338,7 @@ test('environ: base keys: wsgi.version (1, 0), multiprocess, run_once False, inp
   const r = pyJson(`
 b = nenviron.base_environ(True, "FW")
 b1 = nenviron.base_environ(False, None)
-e = nenviron.build(${val(encodeHead(baseHead).toString('latin1').split('\0'))}, b, None)
+e = nenviron.build(channel.RequestHead.decode(bytes(${val([...encodeHead(baseHead)])})), b, None)
 {"version": list(b["wsgi.version"]), "is_tuple": isinstance(b["wsgi.version"], tuple), "mp": b["wsgi.multiprocess"], "mp1": b1["wsgi.multiprocess"], "mt": b["wsgi.multithread"], "once": b["wsgi.run_once"], "term": b["wsgi.input_terminated"], "fw": b["wsgi.file_wrapper"], "sw": b["SERVER_SOFTWARE"], "errors": hasattr(b["wsgi.errors"], "write") and hasattr(b["wsgi.errors"], "flush"), "copied": "PATH_INFO" not in b and e["wsgi.version"] == (1, 0)}
 `);
   assert.equal(r.version, [1, 0]);
@@ -556,13 +559,14 @@ _rec.got`);
   assert.equal(decodeFile(Buffer.from(r[1])), { path: p, offset: 2 ** 33 + 1, count: -1 });
 });
 
-test('Channel frames leave with the 8-byte header JS expects (type u8, u32 LE length), 8-aligned, large payloads too', () => {
-  const r = pyJson<{ sent: number[][]; exchanges: number }>(`
+test('Channel frames leave with the 8-byte header JS expects (type, exchange id of the head, length), 8-aligned, large payloads too', () => {
+  const id = 0xabcde;
+  const r = pyJson<{ sent: number[][]; exchanges: number; recv: number[] }>(`
 class _IO:
-    """As src/bridge/python-thread.ts: send() pads what it copies to 8 bytes."""
+    """As src/bridge/python-thread.ts: recv() returns ((id << 21) + length) * 16 + type, send() pads to 8 bytes."""
     def __init__(self): self.sent = []; self.exchanges = 0
     def setInbox(self, addr, size): pass
-    def recv(self): return 0
+    def recv(self): return ((${id} << ${RECV_LENGTH_BITS}) + 37) * 16 + channel.IN_HEAD
     def send(self, addr, n):
         self.sent.append(ctypes.string_at(addr, n) + bytes(-n & 7))
         return 0
@@ -572,27 +576,68 @@ class _IO:
         return self.recv()
 _io = _IO()
 _c = channel.Channel(_io, 1024)
+_got = _c.recv()
 _c.frame(channel.OUT_BODY, b"abc")
 _c.frame(channel.OUT_END)
 _c.flush()
 _c.frame(channel.OUT_BODY, bytes(range(256)) * 300 + b"x")
 _c.end_frame(channel.OUT_END, b"trailer")
 _c.recv()
-{"sent": [list(s) for s in _io.sent], "exchanges": _io.exchanges}`);
+{"sent": [list(s) for s in _io.sent], "exchanges": _io.exchanges, "recv": [_got[0], _got[1], _c.exchange]}`);
+  assert.equal(r.recv, [1, 37, id], 'recv() gives (type, length) and keeps the head\'s exchange id');
   const wire = Buffer.concat(r.sent.map((s) => Buffer.from(s)));
-  const frames: [number, Buffer][] = [];
   for (let off = 0; off < wire.length; ) {
     assert.is(off % 8, 0, 'every frame starts 8-aligned');
     const len = wire.readUInt32LE(off + 4);
-    assert.equal([...wire.subarray(off + 1, off + 4)], [0, 0, 0], 'spare bytes are zero');
-    frames.push([wire[off]!, wire.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len)]);
     off += FRAME_HEADER + len + framePadding(len);
   }
-  assert.equal(frames.map((f) => [f[0], f[1].length]), [[2, 3], [4, 0], [2, 76801], [4, 7]]);
-  assert.is(frames[0]![1].toString(), 'abc');
-  assert.is(frames[2]![1][257], 1);
-  assert.is(frames[3]![1].toString(), 'trailer');
+  // Decoded by the I/O thread's decoder, fed in uneven pieces (a read of the ring can cut anywhere).
+  const decoder = new FrameDecoder(OutFrame.Body);
+  const body: Buffer[] = [];
+  const frames: [number, Buffer][] = [];
+  const ids = new Set<number>();
+  for (let off = 0; off < wire.length; off += 1001) {
+    for (const d of decoder.decode(wire, off, Math.min(off + 1001, wire.length))) {
+      ids.add(d.exchange);
+      if (d.kind === 'body') body.push(Buffer.from(d.data));
+      else frames.push([d.type, d.payload]);
+    }
+  }
+  const whole = Buffer.concat(body);
+  assert.is(whole.length, 3 + 76801, 'body bytes, none lost nor padded in');
+  assert.is(whole.subarray(0, 3).toString(), 'abc');
+  assert.equal([...whole.subarray(3, 3 + 512)], [...Array.from({ length: 512 }, (_, i) => i & 255)]);
+  assert.is(whole.at(-1), 0x78);
+  assert.equal(frames.map((f) => [f[0], f[1].toString()]), [[OutFrame.End, ''], [OutFrame.End, 'trailer']]);
+  assert.equal([...ids], [id], 'every frame carries the exchange id');
   assert.is(r.exchanges, 1, 'the end frame leaves with the next recv(), in one crossing');
+});
+
+test('the Python protocol constants (channel.py, loaded here) are those of src/bridge/protocol.ts', () => {
+  const py = pyJson<Record<string, unknown>>(`
+{"in": [channel.IN_HEAD, channel.IN_BODY, channel.IN_EOF, channel.IN_ABORT, channel.IN_STOP],
+ "out": [channel.OUT_START, channel.OUT_BODY, channel.OUT_FILE, channel.OUT_END, channel.OUT_CLOSE, channel.OUT_HINTS],
+ "header": channel.FRAME_HEADER, "bits": channel.RECV_LENGTH_BITS, "head": list(channel.HEAD_FIELDS),
+ "head_slots": [s for s in channel.RequestHead.__slots__ if s != "headers"]}`);
+  assert.equal(py.in, [InFrame.Head, InFrame.Body, InFrame.Eof, InFrame.Abort, InFrame.Stop]);
+  assert.equal(Object.keys(InFrame).length, 5, 'every InFrame type is compared');
+  assert.equal(py.out, [OutFrame.Start, OutFrame.Body, OutFrame.File, OutFrame.End, OutFrame.Close, OutFrame.Hints]);
+  assert.equal(Object.keys(OutFrame).length, 6, 'every OutFrame type is compared');
+  assert.is(py.header, FRAME_HEADER);
+  assert.is(py.bits, RECV_LENGTH_BITS);
+  assert.equal(py.head, [...HEAD_FIELDS]);
+  assert.equal(py.head_slots, [...HEAD_FIELDS]);
+});
+
+test('RequestHead parses the record encodeHead writes into named fields', () => {
+  const h: RequestHead = { ...baseHead, method: 'POST', target: '/a?b', hasBody: true, proxy: 'TCP4 1.2.3.4 99', rawHeaders: ['A', '1', 'b', '2'] };
+  const r = pyJson(`
+_h = channel.RequestHead.decode(bytes(${val([...encodeHead(h)])}))
+{f: getattr(_h, f) for f in channel.HEAD_FIELDS + ("headers",)}`);
+  assert.equal(r, {
+    method: 'POST', target: '/a?b', version: '1.1', has_body: true, scheme: 'http', remote_addr: '10.1.2.3',
+    remote_port: '40000', server_name: '127.0.0.1', server_port: '8000', proxy: 'TCP4 1.2.3.4 99', headers: ['A', '1', 'b', '2'],
+  });
 });
 
 // ------------------------------------------------------------------- body

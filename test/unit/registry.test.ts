@@ -8,7 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderSettingsDoc } from '../../src/config/docs.js';
 import { SECTIONS, configFileNames, registry, shortDesc, specOf, type SettingName } from '../../src/config/registry.js';
-import { ConfigError, resolveSettings } from '../../src/config/settings.js';
+import { ConfigError, resolveSettings, type RawSettings } from '../../src/config/settings.js';
+import { servedWorkerClass, workerClassName } from '../../src/config/worker-classes.js';
 
 type Row = [section: string, flags: string[], meta?: string];
 
@@ -188,7 +189,7 @@ const SWITCHES: Record<string, string> = {
 const APPENDS = ['bind', 'reload_extra_files', 'raw_env', 'raw_paste_global_conf', 'dirty_apps'];
 
 const SUPPORTED = [
-  'config', 'wsgi_app', 'bind', 'backlog', 'workers', 'worker_class', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
+  'config', 'wsgi_app', 'bind', 'backlog', 'workers', 'worker_class', 'threads', 'keepalive', 'chdir', 'pythonpath', 'loglevel', 'raw_env',
   'print_config', 'check_config',
   'timeout', 'graceful_timeout', 'max_requests', 'max_requests_jitter', 'pidfile', 'proc_name',
   'user', 'group', 'daemon', 'preload_app', 'umask', 'worker_tmp_dir', 'tmp_upload_dir', 'accesslog', 'access_log_format',
@@ -207,7 +208,6 @@ const SUPPORTED = [
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
 const NOT_DEFAULT: Record<string, unknown> = {
-  threads: '4',
   logger_class: 'myapp.Logger',
   paste: 'production.ini',
   ssl_context: true,
@@ -347,17 +347,53 @@ test("every unsupported setting given another value is rejected: 'NAME is not su
   }
 });
 
-test("worker_class: 'sync' (and Gunicorn's path to it) only; any other class is named in the error", () => {
-  assert.is(resolveSettings({ ...APP, worker_class: 'gunicorn.workers.sync.SyncWorker' }).worker_class, 'gunicorn.workers.sync.SyncWorker');
-  for (const k of ['gthread', 'gevent', 'eventlet', 'tornado', 'uvicorn.workers.UvicornWorker']) {
-    let message = '';
-    try {
-      resolveSettings({ ...APP, worker_class: k });
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    assert.is(message, `worker_class '${k}' is not supported by nicorn-py yet`);
+/** The message resolveSettings stops with, or '' when it resolves. */
+function refusal(raw: RawSettings): string {
+  try {
+    resolveSettings({ ...APP, ...raw });
+    return '';
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    return (e as Error).message;
   }
+}
+
+test("worker_class: Gunicorn's names and paths for sync are accepted as given", () => {
+  for (const k of ['sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync', '#sync']) {
+    assert.is(resolveSettings({ ...APP, worker_class: k }).worker_class, k);
+    assert.is(servedWorkerClass(k, 1), 'sync');
+  }
+});
+
+test('worker_class: gevent, eventlet, tornado (names and paths) stop the start with the reason and the class that works', () => {
+  for (const k of ['gevent', 'gunicorn.workers.ggevent.GeventWorker', 'gevent_pywsgi', 'eventlet']) {
+    const m = refusal({ worker_class: k });
+    assert.match(m, `worker_class '${k}' cannot run on nicorn-py: it runs the app on green threads`);
+    assert.match(m, 'Pyodide cannot load those C extensions');
+    assert.ok(m.endsWith('Instead, use -k sync.'), m);
+  }
+  const tornado = refusal({ worker_class: 'gunicorn.workers.gtornado.TornadoWorker' });
+  assert.match(tornado, "it runs Tornado's IOLoop as the server");
+  assert.ok(tornado.endsWith('Instead, use -k sync.'), tornado);
+});
+
+test('gthread and threads > 1 (sync with threads is gthread, as in Gunicorn) say it is not built yet', () => {
+  assert.match(refusal({ worker_class: 'gthread' }), "worker_class 'gthread' cannot run on nicorn-py: nicorn-py has not built it yet");
+  const m = refusal({ threads: '4' });
+  assert.match(m, "threads = 4 (with worker_class 'sync', Gunicorn runs gthread) cannot run on nicorn-py: nicorn-py has not built it yet");
+  assert.match(m, 'use -k sync with --threads 1 and more workers (-w)');
+  assert.is(refusal({ threads: '1' }), '', 'one thread is the sync worker');
+  assert.match(refusal({ worker_class: 'gevent', threads: '4' }), "worker_class 'gevent' cannot run", 'an explicit other class is named, not gthread');
+});
+
+test('a custom worker class (a Python path) is refused by name, with the known classes listed', () => {
+  const m = refusal({ worker_class: 'uvicorn.workers.UvicornWorker' });
+  assert.match(m, "worker_class 'uvicorn.workers.UvicornWorker': nicorn-py cannot load a custom worker class");
+  assert.match(m, 'sync, gthread, gevent');
+  assert.ok(m.endsWith('Use -k sync.'), m);
+  assert.is(workerClassName('egg:gunicorn#gthread'), 'gthread');
+  assert.is(workerClassName('gunicorn.workers.gthread.ThreadWorker'), 'gthread');
+  assert.is(workerClassName('myapp.Worker'), null);
 });
 
 test('docs/settings.md is generated from the registry and up to date', () => {

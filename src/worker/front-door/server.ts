@@ -12,7 +12,7 @@ import https from 'node:https';
 import os from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { Exchange, PythonBridge } from '../../bridge/bridge.js';
+import type { Dispatcher, DispatchedRequest } from '../../bridge/dispatcher.js';
 import type { RequestHead } from '../../bridge/protocol.js';
 import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
@@ -26,6 +26,7 @@ import { holdReading } from './read-hold.js';
 import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-body.js';
 import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
+import { Http1Sink } from './http1-sink.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
@@ -50,7 +51,7 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
  * whole response to the socket, so a client that does not read its responses
  * has this many with Python and no more: the rest wait in its own queue, and
  * other connections' requests pass. 4 keeps Python fed by a pipelining client
- * as the bridge's MAX_INFLIGHT does.
+ * as the sync dispatcher's SYNC_INFLIGHT does.
  */
 const IN_PYTHON_PER_CONNECTION = 4;
 /**
@@ -63,7 +64,9 @@ const QUEUED_PER_CONNECTION = 16;
 
 /** A request accepted on a connection, waiting for its turn to go to Python. */
 interface Queued {
-  exchange: Exchange;
+  request: DispatchedRequest;
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
   /** Its checks after the parser's pass are done (trailers, a body error in the same bytes) and its body is kept. */
   ready: boolean;
   expectsContinue: boolean;
@@ -115,7 +118,17 @@ function peerOf(sock: Socket): string | null {
   return rawSocket(sock).remoteAddress ?? null;
 }
 
-export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSettings, log: ErrorLog): http.Server {
+/**
+ * The worker's HTTP server: requests that pass go to `dispatcher`, each with
+ * its HTTP/1 writer; `draining` says the worker is leaving (responses then
+ * close their connection).
+ */
+export function createFrontDoor(
+  dispatcher: Dispatcher,
+  settings: FrontDoorSettings,
+  log: ErrorLog,
+  draining: () => boolean,
+): http.Server {
   const rules = new RequestRules(settings);
   const tls = tlsServerOptions(settings);
   const timeoutMs = settings.timeout > 0 ? settings.timeout * 1000 : 0;
@@ -148,8 +161,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
   /** Hands the connection's next ready requests to Python, in order, as far as its share allows. */
   const dispatch = (sock: Socket, conn: Connection) => {
     while (conn.queue.length > 0 && conn.inPython < IN_PYTHON_PER_CONNECTION && conn.queue[0]!.ready) {
-      const { exchange, expectsContinue } = conn.queue.shift()!;
-      const { req, res } = exchange;
+      const { request, req, res, expectsContinue } = conn.queue.shift()!;
       // The client left while it waited (its 'close' released it).
       if (res.destroyed) continue;
       conn.inPython++;
@@ -159,7 +171,7 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
       });
       if (!req.complete) conn.reading = { req, res };
       if (expectsContinue) res.writeContinue();
-      bridge.handle(exchange);
+      dispatcher.handle(request, new Http1Sink(res, draining, new Http1Response(request.head.method, request.head.httpVersion, warn)));
     }
     if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
     else if (conn.queue.length <= QUEUED_PER_CONNECTION / 2) holdReading(sock, false);
@@ -228,14 +240,9 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
     conn.active++;
     const head = requestHead(req, checked, conn.proxy);
     const queued: Queued = {
-      exchange: {
-        head,
-        req,
-        res,
-        http1: new Http1Response(head.method, head.httpVersion, warn),
-        startedAt: Date.now(),
-        t0: process.hrtime.bigint(),
-      },
+      request: { head, body: null, startedAt: Date.now(), t0: process.hrtime.bigint() },
+      req,
+      res,
       ready: false,
       expectsContinue,
       body: null,
@@ -273,7 +280,8 @@ export function createFrontDoor(bridge: PythonBridge, settings: FrontDoorSetting
         bodyLimits,
         (body, outcome) => {
           if (conn.buffering === queued) conn.buffering = null;
-          queued.exchange.body = body.stream();
+          // A kept body that closes before its end could not be read back: cut.
+          queued.request.body = { stream: body.stream(), cutIfClosed: () => true };
           if (outcome === 'complete') return ready();
           // Too large to keep: it goes on now and is read as it arrives.
           queued.ready = true;

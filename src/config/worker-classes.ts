@@ -1,0 +1,94 @@
+// The worker class map, as Gunicorn's gunicorn/workers/__init__.py
+// (SUPPORTED_WORKERS) and util.load_class: every name and path Gunicorn
+// accepts for -k / worker_class, and what nicorn-py does with it. Settings
+// validation (registry.ts, settings.ts) and the worker entry (worker/io-thread.ts,
+// python/nicorn/workers/) both read it: a class is served only if it is here
+// with `serves: true`.
+
+import { ConfigError, pyRepr } from './validators.js';
+
+interface ClassEntry {
+  /** Gunicorn's dotted path for the name. */
+  path: string;
+  /** nicorn-py has this class. */
+  serves: boolean;
+  /** Why not, for the message a start with it stops with. */
+  why?: string;
+}
+
+/** The classes a worker can run; the keys of `serves: true` entries. */
+export type ServedWorkerClass = 'sync';
+
+const GREEN =
+  'it runs the app on green threads (monkey-patched sockets and a C event loop), and Pyodide cannot load those ' +
+  'C extensions nor switch stacks; nicorn-py\'s Node I/O thread already holds idle and slow connections';
+
+export const WORKER_CLASSES: Record<string, ClassEntry> = {
+  sync: { path: 'gunicorn.workers.sync.SyncWorker', serves: true },
+  gthread: {
+    path: 'gunicorn.workers.gthread.ThreadWorker',
+    serves: false,
+    why: 'nicorn-py has not built it yet (it will run one interpreter per thread)',
+  },
+  gevent: { path: 'gunicorn.workers.ggevent.GeventWorker', serves: false, why: GREEN },
+  gevent_wsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN },
+  gevent_pywsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN },
+  eventlet: { path: 'gunicorn.workers.geventlet.EventletWorker', serves: false, why: GREEN },
+  tornado: {
+    path: 'gunicorn.workers.gtornado.TornadoWorker',
+    serves: false,
+    why: "it runs Tornado's IOLoop as the server, and nicorn-py's server is Node's: only WSGI apps are served",
+  },
+  asgi: {
+    path: 'gunicorn.workers.gasgi.ASGIWorker',
+    serves: false,
+    why: 'nicorn-py serves WSGI apps only so far',
+  },
+  ginterpreter: {
+    path: 'gunicorn.workers.ginterpreter.InterpreterWorker',
+    serves: false,
+    why: 'Pyodide has no subinterpreters',
+  },
+};
+
+/** The class that works in place of any other. */
+const NEAREST: ServedWorkerClass = 'sync';
+
+/**
+ * The class name a worker_class value means, as Gunicorn's load_class reads
+ * it: a name (optionally '#name' or 'egg:gunicorn#name') or Gunicorn's dotted
+ * path; null when it is neither (a custom class: a Python path Gunicorn would import).
+ */
+export function workerClassName(value: string): string | null {
+  let s = value.trim();
+  if (s.startsWith('egg:gunicorn#')) s = s.slice('egg:gunicorn#'.length);
+  while (s.startsWith('#')) s = s.slice(1);
+  if (Object.hasOwn(WORKER_CLASSES, s)) return s;
+  for (const [name, entry] of Object.entries(WORKER_CLASSES)) if (entry.path === s) return name;
+  return null;
+}
+
+/**
+ * The class a worker runs for worker_class and threads, as Gunicorn's
+ * Config.worker_class: `sync` with more than one thread is gthread. Throws
+ * the error a start stops with when nicorn-py cannot run it, naming why and
+ * the class that works.
+ */
+export function servedWorkerClass(value: string, threads: number): ServedWorkerClass {
+  const named = workerClassName(value);
+  if (named === null) {
+    throw new ConfigError(
+      `worker_class ${pyRepr(value)}: nicorn-py cannot load a custom worker class (its workers are TypeScript, not ` +
+        `Python classes); the classes it knows are Gunicorn's names and paths (${Object.keys(WORKER_CLASSES).join(', ')}). ` +
+        `Use -k ${NEAREST}.`,
+    );
+  }
+  const name = named === 'sync' && threads > 1 ? 'gthread' : named;
+  const entry = WORKER_CLASSES[name]!;
+  if (!entry.serves) {
+    const asked = name === named ? `worker_class ${pyRepr(value)}` : `threads = ${threads} (with worker_class ${pyRepr(value)}, Gunicorn runs gthread)`;
+    const instead = name === 'gthread' ? `use -k ${NEAREST} with --threads 1 and more workers (-w)` : `use -k ${NEAREST}`;
+    throw new ConfigError(`${asked} cannot run on nicorn-py: ${entry.why}. Instead, ${instead}.`);
+  }
+  return name as ServedWorkerClass;
+}
