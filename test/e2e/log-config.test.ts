@@ -65,7 +65,7 @@ dict('every line is a record the JSON formatter of the project formats, with its
   assert.equal(find((l) => l.message.startsWith('Starting nicorn-py')), { logger: 'gunicorn.error', level: 'INFO', pid: srv.pid, message: find((l) => l.message.startsWith('Starting nicorn-py'))!.message });
   assert.ok(find((l) => l.message === `Booting worker with pid: ${worker}` && l.pid === worker), 'the worker I/O thread line, with its pid');
   assert.ok(find((l) => l.message === 'app says /hello' && l.pid === worker && l.level === 'WARNING'), "the app's own record");
-  const failed = find((l) => l.message === 'Error handling request /fail');
+  const failed = find((l) => l.message === 'Error handling request GET /fail');
   assert.ok(failed && failed.pid === worker && failed.exc?.includes('ValueError: deliberate failure'), JSON.stringify(failed));
   const access = find((l) => l.logger === 'gunicorn.access' && l.path === '/hello')!;
   assert.is(access.status, '200');
