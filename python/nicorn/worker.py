@@ -136,6 +136,7 @@ def boot(io, opts):
     recursion.install(opts["max_recursion_limit"])
     if opts.get("reload_dir"):
         _w.modules = ModuleReport(opts["reload_dir"], opts["pid"], _w.host_roots)
+    load_error = None
     try:
         # The user's logging configuration (logconfig*), before the app is imported, as Gunicorn's master applies it before the fork.
         settings = json.loads(opts["settings"])
@@ -149,7 +150,15 @@ def boot(io, opts):
             spew.install()
         hooks.call("post_fork", _w.server, _w.worker)
         # With preload_app the app was imported before the fork, as in Gunicorn.
-        _w.app = _preloaded["app"] if restored == "preload" else import_app(opts["app"])
+        try:
+            _w.app = _preloaded["app"] if restored == "preload" else import_app(opts["app"])
+        except SyntaxError as e:
+            # --reload, as Gunicorn's load_wsgi: the worker serves the traceback (500) until the file is fixed.
+            if _w.modules is None:
+                raise
+            log.exception(e)
+            _w.app = _fail_app(traceback.format_exc())
+            load_error = e
         _w.worker.wsgi = _w.app
         hooks.call("post_worker_init", _w.worker)
         _w.worker.booted = True
@@ -165,7 +174,7 @@ def boot(io, opts):
             log.error(hint)
         _report_modules(e)
         return WORKER_BOOT_ERROR
-    _report_modules()
+    _report_modules(load_error)
     _w.channel = Channel(io, opts["inbox_size"])
     check_dir = opts.get("check_wsgi_dir")
     if check_dir:
@@ -176,6 +185,17 @@ def boot(io, opts):
     _w.access_env = tuple(opts.get("access_env") or ())
     _w.base = environ_mod.base_environ(opts["workers"] > 1, FileWrapper)
     return 0
+
+
+def _fail_app(text):
+    """Gunicorn's util.make_fail_app: every request gets a 500 with the traceback as text."""
+    body = text.encode("utf-8", "replace")
+
+    def app(environ, start_response):
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
 
 
 def _sendfile(settings):
