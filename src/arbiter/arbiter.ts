@@ -434,6 +434,11 @@ export class Arbiter {
         this.log.debug(`Worker ${w.pid} is serving`);
         // Its list of loaded source files is written by now: watched from this moment.
         this.code?.readReports();
+        // --reload: changed code with a syntax error serves Gunicorn's traceback page; not in place of working workers.
+        if (w.trial && this.round && !this.round.old.has(w) && this.code?.failed(w.pid)) {
+          this.failRound();
+          return;
+        }
         const old = w.predecessor;
         if (old) {
           w.predecessor = null;

@@ -106,6 +106,11 @@ export class CodeWatcher {
     fs.rmSync(file, { force: true });
   }
 
+  /** Whether the worker's report says the app did not load (--reload's SyntaxError page: the worker serves it). */
+  failed(pid: number): boolean {
+    return this.read(path.join(this.dir, `modules-${pid}.json`))?.failed ?? false;
+  }
+
   /** Notes the files of reports new or rewritten since the last look (a worker that just booted, say). */
   readReports(): void {
     let names: string[];

@@ -511,7 +511,9 @@ export const registry = {
       "workers' Python has imported (the app, its packages, modules a request imported later), and *reload_extra_files*. " +
       'nicorn-py watches from the arbiter, which boots new workers with the changed code and stops the old ones gracefully ' +
       'once the new ones serve, so no request is dropped; when the changed code fails to import, the traceback is logged ' +
-      'and the old workers keep serving (Gunicorn restarts the worker, which then fails). With *preload_app*, which ' +
+      'and the old workers keep serving (Gunicorn restarts the worker, which then fails). A worker whose app has a ' +
+      'syntax error serves the traceback as a 500 until it is fixed, as under Gunicorn (clients can see it: development ' +
+      'only). With *preload_app*, which ' +
       "Gunicorn's reloader cannot follow, the app is imported again into a new snapshot first.",
     supported: true,
   }),

@@ -1,6 +1,8 @@
 // --reload with a real app edited on disk while a client keeps requesting:
 // a changed module brings new workers without a dropped request; an edit
-// that does not import is logged and the old workers keep serving; a module
+// that does not import (an exception, a syntax error) is logged and the old
+// workers keep serving; an app that starts with a syntax error serves its
+// traceback until it is fixed, as under Gunicorn; a module
 // a request imported, and a new file matching reload_extra_files, are
 // watched too. The settings come from the fixture's gunicorn.conf.py.
 
@@ -132,6 +134,20 @@ auto('a module first imported by a request is watched, and a new file matching a
   assert.ok(await eventually(() => srv.log().includes(`Worker reloading: ${page} modified`), 10_000), srv.log());
 });
 
+auto('an edit with a syntax error: not put in place of the working workers', async ({ srv, dir }) => {
+  const client = keepRequesting(srv.url);
+  const failedBefore = (srv.log().match(/Reload failed/g) ?? []).length;
+  fs.writeFileSync(path.join(dir, 'greeting.py'), 'WORD = ("unclosed"\n');
+  const failed = await eventually(() => (srv.log().match(/Reload failed/g) ?? []).length > failedBefore, 60_000);
+  const served = client.bodies.length;
+  await eventually(() => client.bodies.length > served + 20, 10_000);
+  await client.stop();
+  assert.ok(failed, srv.log());
+  assert.equal(client.failures, []);
+  assert.equal([...new Set(client.bodies)], ['fixed again']);
+  assert.match(srv.log(), /SyntaxError: '\(' was never closed/);
+});
+
 auto.run();
 
 const poll = suite<{ srv: Server; dir: string }>('--reload-engine poll');
@@ -141,18 +157,27 @@ poll.after(async (ctx) => {
   if (ctx.dir) fs.rmSync(ctx.dir, { recursive: true, force: true });
 });
 
-poll('a changed module is noticed by polling, and served', async (ctx) => {
+poll('started with a syntax error, the worker serves the traceback (500); the fix is noticed by polling, and served', async (ctx) => {
   ctx.dir = appCopy();
   const { dir } = ctx;
+  fs.writeFileSync(path.join(dir, 'greeting.py'), 'WORD = "broken\n');
   ctx.srv = await startServer(['-c', path.join(dir, 'gunicorn.conf.py'), '--chdir', dir, '--reload-engine', 'poll', '--log-level', 'debug', 'app']);
   const { srv } = ctx;
+  // Gunicorn's load_wsgi under --reload: make_fail_app's 500, the traceback as text.
+  const res = await fetch(srv.url);
+  assert.is(res.status, 500);
+  assert.match(await res.text(), new RegExp(`File "${dir}/greeting\\.py", line 1[\\s\\S]*SyntaxError: unterminated string literal`));
   assert.ok(await eventually(() => watching(srv) > 2, 60_000), srv.log());
-  const client = keepRequesting(srv.url);
+  const first = srv.workerPids()[0]!;
   fs.writeFileSync(path.join(dir, 'greeting.py'), 'WORD = "polled"\n');
-  const switched = await eventually(() => client.bodies.at(-1) === 'polled', 60_000);
+  // The broken file was watched (from the SyntaxError): its fix brings a worker that serves it.
+  assert.ok(await eventually(async () => (await body(srv.url)) === 'polled', 60_000), srv.log());
+  assert.ok(await eventually(() => srv.log().includes(`Worker exiting (pid: ${first})`), 30_000), srv.log());
+  const client = keepRequesting(srv.url);
+  await eventually(() => client.bodies.length >= 20, 10_000);
   await client.stop();
-  assert.ok(switched, srv.log());
   assert.equal(client.failures, []);
+  assert.equal([...new Set(client.bodies)], ['polled']);
 });
 
 poll.run();

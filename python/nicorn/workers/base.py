@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import sys
+import traceback
 
 from .. import config as config_mod
 from .. import environ as environ_mod
@@ -111,6 +112,7 @@ class Worker:
         recursion.install(opts.max_recursion_limit)
         if opts.reload_dir:
             self.modules = ModuleReport(opts.reload_dir, opts.pid, self.host_roots)
+        load_error = None
         try:
             # The user's logging configuration (logconfig*), before the app is imported, as Gunicorn's master applies it before the fork.
             settings = json.loads(opts.settings)
@@ -124,7 +126,15 @@ class Worker:
                 spew.install()
             hooks.call("post_fork", self.server, self.worker)
             # With preload_app the app was imported before the fork, as in Gunicorn.
-            self.app = self.preloaded["app"] if opts.restored == "preload" else import_app(opts.app)
+            try:
+                self.app = self.preloaded["app"] if opts.restored == "preload" else import_app(opts.app)
+            except SyntaxError as e:
+                # --reload, as Gunicorn's load_wsgi: the worker serves the traceback (500) until the file is fixed.
+                if self.modules is None:
+                    raise
+                log.exception(e)
+                self.app = _fail_app(traceback.format_exc())
+                load_error = e
             self.worker.wsgi = self.app
             hooks.call("post_worker_init", self.worker)
             self.worker.booted = True
@@ -140,7 +150,7 @@ class Worker:
                 log.error(hint)
             self._report_modules(e)
             return WORKER_BOOT_ERROR
-        self._report_modules()
+        self._report_modules(load_error)
         self.channel = Channel(io, opts.inbox_size)
         if opts.check_wsgi_dir:
             # --check-wsgi: imported only in this mode, so the normal path pays nothing.
@@ -248,6 +258,17 @@ class Worker:
                     close()
                 except Exception:
                     log.exception("Error closing the response iterable of %s", head.target)
+
+
+def _fail_app(text):
+    """Gunicorn's util.make_fail_app: every request gets a 500 with the traceback as text."""
+    body = text.encode("utf-8", "replace")
+
+    def app(environ, start_response):
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
 
 
 def _sendfile(settings):
