@@ -25,7 +25,11 @@ import type { Init, WorkerMessage } from './messages.js';
 
 const MIB = 1 << 20;
 
-export async function runWorker(received: Promise<Init>, launched: LaunchedThread): Promise<void> {
+/**
+ * @param launched the interpreter main.ts started before the init arrived
+ * @param launchMore starts another, for classes that run several (gthread)
+ */
+export async function runWorker(received: Promise<Init>, launched: LaunchedThread, launchMore: () => LaunchedThread): Promise<void> {
   const { init, handles } = await received;
   const { settings } = init;
   const log = ErrorLog.fromSettings(settings);
@@ -65,6 +69,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         worker_class: workerClass,
         app: settings.wsgi_app,
         workers: settings.workers,
+        threads: settings.threads,
         loglevel: settings.loglevel,
         pid: process.pid,
         ppid: process.ppid,
@@ -75,7 +80,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         access_env: accessLog?.environKeys ?? (syslogAccess ? environAtoms(settings.access_log_format) : []),
         check_wsgi_dir: init.checkWsgiDir,
       },
-    });
+    }, launchMore);
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
     // A PythonError's message is the Python traceback, as Gunicorn logs it; its JavaScript stack says nothing more.
