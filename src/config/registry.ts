@@ -263,8 +263,8 @@ export const registry = {
       'Gunicorn, the `sync` worker type with more than one thread becomes `gthread`. Pyodide cannot start threads, so a ' +
       'nicorn-py gthread worker runs this many Python interpreters (one per thread, each serving one request at a time, ' +
       'sharing one compiled WebAssembly module): module globals are per interpreter, not shared between threads as in ' +
-      "Gunicorn, and each interpreter imports the app and runs the worker hooks. A request stuck past --timeout in any " +
-      'of them gets the whole worker aborted and replaced.',
+      "Gunicorn, and each interpreter imports the app and runs the worker hooks. An interpreter stuck in a request past " +
+      '--timeout is aborted (worker_abort runs in it) and the worker replaced while the others serve on.',
     supported: true,
   }),
   worker_connections: spec({

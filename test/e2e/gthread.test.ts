@@ -84,4 +84,26 @@ s('--preload --threads 2: both interpreters start from the arbiter\'s snapshot (
   assert.not.match(log, 'Cannot start from');
 });
 
+s('--timeout per interpreter: a stuck one is aborted (500, worker_abort), the others serve on, the worker is replaced', async (ctx) => {
+  await ctx.srv?.stop();
+  ctx.srv = await startServer(['--chdir', WSGI, '--threads', '2', '--timeout', '2', 'which_interpreter:application']);
+  const srv = ctx.srv;
+  const stuck = fetch(`${srv.url}/?s=60`, { signal: AbortSignal.timeout(30_000) });
+  // While one interpreter sleeps, the other serves.
+  const other = await served(srv);
+  assert.is(other.served, 1);
+  const res = await stuck;
+  assert.is(res.status, 500);
+  assert.match(await res.text(), 'Internal Server Error');
+  assert.ok(await eventually(() => srv.workerPids().length === 2, 30_000), srv.log());
+  const log = srv.log();
+  assert.match(log, /\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\): an interpreter was stuck in "GET \/\?s=60 HTTP\/1.1" for --timeout 2 s; aborted/);
+  assert.match(log, 'Worker aborted while handling /?s=60');
+  assert.match(log, 'Autorestarting worker: 1 of its 2 interpreters serve until its replacement does.');
+  // The arbiter did not abort the worker itself: its I/O thread kept beating.
+  assert.not.match(log, /WORKER TIMEOUT \(pid:\d+\)$/m);
+  const after = await served(srv);
+  assert.ok(after.pid > 0);
+});
+
 s.run();
