@@ -25,12 +25,12 @@ class ErrorStream:
         wsgi_errors().flush()
 
 
-def base_environ(multiprocess, file_wrapper):
+def base_environ(multiprocess, file_wrapper, multithread=False):
     """The keys that are the same for every request of this worker."""
     return {
         "wsgi.version": (1, 0),
         "wsgi.errors": ErrorStream(),
-        "wsgi.multithread": False,
+        "wsgi.multithread": multithread,
         "wsgi.multiprocess": multiprocess,
         "wsgi.run_once": False,
         "wsgi.file_wrapper": file_wrapper,

@@ -13,6 +13,8 @@ export interface BootOptions {
   /** APP_MODULE. */
   app: string;
   workers: number;
+  /** --threads: wsgi.multithread is threads > 1, as in Gunicorn. */
+  threads: number;
   loglevel: string;
   pid: number;
   /** The arbiter's pid and this worker's age (its spawn number), for hooks. */

@@ -120,4 +120,13 @@ export interface WorkerDispatcher extends Dispatcher {
    * not finished, the one in Python first. They are the caller's to answer.
    */
   abandon(): ResponseSink[];
+  /**
+   * Classes that time out each interpreter themselves (gthread): interrupts
+   * (ABRT: worker_abort runs there) every interpreter busy in one request
+   * longer than `limitMs` and takes it out of service. Returns the sinks of
+   * the requests it held, for the 500 page, the request lines they were
+   * stuck in, and how many interpreters still serve. Not used for sync, whose
+   * whole worker the arbiter aborts.
+   */
+  abortStuck?(limitMs: number): { sinks: ResponseSink[]; aborted: string[]; serving: number };
 }

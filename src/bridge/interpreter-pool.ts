@@ -322,6 +322,24 @@ export class InterpreterPool implements WorkerDispatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  abortStuck(limitMs: number, now = Date.now()): { sinks: ResponseSink[]; aborted: string[]; serving: number } {
+    const sinks: ResponseSink[] = [];
+    const aborted: string[] = [];
+    for (const lane of [...this.lanes]) {
+      if (!lane.current || lane.busyFor(now) <= limitMs) continue;
+      const h = lane.current.request.head;
+      aborted.push(`${h.method} ${h.target} HTTP/${h.httpVersion}`);
+      this.lanes.splice(this.lanes.indexOf(lane), 1);
+      for (const ex of lane.inflight.splice(0)) if (!ex.sink.finished && !ex.sink.gone) sinks.push(ex.sink);
+      void lane.interpreter.interrupt(6);
+    }
+    if (aborted.length > 0) {
+      this.dispatch();
+      if (!this.busy) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+    return { sinks, aborted, serving: this.lanes.length };
+  }
+
   /** Interrupts every interpreter; resolves with the highest exit code. */
   async interrupt(signal: 2 | 6): Promise<number> {
     const codes = await Promise.all(this.lanes.map((l) => l.interpreter.interrupt(signal)));

@@ -341,10 +341,10 @@ export const registry = {
     defaultDoc: "'sync'",
     desc:
       "The type of workers to use. Gunicorn's class names and their paths are accepted (`sync` or " +
-      '`gunicorn.workers.sync.SyncWorker`, `egg:gunicorn#sync`). nicorn-py runs `sync`: each worker runs one request at a ' +
-      'time in Python while its Node I/O thread holds idle and slow connections. `gthread` is not built yet; `gevent`, ' +
-      '`eventlet` and `tornado` cannot exist in Pyodide, and custom classes (Python paths) cannot be loaded: each stops ' +
-      'the start with the reason and the class to use instead.',
+      '`gunicorn.workers.sync.SyncWorker`, `egg:gunicorn#sync`). nicorn-py runs `sync` (one request at a time in Python ' +
+      'while the Node I/O thread holds idle and slow connections) and `gthread` (see threads). `gevent`, `eventlet` and ' +
+      '`tornado` cannot exist in Pyodide, and custom classes (Python paths) cannot be loaded: each stops the start with ' +
+      'the reason and the class to use instead.',
     supported: true,
   }),
   threads: spec({
@@ -356,9 +356,12 @@ export const registry = {
     defaultDoc: '1',
     desc:
       'The number of worker threads for handling requests. Runs each worker with the specified number of threads, a ' +
-      'positive integer generally in the `2-4 x $(NUM_CORES)` range. It only affects the gthread worker type; in Gunicorn, ' +
-      'the `sync` worker type with more than one thread becomes `gthread`, which nicorn-py has not built yet: more than ' +
-      'one thread stops the start saying so.',
+      'positive integer generally in the `2-4 x $(NUM_CORES)` range. It only affects the gthread worker type; as in ' +
+      'Gunicorn, the `sync` worker type with more than one thread becomes `gthread`. Pyodide cannot start threads, so a ' +
+      'nicorn-py gthread worker runs this many Python interpreters (one per thread, each serving one request at a time, ' +
+      'sharing one compiled WebAssembly module): module globals are per interpreter, not shared between threads as in ' +
+      "Gunicorn, and each interpreter imports the app and runs the worker hooks. An interpreter stuck in a request past " +
+      '--timeout is aborted (worker_abort runs in it) and the worker replaced while the others serve on.',
     supported: true,
   }),
   worker_connections: spec({

@@ -14,10 +14,12 @@ interface ClassEntry {
   serves: boolean;
   /** Why not, for the message a start with it stops with. */
   why?: string;
+  /** The class that works in its place. */
+  instead?: ServedWorkerClass;
 }
 
 /** The classes a worker can run; the keys of `serves: true` entries. */
-export type ServedWorkerClass = 'sync';
+export type ServedWorkerClass = 'sync' | 'gthread';
 
 const GREEN =
   'it runs the app on green threads (monkey-patched sockets and a C event loop), and Pyodide cannot load those ' +
@@ -25,15 +27,13 @@ const GREEN =
 
 export const WORKER_CLASSES: Record<string, ClassEntry> = {
   sync: { path: 'gunicorn.workers.sync.SyncWorker', serves: true },
-  gthread: {
-    path: 'gunicorn.workers.gthread.ThreadWorker',
-    serves: false,
-    why: 'nicorn-py has not built it yet (it will run one interpreter per thread)',
-  },
-  gevent: { path: 'gunicorn.workers.ggevent.GeventWorker', serves: false, why: GREEN },
-  gevent_wsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN },
-  gevent_pywsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN },
-  eventlet: { path: 'gunicorn.workers.geventlet.EventletWorker', serves: false, why: GREEN },
+  /** One interpreter per thread (Pyodide cannot start threads): module globals are per interpreter. */
+  gthread: { path: 'gunicorn.workers.gthread.ThreadWorker', serves: true },
+  // Concurrency within a worker is what they are chosen for: gthread gives it.
+  gevent: { path: 'gunicorn.workers.ggevent.GeventWorker', serves: false, why: GREEN, instead: 'gthread' },
+  gevent_wsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN, instead: 'gthread' },
+  gevent_pywsgi: { path: 'gunicorn.workers.ggevent.GeventPyWSGIWorker', serves: false, why: GREEN, instead: 'gthread' },
+  eventlet: { path: 'gunicorn.workers.geventlet.EventletWorker', serves: false, why: GREEN, instead: 'gthread' },
   tornado: {
     path: 'gunicorn.workers.gtornado.TornadoWorker',
     serves: false,
@@ -87,8 +87,7 @@ export function servedWorkerClass(value: string, threads: number): ServedWorkerC
   const entry = WORKER_CLASSES[name]!;
   if (!entry.serves) {
     const asked = name === named ? `worker_class ${pyRepr(value)}` : `threads = ${threads} (with worker_class ${pyRepr(value)}, Gunicorn runs gthread)`;
-    const instead = name === 'gthread' ? `use -k ${NEAREST} with --threads 1 and more workers (-w)` : `use -k ${NEAREST}`;
-    throw new ConfigError(`${asked} cannot run on nicorn-py: ${entry.why}. Instead, ${instead}.`);
+    throw new ConfigError(`${asked} cannot run on nicorn-py: ${entry.why}. Instead, use -k ${entry.instead ?? NEAREST}.`);
   }
   return name as ServedWorkerClass;
 }

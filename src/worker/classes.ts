@@ -11,8 +11,12 @@ import type { PythonThreadConfig } from '../bridge/python-thread.js';
 import { InterpreterPool, SYNC_INFLIGHT } from '../bridge/interpreter-pool.js';
 
 export interface WorkerClass {
-  /** Configures the launched interpreter (main.ts started it early) and returns the dispatcher once the app is loaded. */
-  start(launched: LaunchedThread, config: PythonThreadConfig): Promise<WorkerDispatcher>;
+  /**
+   * Configures the launched interpreter (main.ts started it early), and any
+   * more the class runs (`launchMore`), and returns the dispatcher once the app
+   * is loaded in each.
+   */
+  start(launched: LaunchedThread, config: PythonThreadConfig, launchMore: () => LaunchedThread): Promise<WorkerDispatcher>;
 }
 
 export const WORKER_CLASS_IMPLEMENTATIONS: Record<ServedWorkerClass, WorkerClass> = {
@@ -20,6 +24,27 @@ export const WORKER_CLASS_IMPLEMENTATIONS: Record<ServedWorkerClass, WorkerClass
   sync: {
     async start(launched, config) {
       return new InterpreterPool([await Interpreter.start(launched, config)], SYNC_INFLIGHT);
+    },
+  },
+  /**
+   * --threads interpreters, as Pyodide cannot start threads: each serves one
+   * request at a time, and a request goes to whichever is idle first (one
+   * head per interpreter, so none waits behind a slow request while another
+   * is idle). They share the WebAssembly module compiled once in this thread
+   * (runtime/wasm.ts) and start from the same snapshot image. Each boots the
+   * app and runs the worker hooks itself: module globals are per interpreter.
+   */
+  gthread: {
+    async start(launched, config, launchMore) {
+      const all = [launched, ...Array.from({ length: Math.max(0, config.boot.threads - 1) }, launchMore)];
+      const started = await Promise.allSettled(all.map((l) => Interpreter.start(l, config)));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        // One failed to boot: the worker fails as a sync worker would, the others with it.
+        await Promise.all(all.map((l) => l.thread.terminate()));
+        throw failed.reason;
+      }
+      return new InterpreterPool(started.map((r) => (r as PromiseFulfilledResult<Interpreter>).value), 1);
     },
   },
 };

@@ -27,7 +27,11 @@ import type { Init, WorkerMessage } from './messages.js';
 
 const MIB = 1 << 20;
 
-export async function runWorker(received: Promise<Init>, launched: LaunchedThread): Promise<void> {
+/**
+ * @param launched the interpreter main.ts started before the init arrived
+ * @param launchMore starts another, for classes that run several (gthread)
+ */
+export async function runWorker(received: Promise<Init>, launched: LaunchedThread, launchMore: () => LaunchedThread): Promise<void> {
   const { init, handles } = await received;
   const { settings } = init;
   const log = ErrorLog.fromSettings(settings);
@@ -69,6 +73,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         worker_class: workerClass,
         app: settings.wsgi_app,
         workers: settings.workers,
+        threads: settings.threads,
         loglevel: settings.loglevel,
         pid: process.pid,
         ppid: process.ppid,
@@ -79,7 +84,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         access_env: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
         check_wsgi_dir: init.checkWsgiDir,
       },
-    });
+    }, launchMore);
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
     // A PythonError's message is the Python traceback, as Gunicorn logs it; its JavaScript stack says nothing more.
@@ -193,9 +198,32 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   notify(WORKER_TMP_FD, ++spinner);
   const heartbeat = setInterval(() => {
     notify(WORKER_TMP_FD, ++spinner);
-    process.send?.({ kind: 'heartbeat', busyMs: dispatcher.busyFor() } satisfies WorkerMessage);
+    // gthread times out each interpreter itself (below): the arbiter watches the I/O thread only.
+    process.send?.({ kind: 'heartbeat', busyMs: workerClass === 'gthread' ? 0 : dispatcher.busyFor() } satisfies WorkerMessage);
   }, 1000);
   heartbeat.unref();
+  // gthread: an interpreter stuck in one request past --timeout is interrupted
+  // (worker_abort runs in it) and its request gets the 500 page; the others
+  // serve on while the arbiter replaces this worker (none left: it leaves).
+  // Gunicorn's gthread worker has no such limit: its heartbeat goes on while a
+  // thread is stuck; a worker of interpreters cannot start a new one in its place.
+  if (workerClass === 'gthread' && settings.timeout > 0 && dispatcher.abortStuck) {
+    const abortStuck = dispatcher.abortStuck.bind(dispatcher);
+    const watch = setInterval(() => {
+      if (stopping) return;
+      const { sinks, aborted, serving } = abortStuck(settings.timeout * 1000);
+      if (aborted.length === 0) return;
+      for (const line of aborted) log.critical(`WORKER TIMEOUT (pid:${process.pid}): an interpreter was stuck in "${line}" for --timeout ${settings.timeout} s; aborted`);
+      void answerAbandoned(sinks);
+      if (serving === 0) {
+        stopping = true;
+        void leaveAfter(1);
+      } else if (!retiring) {
+        retire(`Autorestarting worker: ${serving} of its ${settings.threads} interpreters serve until its replacement does.`);
+      }
+    }, 250);
+    watch.unref();
+  }
   // INT/QUIT (worker_int) and ABRT (worker_abort) interrupt Python; it gets a moment.
   const interrupt = (signal: 2 | 6) => {
     if (stopping) return;

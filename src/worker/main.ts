@@ -5,6 +5,7 @@
 // arbiter's init message. Starting it before that code loads was slower
 // (26-92 ms, paired replacements): on a busy machine the two compete for a core.
 
+import fs from 'node:fs';
 import { Interpreter } from '../bridge/interpreter.js';
 import { IMAGE_FD_ENV } from '../runtime/snapshot.js';
 import type { ArbiterMessage, Init, InitMessage } from './messages.js';
@@ -26,9 +27,15 @@ function receiveInit(): Promise<Init> {
   });
 }
 
-// --preload: the arbiter's snapshot image.
 // Listened for now: messages that arrive before there is a listener are lost.
 const received = receiveInit();
 const { runWorker } = await import('./io-thread.js');
-const launched = Interpreter.launch(process.env[IMAGE_FD_ENV] ? Number(process.env[IMAGE_FD_ENV]) : null);
-await runWorker(received, launched);
+// --preload: the arbiter's snapshot image. A thread closes its descriptor once
+// restored, so the interpreters -k gthread starts later each get their own,
+// opened anew (Linux's /proc/self/fd) from one kept here.
+const imageFd = process.env[IMAGE_FD_ENV] ? Number(process.env[IMAGE_FD_ENV]) : null;
+const spareFd = imageFd === null ? null : fs.openSync(`/proc/self/fd/${imageFd}`, 'r');
+const launched = Interpreter.launch(imageFd);
+await runWorker(received, launched, () => Interpreter.launch(spareFd === null ? null : fs.openSync(`/proc/self/fd/${spareFd}`, 'r')));
+// Every interpreter is launched by now.
+if (spareFd !== null) fs.closeSync(spareFd);

@@ -150,18 +150,21 @@ fast('an unsupported setting at its default is accepted', async () => {
 });
 
 fast("-k takes Gunicorn's class names and paths; a class that cannot run stops the start with why and what to use, exit 1", async () => {
-  for (const k of ['gevent', 'eventlet', 'gunicorn.workers.gtornado.TornadoWorker', 'gthread', 'uvicorn.workers.UvicornWorker']) {
+  for (const [k, instead] of [
+    ['gevent', 'gthread'],
+    ['eventlet', 'gthread'],
+    ['gunicorn.workers.gtornado.TornadoWorker', 'sync'],
+    ['uvicorn.workers.UvicornWorker', 'sync'],
+  ] as const) {
     const r = await cli(['--worker-class', k, 'app:app']);
     assert.is(r.code, 1);
-    assert.match(oneLine(r), new RegExp(`^Error: worker_class '${k.replace(/\./g, '\\.')}'[: ].*[Uu]se -k sync`));
+    assert.match(oneLine(r), new RegExp(`^Error: worker_class '${k.replace(/\./g, '\\.')}'[: ].*[Uu]se -k ${instead}\\.$`));
   }
-  const threads = await cli(['--threads', '4', 'app:app']);
-  assert.is(threads.code, 1);
-  assert.match(oneLine(threads), /^Error: threads = 4 .*gthread.* not built it yet/);
-  for (const k of ['sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync']) {
-    const ok = await cli(['-k', k, '--print-config', 'app:app']);
+  for (const k of ['sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync', 'gthread', 'gunicorn.workers.gthread.ThreadWorker']) {
+    const ok = await cli(['-k', k, '--threads', '4', '--print-config', 'app:app']);
     assert.is(ok.code, 0, ok.stderr);
     assert.is(printed(ok.stdout).worker_class, k);
+    assert.is(printed(ok.stdout).threads, '4');
   }
 });
 

@@ -370,19 +370,22 @@ test('worker_class: gevent, eventlet, tornado (names and paths) stop the start w
     const m = refusal({ worker_class: k });
     assert.match(m, `worker_class '${k}' cannot run on nicorn-py: it runs the app on green threads`);
     assert.match(m, 'Pyodide cannot load those C extensions');
-    assert.ok(m.endsWith('Instead, use -k sync.'), m);
+    assert.ok(m.endsWith('Instead, use -k gthread.'), m);
   }
   const tornado = refusal({ worker_class: 'gunicorn.workers.gtornado.TornadoWorker' });
   assert.match(tornado, "it runs Tornado's IOLoop as the server");
   assert.ok(tornado.endsWith('Instead, use -k sync.'), tornado);
 });
 
-test('gthread and threads > 1 (sync with threads is gthread, as in Gunicorn) say it is not built yet', () => {
-  assert.match(refusal({ worker_class: 'gthread' }), "worker_class 'gthread' cannot run on nicorn-py: nicorn-py has not built it yet");
-  const m = refusal({ threads: '4' });
-  assert.match(m, "threads = 4 (with worker_class 'sync', Gunicorn runs gthread) cannot run on nicorn-py: nicorn-py has not built it yet");
-  assert.match(m, 'use -k sync with --threads 1 and more workers (-w)');
-  assert.is(refusal({ threads: '1' }), '', 'one thread is the sync worker');
+test('gthread by name or path, and sync with threads > 1, run the gthread class (as Gunicorn)', () => {
+  for (const k of ['gthread', 'gunicorn.workers.gthread.ThreadWorker', 'egg:gunicorn#gthread']) {
+    assert.is(refusal({ worker_class: k, threads: '4' }), '');
+    assert.is(servedWorkerClass(k, 1), 'gthread');
+  }
+  assert.is(refusal({ threads: '4' }), '');
+  assert.is(servedWorkerClass('sync', 4), 'gthread');
+  assert.is(servedWorkerClass('sync', 1), 'sync');
+  assert.is(resolveSettings({ ...APP, threads: '4' }).threads, 4);
   assert.match(refusal({ worker_class: 'gevent', threads: '4' }), "worker_class 'gevent' cannot run", 'an explicit other class is named, not gthread');
 });
 

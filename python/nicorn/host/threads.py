@@ -68,7 +68,7 @@ def _refuse(function):
     message = (
         "%s at %s: Pyodide cannot start OS threads (nicorn-py runs CPython as WebAssembly, "
         "without threads). Do the work in the request itself, hand it to another process "
-        "(a task queue, a cron job), or run more workers (-w) for concurrency." % (what, where)
+        "(a task queue, a cron job), or run more workers (-w) or interpreters (--threads) for concurrency." % (what, where)
     )
     if where not in _logged:
         _logged.add(where)

@@ -33,6 +33,7 @@ class BootOptions:
     worker_class: str
     app: str
     workers: int
+    threads: int
     loglevel: str
     pid: int
     ppid: int
@@ -158,7 +159,7 @@ class Worker:
             record = os.path.join(opts.check_wsgi_dir, "worker-%d.json" % opts.pid)
             self.app = checked_app(self.app, Recorder(record, log))
         self.access_env = tuple(opts.access_env or ())
-        self.base = environ_mod.base_environ(opts.workers > 1, FileWrapper)
+        self.base = environ_mod.base_environ(opts.workers > 1, FileWrapper, multithread=opts.threads > 1)
         return 0
 
     def serve(self):
