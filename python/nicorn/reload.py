@@ -21,6 +21,11 @@ class ModuleReport:
         self.path = os.path.join(directory, "modules-%d.json" % pid)
         self.roots = tuple(host_roots)
         self.seen = -1
+        # The app's import failed in this worker (it serves the traceback page):
+        # every later list says so too, and keeps the files of the traceback, as a
+        # request may rewrite the list before the arbiter has read the first one.
+        self.failed = False
+        self.error_files = set()
 
     def _host_file(self, name):
         return isinstance(name, str) and name.startswith(self.roots)
@@ -36,17 +41,18 @@ class ModuleReport:
     def write(self, error=None):
         """Writes the list; `error`: the exception that stopped the app's import."""
         self.seen = len(sys.modules)
-        files = self.files()
         if error is not None:
+            self.failed = True
             # The module that failed is no longer in sys.modules: its file is in the traceback.
             if isinstance(error, SyntaxError) and self._host_file(error.filename):
-                files.add(error.filename)
+                self.error_files.add(error.filename)
             tb = error.__traceback__
             while tb is not None:
                 if self._host_file(tb.tb_frame.f_code.co_filename):
-                    files.add(tb.tb_frame.f_code.co_filename)
+                    self.error_files.add(tb.tb_frame.f_code.co_filename)
                 tb = tb.tb_next
+        files = self.files() | self.error_files
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"files": sorted(files), "failed": error is not None}, f)
+            json.dump({"files": sorted(files), "failed": self.failed}, f)
         os.replace(tmp, self.path)

@@ -19,7 +19,7 @@ import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tm
 import { workerEnv, workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
-import { RELOAD_DIR_ENV } from '../runtime/boot.js';
+import { RELOAD_DIR_ENV, RELOAD_TRIAL_ENV } from '../runtime/boot.js';
 import { CodeWatcher } from './code-reload.js';
 import { logConfigActive, logConfigOf, type LogConfigSettings } from '../log/log-config.js';
 import { missingTimeZoneDatabase } from '../runtime/host/timezone.js';
@@ -385,7 +385,7 @@ export class Arbiter {
     this.log.debug(`Worker ${successor.pid} boots to replace worker ${next.pid}`);
   }
 
-  private spawn(): WorkerProcess | null {
+  private spawn(trial = false): WorkerProcess | null {
     const age = ++this.age;
     if (!this.hook('pre_fork', { worker: { pid: null, age, alive: true } })) return null;
     let tmp: number;
@@ -403,6 +403,7 @@ export class Arbiter {
     const env = { ...process.env };
     if (image) env[IMAGE_FD_ENV] = String(IMAGE_FD);
     if (this.code) env[RELOAD_DIR_ENV] = this.code.dir;
+    if (trial) env[RELOAD_TRIAL_ENV] = '1';
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp, ...(image ? [image.fd] : [])],
       serialization: 'advanced',
@@ -573,7 +574,7 @@ export class Arbiter {
   private replaceWorkers(trial: boolean): void {
     this.round = { old: new Set(this.workers.values()) };
     for (let i = 0; i < this.numWorkers; i++) {
-      const w = this.spawn();
+      const w = this.spawn(trial);
       if (!w) return;
       w.trial = trial;
     }

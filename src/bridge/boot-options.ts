@@ -44,10 +44,12 @@ export interface BootOptions {
   env: Record<string, string>;
   /** --reload: where the worker reports the source files it imported (arbiter/code-reload.ts), else null. */
   reload_dir: string | null;
+  /** A worker of a --reload round: an app that does not import fails the boot (no traceback page). */
+  reload_trial: boolean;
 }
 
 /** The part the worker base knows; the Python thread adds the rest. */
 export type WorkerBootOptions = Omit<
   BootOptions,
-  'cwd' | 'pythonpath' | 'site_dirs' | 'host_roots' | 'inbox_size' | 'max_recursion_limit' | 'restored' | 'env' | 'reload_dir'
+  'cwd' | 'pythonpath' | 'site_dirs' | 'host_roots' | 'inbox_size' | 'max_recursion_limit' | 'restored' | 'env' | 'reload_dir' | 'reload_trial'
 >;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { BootOptions, WorkerBootOptions } from './boot-options.js';
-import { RELOAD_DIR_ENV, bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
+import { RELOAD_DIR_ENV, RELOAD_TRIAL_ENV, bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
 import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
 import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
@@ -290,6 +290,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     env: interpreterEnv(),
     // Set by the arbiter in the worker's environment, so that the bridge carries nothing more.
     reload_dir: process.env[RELOAD_DIR_ENV] ?? null,
+    reload_trial: process.env[RELOAD_TRIAL_ENV] === '1',
   };
   const opts = py.toPy(bootOptions);
   const code = worker.boot(makeIo(py, data.sab), opts) as number;

@@ -107,9 +107,16 @@ const LOG_MODULE = hostObject('_nicorn_log', {
  * has loaded (python/nicorn/reload.py), for the arbiter (src/arbiter/code-reload.ts).
  */
 export const RELOAD_DIR_ENV = 'NICORN_RELOAD_DIR';
+/**
+ * Set (to 1) for a worker of a --reload round: if the changed code does not
+ * import, the worker fails its boot (the arbiter keeps the old workers)
+ * instead of serving Gunicorn's traceback page, which it would do from its
+ * first accepted request on, before the arbiter could tell.
+ */
+export const RELOAD_TRIAL_ENV = 'NICORN_RELOAD_TRIAL';
 
 /** Variables of the host's environment that are nicorn-py's own plumbing, not the app's. */
-const PRIVATE_ENV = [IMAGE_FD_ENV, RELOAD_DIR_ENV];
+const PRIVATE_ENV = [IMAGE_FD_ENV, RELOAD_DIR_ENV, RELOAD_TRIAL_ENV];
 
 /** The interpreter's environment: this process's, plus `extraEnv` (raw_env). */
 export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<string, string> {

@@ -57,6 +57,8 @@ class BootOptions:
     env: dict
     # --reload: where this worker reports the source files it imported, or None.
     reload_dir: str
+    # A worker of a --reload round: an app that does not import fails the boot.
+    reload_trial: bool
 
 
 class Worker:
@@ -130,8 +132,9 @@ class Worker:
             try:
                 self.app = self.preloaded["app"] if opts.restored == "preload" else import_app(opts.app)
             except SyntaxError as e:
-                # --reload, as Gunicorn's load_wsgi: the worker serves the traceback (500) until the file is fixed.
-                if self.modules is None:
+                # --reload, as Gunicorn's load_wsgi: the worker serves the traceback (500) until the file is
+                # fixed; but not one of a reload round, which would serve it before the arbiter could keep the old ones.
+                if self.modules is None or opts.reload_trial:
                     raise
                 log.exception(e)
                 self.app = _fail_app(traceback.format_exc())
