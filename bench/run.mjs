@@ -33,6 +33,9 @@ const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
 let NICORN_NODE = process.execPath;
 /** wrk's connections: 10 per worker, so -w 2 is loaded as -w 1 is (-c20 at -w 2). */
 let WRK_CONNECTIONS = 10;
+/** --threads N for both servers (> 1: Gunicorn's gthread; nicorn-py's N interpreters per worker). */
+let THREADS = 1;
+const threadArgs = () => (THREADS > 1 ? ['--threads', String(THREADS)] : []);
 /**
  * Gunicorn 26 is Debian forky's python3-gunicorn (pure Python), fetched from
  * the archive as the fixtures' packages are, and run by the machine's
@@ -83,6 +86,7 @@ function usage() {
                      (default 12 x duration; 0: never re-run)
   --launch-only      only the launch figures: no wrk runs, no logins
   --no-doc           do not write docs/benchmarks.md
+  --threads N        --threads N for both servers (Gunicorn: gthread)
   --doc FILE         write the report to FILE instead of docs/benchmarks.md
   --node PATH        the node that runs nicorn-py (default: this one), e.g. a
                      Node 26 from \`npx -y node@26 -p process.execPath\`
@@ -99,7 +103,7 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, docPath: DOC, node: process.execPath, retryBudgetMs: null, launchOnly: false };
+  const opts = { workers: 1, rounds: 3, durationMs: 5_000, warmupMs: 2_000, rows: null, doc: true, docPath: DOC, threads: 1, node: process.execPath, retryBudgetMs: null, launchOnly: false };
   let quick = false;
   let rounds = null;
   let duration = null;
@@ -148,6 +152,12 @@ function parseArgs(argv) {
       case '--no-doc':
         opts.doc = false;
         break;
+      case '--threads': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--threads must be a positive integer');
+        opts.threads = n;
+        break;
+      }
       case '--doc':
         opts.docPath = path.resolve(value());
         break;
@@ -461,7 +471,7 @@ const SERVERS = {
   nicorn: {
     label: 'nicorn-py',
     command(row, port, workers, extra) {
-      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
+      const args = [NICORN_BIN, '-b', `127.0.0.1:${port}`, '-w', String(workers), ...threadArgs(), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
       return { cmd: NICORN_NODE, args, env: { ...childEnv(), ...row.env } };
@@ -470,7 +480,7 @@ const SERVERS = {
   gunicorn: {
     label: 'gunicorn',
     command(row, port, workers, extra) {
-      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), '--chdir', row.dir, ...(row.args ?? []), ...extra];
+      const args = ['-b', `127.0.0.1:${port}`, '-w', String(workers), ...threadArgs(), '--chdir', row.dir, ...(row.args ?? []), ...extra];
       if (row.pythonpath) args.push('--pythonpath', row.pythonpath);
       args.push(row.app);
       return { cmd: GUNICORN_CMD[0], args: [...GUNICORN_CMD.slice(1), ...args], env: gunicornEnv({ ...childEnv(), ...row.env }) };
@@ -1149,7 +1159,7 @@ a time. Produced by \`bench/run.mjs\`; re-run with \`npm run bench\`. ${
 
     ${command}
 
-Workers: ${w}. For each row and each server, on a free loopback port:
+Workers: ${w}${THREADS > 1 ? `, --threads ${THREADS} (Gunicorn: gthread)` : ''}. For each row and each server, on a free loopback port:
 
     node bin/nicorn-py -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
     PYTHONPATH=${rel(GUNICORN_SITE)} ${GUNICORN_CMD.join(' ')} -b 127.0.0.1:PORT -w ${w} --chdir DIR [--pythonpath ${rel(SITE)}] APP
@@ -1230,6 +1240,7 @@ async function main() {
   const argv = process.argv.slice(2);
   const opts = parseArgs(argv);
   NICORN_NODE = opts.node;
+  THREADS = opts.threads;
   WRK_CONNECTIONS = 10 * opts.workers;
   const started = performance.now();
   const rows = opts.rows ? ROWS.filter((r) => opts.rows.includes(r.id)) : ROWS;
