@@ -231,7 +231,10 @@ function bootDurations(log: string): number[] {
     const m = /Worker (\d+) boots to replace/.exec(line);
     if (!m) continue;
     const ready = lines.find((l) => l.includes(`Worker ${m[1]} is serving`));
-    if (ready) out.push(stamp(ready) - stamp(line));
+    // The log's stamps are whole seconds: a boot under one (base snapshot, Node 26) reads 0 ms; the
+    // worker's own debug line ('app loaded at N ms', from its process start) has the milliseconds.
+    const own = new RegExp(`\\[${m[1]}\\] \\[DEBUG\\] Worker start: .*app loaded at (\\d+) ms`).exec(log);
+    if (ready) out.push(Math.max(stamp(ready) - stamp(line), own ? Number(own[1]) : 0));
   }
   return out;
 }

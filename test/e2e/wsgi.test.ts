@@ -249,10 +249,13 @@ wsgi('exc_info before any body replaces status and headers', async ({ srv }) => 
 });
 
 wsgi('exc_info after the headers left re-raises: the connection is closed', async ({ srv }) => {
-  const r = await raw(srv.port, get('/exc-info-after'));
-  assert.ok(r.closedByServer);
-  assert.match(r.text, /partial/);
-  assert.not.match(r.text, /never/);
+  // Repeated: on Node 26 a close in the same tick as the first write once lost the whole response (1 time in 3).
+  for (let i = 0; i < 20; i++) {
+    const r = await raw(srv.port, get('/exc-info-after'));
+    assert.ok(r.closedByServer);
+    assert.match(r.text, /partial/);
+    assert.not.match(r.text, /never/);
+  }
 });
 
 wsgi('never more bytes than Content-Length; the connection stays usable', async ({ srv }) => {
