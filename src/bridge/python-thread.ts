@@ -315,7 +315,7 @@ async function main(boot: PythonThreadBoot): Promise<void> {
     const making = startMakingBaseImage(data.log, data.boot.loglevel, missing);
     // Info when this worker makes it (it costs this worker seconds of CPU, and "made in" follows); debug otherwise.
     if (making) logLine(data.boot.loglevel, 'info', `Making the base snapshot (${missing})`);
-    else logLine(data.boot.loglevel, 'debug', `Base snapshot: ${missing}; another process is making it`);
+    else logLine(data.boot.loglevel, 'debug', `Base snapshot: ${missing}; another process made it or is making it`);
   }
   let exitCode: number;
   try {

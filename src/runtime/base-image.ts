@@ -93,6 +93,12 @@ export function findBaseImage(cache = new SnapshotCache()): BaseLookup {
 export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, why: string, cache = new SnapshotCache()): boolean {
   const lock = takeLock(path.join(cache.dir, `${baseKey()}.lock`));
   if (lock === null) return false;
+  // Another worker may have made it while this one booted without it (seen: a worker
+  // added by TTIN made it a second time, seconds of CPU while a suite timed a request).
+  if (cache.lookup(baseKey(), interpreterEnv()).kind === 'hit') {
+    fs.rmSync(lock, { force: true });
+    return false;
+  }
   const data: BaseMakerData = { role: 'base-maker', layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS, store: { cacheDir: cache.dir, lock, log, loglevel, why } };
   startMaker(data).unref();
   return true;
