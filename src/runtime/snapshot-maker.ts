@@ -119,8 +119,8 @@ function imageOf(py: PyodideInterface, reads: ReturnType<typeof trackHostReads>,
 
 /**
  * The --preload maker's interpreter: from the base image when the cache has
- * a current one, as workers start (a boot costs seconds more: Django fixture,
- * launch with --preload, 4.8 s booting vs ~2 s), else booted.
+ * a current one, as workers start (a boot costs seconds more: Flask fixture,
+ * first launch with --preload, 4.1 s booting vs 2.1 s restored), else booted.
  */
 async function makerInterpreter(data: SnapshotMakerData): Promise<{ py: PyodideInterface; restored: '' | 'base' }> {
   const found = findBaseImage();
