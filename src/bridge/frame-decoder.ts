@@ -20,7 +20,8 @@ export class FrameDecoder {
   private exchange = 0;
   private remaining = 0;
   private padding = 0;
-  private assembled: Buffer[] = [];
+  /** A control frame's payload pieces (reused: the payload is made from them before the next frame). */
+  private readonly assembled: Buffer[] = [];
   private payloadDone = false;
 
   /**
@@ -38,17 +39,27 @@ export class FrameDecoder {
     for (;;) {
       if (this.headerFill < FRAME_HEADER) {
         if (off >= to) return;
-        const take = Math.min(FRAME_HEADER - this.headerFill, to - off);
-        buf.copy(this.header, this.headerFill, off, off + take);
-        this.headerFill += take;
-        off += take;
-        if (this.headerFill < FRAME_HEADER) return;
-        const word = this.header.readUInt32LE(0);
+        // Most headers lie whole in one read: read them in place; only one cut by the read's end is assembled.
+        let from: Buffer = buf;
+        let at = off;
+        if (this.headerFill === 0 && to - off >= FRAME_HEADER) {
+          off += FRAME_HEADER;
+        } else {
+          const take = Math.min(FRAME_HEADER - this.headerFill, to - off);
+          buf.copy(this.header, this.headerFill, off, off + take);
+          this.headerFill += take;
+          off += take;
+          if (this.headerFill < FRAME_HEADER) return;
+          from = this.header;
+          at = 0;
+        }
+        this.headerFill = FRAME_HEADER;
+        const word = from.readUInt32LE(at);
         this.type = word & 0xff;
         this.exchange = word >>> 8;
-        this.remaining = this.header.readUInt32LE(4);
+        this.remaining = from.readUInt32LE(at + 4);
         this.padding = framePadding(this.remaining);
-        this.assembled = [];
+        this.assembled.length = 0;
         this.payloadDone = false;
       }
       if (!this.payloadDone) {
