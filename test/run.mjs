@@ -53,6 +53,14 @@ const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const failed = total - passed - skipped;
+// CI shows only the log's tail: each failure uvu printed (its FAIL line and what
+// follows, up to 40 lines) is restated here, above the closing line.
+const lines = plain.split('\n');
+for (let i = 0; i < lines.length; i++) {
+  if (!/^\s*FAIL\s/.test(lines[i])) continue;
+  const end = lines.findIndex((l, j) => j > i && (/^\s*FAIL\s/.test(l) || j - i >= 40));
+  console.log(['', 'Restated failure:', ...lines.slice(i, end < 0 ? i + 40 : end)].join('\n'));
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 // uvu exits 0 when a suite's before() hook throws; its tests count as not passed.
 process.exit(status || (failed > 0 || total === 0 ? 1 : 0));
