@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { procName } from '../config/settings.js';
+import { workerClassLabel } from '../config/worker-classes.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
@@ -163,7 +164,7 @@ export class Arbiter {
     const tls = Boolean(settings.certfile || settings.keyfile);
     const urls = this.listeners.map((l) => (tls ? l.url.replace(/^http:/, 'https:') : l.url));
     log.info(`Listening at: ${urls.join(',')} (${process.pid})`);
-    log.info(`Using worker: ${settings.worker_class}`);
+    log.info(`Using worker: ${workerClassLabel(settings.worker_class, settings.threads)}`);
     const noZoneinfo = missingTimeZoneDatabase();
     if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;

@@ -91,3 +91,13 @@ export function servedWorkerClass(value: string, threads: number): ServedWorkerC
   }
   return name as ServedWorkerClass;
 }
+
+/**
+ * What "Using worker:" names, as Gunicorn's Config.worker_class_str: the
+ * setting as given, but `gthread` for sync (by name or its class path) with
+ * more than one thread.
+ */
+export function workerClassLabel(value: string, threads: number): string {
+  const isSync = value.endsWith('SyncWorker') || value === 'sync';
+  return isSync && threads > 1 ? 'gthread' : value;
+}

@@ -189,6 +189,11 @@ export async function bootPyodide(
   py.registerJsModule('_nicorn_log', LOG_MODULE);
   py.registerJsModule('_nicorn_host', HOST_API);
   py.runPython(`import sys\nsys.path.append(${JSON.stringify(PYTHON_DIR)})`);
+  // Pyodide starts in $HOME with "" first on sys.path, so every import lists
+  // $HOME: the base image would depend on it, and was made again whenever a
+  // name in the user's home came or went. It is made in python/ instead
+  // (part of its key already); a worker restoring it moves to its --chdir.
+  if (mode.kind === 'for-base') py.runPython(`import os\nos.chdir(${JSON.stringify(PYTHON_DIR)})`);
   // Before the config file and the app; a restored --preload interpreter has it in its image (the layout is part of the image's key).
   if (mode.kind !== 'for-base') installPrefix(py, (await layout).prefix);
   return py;

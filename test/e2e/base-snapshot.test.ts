@@ -17,7 +17,10 @@ const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-base-'
 const CACHE_HOME = path.join(tmp, 'cache');
 const CACHE = path.join(CACHE_HOME, 'nicorn-py');
 const IMPORTS = path.join(tmp, 'imports.log');
-const ENV = { XDG_CACHE_HOME: CACHE_HOME, BASE_TEST_IMPORTS: IMPORTS };
+// A home of the suite's own: the base image must not depend on what is in it.
+const HOME = path.join(tmp, 'home');
+fs.mkdirSync(HOME);
+const ENV = { XDG_CACHE_HOME: CACHE_HOME, BASE_TEST_IMPORTS: IMPORTS, HOME };
 
 /** Records, at import, the pid of the process importing it; answers with its own pid and that one. */
 const APP = `import os
@@ -102,6 +105,11 @@ base('the first worker of an install boots, then makes the base snapshot, once, 
 
 base('the next launch: both workers start from it, and each imports the app itself, after the fork', async (ctx) => {
   fs.rmSync(IMPORTS, { force: true });
+  // Pyodide starts in $HOME with "" on sys.path: the image was once keyed on
+  // $HOME's listing, and a new name there (a shell's history) made it again.
+  fs.writeFileSync(path.join(HOME, '.bash_history'), 'ls\n');
+  const manifest = fs.readdirSync(CACHE).find((f) => f.endsWith('.json'))!;
+  assert.not.ok(HOME in JSON.parse(fs.readFileSync(path.join(CACHE, manifest), 'utf8')).dirs, 'the image does not depend on $HOME');
   await ctx.srv?.stop(); // a case that failed left its server: stop it, not leak it
   const srv = (ctx.srv = await startServer(ARGS, { env: ENV }));
   assert.ok(await bothStarted(srv), srv.log());

@@ -82,6 +82,8 @@ s('--preload --threads 2: both interpreters start from the arbiter\'s snapshot (
   const log = srv.log();
   assert.is((log.match(/Started from the preload snapshot/g) ?? []).length, 2, log);
   assert.not.match(log, 'Cannot start from');
+  // Gunicorn's worker_class_str: sync with threads > 1 is announced as gthread.
+  assert.match(log, '[INFO] Using worker: gthread');
 });
 
 s('--timeout per interpreter: a stuck one is aborted (500, worker_abort), the others serve on, the worker is replaced', async (ctx) => {
