@@ -172,6 +172,13 @@ function dirtyHook(name: string, params: string[], gunicornClass: string, desc: 
   return { ...hook(name, params, gunicornClass, false, desc), section: 'Dirty Arbiter Hooks' };
 }
 
+/** --protocol: the two Gunicorn serves (it takes any other string for http, silently). */
+function protocolName(raw: unknown): 'http' | 'uwsgi' {
+  const value = v.string(raw);
+  if (value !== 'http' && value !== 'uwsgi') throw new v.SettingError("protocol must be 'http' or 'uwsgi'");
+  return value;
+}
+
 /** validate_proxy_protocol: off, v1, v2 or auto (true, 1: auto; false, 0, none: off). */
 function proxyProtocol(raw: unknown): 'off' | 'v1' | 'v2' | 'auto' {
   if (raw === null || raw === undefined) return 'off';
@@ -1394,15 +1401,19 @@ export const registry = {
     section: 'Server Mechanics',
     flags: ['--protocol'],
     meta: 'STRING',
-    validate: v.string,
-    default: () => 'http',
+    validate: protocolName,
+    default: () => 'http' as 'http' | 'uwsgi',
     defaultDoc: "'http'",
     desc:
       'The protocol for incoming connections. `http` - Standard HTTP/1.x (default); `uwsgi` - uWSGI binary protocol ' +
       '(for nginx uwsgi_pass); When using the uWSGI protocol, Gunicorn can receive requests from nginx using the ' +
       'uwsgi_pass directive: `upstream gunicorn { server 127.0.0.1:8000; } location / { uwsgi_pass gunicorn; ' +
-      'include uwsgi_params; }`.',
-    supported: false,
+      'include uwsgi_params; }`. nicorn-py: `http` and `uwsgi` only (Gunicorn serves any other string as `http`; here it is an error). Under ' +
+      '`uwsgi` the environ is what Gunicorn 26.2.2 builds from the vars (REQUEST_METHOD, PATH_INFO, QUERY_STRING, ' +
+      'HTTP_*, CONTENT_TYPE/LENGTH, HTTPS or wsgi.url_scheme; REMOTE_ADDR is the peer, SERVER_NAME/PORT the ' +
+      'listener), responses are never chunked (without Content-Length they end with the connection), no 103 Early ' +
+      'Hints are sent (nginx would take one for the response), and plain sockets only: with --certfile it is an error.',
+    supported: true,
   }),
   uwsgi_allow_ips: spec({
     section: 'Server Mechanics',
@@ -1414,8 +1425,11 @@ export const registry = {
       'IPs allowed to send uWSGI protocol requests (comma separated). Set to `*` to allow all IPs. This is useful ' +
       "for setups where you don't know in advance the IP address of front-end, but instead have ensured via other " +
       'means that only your authorized front-ends can access Gunicorn. Note: This option does not affect UNIX ' +
-      'socket connections. Connections not associated with an IP address are treated as allowed, unconditionally.',
-    supported: false,
+      'socket connections. Connections not associated with an IP address are treated as allowed, unconditionally. ' +
+      "nicorn-py: as Gunicorn 26.2.2's uwsgi check, the peer's address is compared as a string with each entry " +
+      '(`10.0.0.0/8` passes the validator but allows no peer); a refused peer gets the 500 page and the error log ' +
+      "`Error handling request (no URI read)` with `ForbiddenUWSGIRequest: uWSGI request from '...' not allowed`.",
+    supported: true,
   }),
   root_path: spec({
     section: 'Server Mechanics',

@@ -204,6 +204,8 @@ const SUPPORTED = [
   // Operations (issue 21).
   'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
   'initgroups', 'spew', 'sendfile',
+  // The uwsgi protocol (issue 20).
+  'protocol', 'uwsgi_allow_ips',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -218,8 +220,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
   enable_backlog_metric: true,
-  protocol: 'uwsgi',
-  uwsgi_allow_ips: '10.0.0.1',
   root_path: '/api',
   http_protocols: 'h2,h1',
   http2_cleartext: 'prior-knowledge',
