@@ -245,7 +245,8 @@ function choice(what: string, choices: readonly string[]) {
 }
 
 /** _get_default_control_socket: $XDG_RUNTIME_DIR/gunicorn.ctl when that directory exists, else ~/.gunicorn/gunicorn.ctl. */
-function controlSocketDefault(): string {
+/** Gunicorn's _get_default_control_socket (also `nicorn-py ctl`'s default -s). */
+export function controlSocketDefault(): string {
   const xdg = process.env.XDG_RUNTIME_DIR;
   if (xdg && fs.existsSync(xdg) && fs.statSync(xdg).isDirectory()) return path.join(xdg, 'gunicorn.ctl');
   return path.join(os.homedir(), '.gunicorn', 'gunicorn.ctl');
@@ -1693,8 +1694,11 @@ export const registry = {
       '`gunicornc` command-line tool. Commands include viewing worker status, adjusting worker count, and graceful ' +
       'reload/shutdown. Default: `$XDG_RUNTIME_DIR/gunicorn.ctl` if XDG_RUNTIME_DIR is set, otherwise ' +
       '`$HOME/.gunicorn/gunicorn.ctl`. The parent directory is created automatically if needed. Use ' +
-      '`--no-control-socket` to disable. (New in Gunicorn 25.1.0.)',
-    supported: false,
+      '`--no-control-socket` to disable. (New in Gunicorn 25.1.0.) nicorn-py: the arbiter serves it with ' +
+      "Gunicorn 26.2.2's protocol and commands, so `gunicornc -s PATH` and `nicorn-py ctl -s PATH` both work; a " +
+      'relative path is taken from --chdir; `booted` in `show workers` says whether the worker serves (Gunicorn\'s ' +
+      'master always says no).',
+    supported: true,
   }),
   control_socket_mode: spec({
     section: 'Control',
@@ -1706,7 +1710,7 @@ export const registry = {
     desc:
       'Permission mode for control socket. Restricts who can connect to the control socket. Default `0600` allows ' +
       'only the socket owner. Set to `0660` to allow group access. (New in Gunicorn 25.1.0.)',
-    supported: false,
+    supported: true,
   }),
   control_socket_disable: spec({
     section: 'Control',
@@ -1718,7 +1722,7 @@ export const registry = {
     desc:
       'Disable control socket. When set, no control socket is created and `gunicornc` cannot connect to this ' +
       'Gunicorn instance. (New in Gunicorn 25.1.0.)',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Dirty Arbiter Hooks (Gunicorn 25)

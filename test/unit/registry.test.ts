@@ -206,6 +206,8 @@ const SUPPORTED = [
   'initgroups', 'spew', 'sendfile',
   // The uwsgi protocol (issue 20).
   'protocol', 'uwsgi_allow_ips',
+  // The control socket (issue 21).
+  'control_socket', 'control_socket_mode', 'control_socket_disable',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -240,9 +242,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   dirty_post_fork: true,
   dirty_worker_init: true,
   dirty_worker_exit: true,
-  control_socket: '/run/app.ctl',
-  control_socket_mode: '0660',
-  control_socket_disable: true,
 };
 
 /** nicorn-py's own settings (nicornOnly), which Gunicorn does not have. */
