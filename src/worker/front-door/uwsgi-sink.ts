@@ -13,9 +13,11 @@ export class UwsgiSink extends Http1Sink {
   }
 
   /**
-   * No 103 Early Hints: nginx's uwsgi module (1.22 here, and the early_hints of
-   * later nginx is for proxy_pass and grpc_pass) takes the first status line it
-   * reads as the response, so a 103 would replace the app's answer.
+   * No 103 Early Hints (Gunicorn 26.2.2 sends them under uwsgi too): nginx's
+   * uwsgi module takes the first status line it reads for the response. With
+   * Debian's nginx 1.22 and an upstream answering "103 Early Hints" then
+   * "200 OK" + "hello", curl got "HTTP/1.1 103 Early Hints" as the final
+   * response and the 200's head and body as its body.
    */
   override earlyHints(_fields: string[]): void {}
 }
