@@ -1413,7 +1413,8 @@ export const registry = {
       '`uwsgi` the environ is what Gunicorn 26.2.2 builds from the vars (REQUEST_METHOD, PATH_INFO, QUERY_STRING, ' +
       'HTTP_*, CONTENT_TYPE/LENGTH, HTTPS or wsgi.url_scheme; REMOTE_ADDR is the peer, SERVER_NAME/PORT the ' +
       'listener), responses are never chunked (without Content-Length they end with the connection), no 103 Early ' +
-      'Hints are sent (nginx would take one for the response), and plain sockets only: with --certfile it is an error.',
+      'Hints are sent (nginx would take one for the response), and plain sockets only: with --certfile it is an error, ' +
+      'as with --proxy-protocol (which Gunicorn ignores under uwsgi).',
     supported: true,
   }),
   uwsgi_allow_ips: spec({

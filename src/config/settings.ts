@@ -47,6 +47,10 @@ export function resolveSettings(...layers: RawSettings[]): Settings {
   if (out.protocol === 'uwsgi' && out.certfile) {
     throw new ConfigError('protocol uwsgi with certfile: nicorn-py serves the uwsgi protocol on plain sockets only');
   }
+  // Gunicorn's uwsgi parser reads no PROXY header and takes the setting without a word.
+  if (out.protocol === 'uwsgi' && out.proxy_protocol !== 'off') {
+    throw new ConfigError('protocol uwsgi with proxy_protocol: a uwsgi connection carries no PROXY header (Gunicorn ignores it)');
+  }
   // The class a worker runs depends on two settings (sync with threads > 1 is gthread): one that cannot run stops here.
   servedWorkerClass(out.worker_class as string, out.threads as number);
   return out as Settings;

@@ -398,13 +398,16 @@ uwsgi('two packets on one connection: each answered; HTTP_CONNECTION close ends 
   assert.not.match(text, /Transfer-Encoding/i);
 });
 
-uwsgi('--protocol takes http or uwsgi only; uwsgi with --certfile is refused by name', async () => {
+uwsgi('--protocol takes http or uwsgi only; uwsgi with --certfile or --proxy-protocol is refused by name', async () => {
   const bad = await runCli(['--protocol', 'h2', '--check-config', 'x:app']);
   assert.is.not(bad.code, 0);
   assert.match(bad.stderr + bad.stdout, /protocol/);
   const tls = await runCli(['--protocol', 'uwsgi', '--certfile', '/nonexistent.pem', '--check-config', 'x:app']);
   assert.is.not(tls.code, 0);
-  assert.match(tls.stderr + tls.stdout, /protocol uwsgi with certfile|certfile/);
+  assert.match(tls.stderr + tls.stdout, /protocol uwsgi with certfile/);
+  const proxy = await runCli(['--protocol', 'uwsgi', '--proxy-protocol', 'v1', '--check-config', 'x:app']);
+  assert.is.not(proxy.code, 0);
+  assert.match(proxy.stderr + proxy.stdout, /protocol uwsgi with proxy_protocol/);
 });
 
 uwsgi.run();
