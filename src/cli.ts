@@ -52,7 +52,8 @@ function buildProgram(source: string): { program: Command; settingOf: Map<Option
     .usage(USAGE)
     .description(
       "Gunicorn for Node hosts: serve a Python WSGI app with pre-forked Pyodide workers.\n" +
-        "Install the app's Python packages with `nicorn-py install` (see nicorn-py install --help).",
+        "Install the app's Python packages with `nicorn-py install` (see nicorn-py install --help).\n" +
+        'Talk to a running server through its control socket with `nicorn-py ctl` (as gunicornc).',
     )
     .argument('[APP_MODULE]', 'the WSGI app, as MODULE:VARIABLE (e.g. myapp.wsgi:app)')
     .version(versionLine(), '-v, --version', "show program's version number and exit")
@@ -70,6 +71,13 @@ function buildProgram(source: string): { program: Command; settingOf: Map<Option
       const flags = `${s.flags.join(', ')}${takesValue(s) ? value : ''}`;
       const opt = new Option(flags, helpText(name)).helpGroup(`${section}:`);
       if (s.action === 'append') opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+      // argparse's --no-X is a flag of its own: commander would take it for the negation of
+      // --X and share one value between the two (--no-control-socket and --control-socket PATH).
+      if (opt.negate) {
+        opt.negate = false;
+        const attribute = opt.name().replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+        opt.attributeName = () => attribute;
+      }
       program.addOption(opt);
       settingOf.set(opt, name);
     }
@@ -152,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
   // `nicorn-py install ...` installs the app's packages; only as the first word, so
   // `nicorn-py -w 2 install` still serves a module named install (as does install:application).
   if (argv[0] === 'install') return (await import('./install/command.js')).installMain(argv.slice(1));
+  // `nicorn-py ctl ...`: Gunicorn's gunicornc, for the control socket (src/ctl/).
+  if (argv[0] === 'ctl') return (await import('./ctl/command.js')).ctlMain(argv.slice(1));
   let env: RawSettings;
   let cli: RawSettings;
   try {

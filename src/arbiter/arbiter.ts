@@ -25,6 +25,11 @@ import { CodeWatcher } from './code-reload.js';
 import { logConfigActive, logConfigOf, type LogConfigSettings } from '../log/log-config.js';
 import { missingTimeZoneDatabase } from '../runtime/host/timezone.js';
 import { SUMMARY_SIGNAL, VIOLATIONS_EXIT, WsgiCheck } from './wsgi-check.js';
+import { ControlSocketServer } from './control-socket.js';
+import type { ControlledArbiter, ListenerView, WorkerView } from './control-commands.js';
+import type { Json } from './control-protocol.js';
+import { WORKER_CLASSES, servedWorkerClass } from '../config/worker-classes.js';
+import path from 'node:path';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -102,6 +107,10 @@ export class Arbiter {
   private logSettings: LogConfigSettings;
   /** --reload with --preload: the app is being imported again for a new snapshot. */
   private preloading = false;
+  /** The control socket (null: --no-control-socket, or not started yet). */
+  private control: ControlSocketServer | null = null;
+  /** Gunicorn's Arbiter._stats, which the control socket's `show stats` reports. */
+  private readonly stats = { startTime: null as number | null, workersSpawned: 0, workersKilled: 0, reloads: 0 };
 
   constructor(
     private settings: Settings,
@@ -116,6 +125,7 @@ export class Arbiter {
   /** Gunicorn's Arbiter.start, then the workers: resolves with the exit code. */
   async run(): Promise<number> {
     const { settings, log } = this;
+    this.stats.startTime = Date.now();
     this.config?.init(settings, settings.loglevel);
     if (!this.applyLogConfig(false)) return 1;
     // Gunicorn's Arbiter.setup sets num_workers, which announces it (old value None).
@@ -183,6 +193,8 @@ export class Arbiter {
     }
     process.title = `nicorn-py: master [${procName(settings)}]`;
     this.start();
+    // As Gunicorn: after the first workers are spawned.
+    this.startControlSocket();
     return this.finished;
   }
 
@@ -297,7 +309,7 @@ export class Arbiter {
   }
 
   private signalWorkers(sig: NodeJS.Signals): void {
-    for (const w of this.workers.values()) w.child.kill(sig);
+    for (const w of this.workers.values()) this.killWorker(w, sig);
   }
 
   /** WINCH: when daemonized, stop every worker gracefully and keep the arbiter (after USR2). */
@@ -362,7 +374,7 @@ export class Arbiter {
     for (let i = live.length; i < this.numWorkers && !this.stopping; i++) this.spawn();
     // Retire the oldest first, as Gunicorn does.
     const extra = live.sort((a, b) => a.age - b.age).slice(0, Math.max(0, live.length - this.numWorkers));
-    for (const w of extra) w.child.kill('SIGTERM');
+    for (const w of extra) this.killWorker(w, 'SIGTERM');
     reportWorkerCount(this.log, [...this.workers.values()].filter((w) => !w.child.killed).length);
   }
 
@@ -444,7 +456,7 @@ export class Arbiter {
         const old = w.predecessor;
         if (old) {
           w.predecessor = null;
-          old.child.kill('SIGTERM');
+          this.killWorker(old, 'SIGTERM');
           this.rotate();
         }
         if (this.round && !this.round.old.has(w)) this.roundProgress();
@@ -464,6 +476,7 @@ export class Arbiter {
       this.reap(w, code, signal);
     });
     this.workers.set(w.pid, w);
+    this.stats.workersSpawned++;
     return w;
   }
 
@@ -536,6 +549,7 @@ export class Arbiter {
    */
   private async reload(): Promise<void> {
     if (this.stopping) return;
+    this.stats.reloads++;
     this.log.info('Hang up: Master');
     if (this.reloader) {
       try {
@@ -593,7 +607,7 @@ export class Arbiter {
     if (fresh.some((w) => !w.ready)) return;
     this.round = null;
     for (const w of fresh) w.trial = false;
-    for (const w of round.old) w.child.kill('SIGTERM');
+    for (const w of round.old) this.killWorker(w, 'SIGTERM');
     this.afterRound();
   }
 
@@ -603,7 +617,7 @@ export class Arbiter {
     if (!round) return;
     this.round = null;
     this.log.error('Reload failed: the changed application did not load (traceback above); the old workers keep serving');
-    for (const w of this.fresh(round)) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+    for (const w of this.fresh(round)) if (w.child.exitCode === null && w.child.signalCode === null) this.killWorker(w, 'SIGTERM');
     this.afterRound();
   }
 
@@ -639,6 +653,99 @@ export class Arbiter {
     this.replaceWorkers(true);
   }
 
+  /** Signals a worker; TERM and KILL count as kills in `show stats`, as Gunicorn's kill_worker counts them. */
+  private killWorker(w: WorkerProcess, sig: NodeJS.Signals): void {
+    w.child.kill(sig);
+    if (sig === 'SIGTERM' || sig === 'SIGKILL') this.stats.workersKilled++;
+  }
+
+  /** --control-socket: the path (relative to --chdir), unless --no-control-socket. */
+  private startControlSocket(): void {
+    const { settings } = this;
+    if (settings.control_socket_disable) {
+      this.log.debug('Control socket disabled');
+      return;
+    }
+    const file = path.resolve(settings.chdir, settings.control_socket);
+    this.control = new ControlSocketServer(this.controlled(), file, settings.control_socket_mode, this.log);
+    this.control.start();
+  }
+
+  /** What the control socket's commands read and do (src/arbiter/control-commands.ts). */
+  private controlled(): ControlledArbiter {
+    const arbiter = this;
+    return {
+      pid: process.pid,
+      workers: (): WorkerView[] =>
+        [...arbiter.workers.values()].map((w) => {
+          let lastHeartbeat: number | null;
+          try {
+            lastHeartbeat = (Date.now() - lastUpdate(w.tmp)) / 1000;
+          } catch {
+            lastHeartbeat = null;
+          }
+          return { pid: w.pid, age: w.age, booted: w.ready, aborted: w.abortedAt > 0, lastHeartbeat };
+        }),
+      numWorkers: () => arbiter.numWorkers,
+      setNumWorkers: (n: number) => {
+        if (arbiter.stopping) return;
+        if (n !== arbiter.numWorkers) arbiter.setNumWorkers(n);
+        arbiter.manageWorkers();
+      },
+      stats: () => ({ ...arbiter.stats }),
+      listeners: (): ListenerView[] => {
+        const tls = Boolean(arbiter.settings.certfile || arbiter.settings.keyfile);
+        return arbiter.listeners.map((l) => ({
+          address: tls ? l.url.replace(/^http:/, 'https:') : l.url,
+          fd: (l.handle as { fd?: number }).fd ?? -1,
+          type: l.url.startsWith('unix:') ? 'unix' : l.url.includes('://[') ? 'tcp6' : l.url.includes('://') ? 'tcp' : 'unknown',
+        }));
+      },
+      config: () => arbiter.controlConfig(),
+      signalSelf: (sig: NodeJS.Signals) => {
+        process.kill(process.pid, sig);
+      },
+      terminateWorker: (pid: number) => {
+        const w = arbiter.workers.get(pid);
+        if (!w) return `Worker ${pid} not found`;
+        try {
+          process.kill(pid, 'SIGTERM');
+          return null;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
+    };
+  }
+
+  /** `show config`: Gunicorn's keys, as its cfg gives them (worker_class as str() of the class). */
+  private controlConfig(): { [key: string]: Json } {
+    const s = this.settings;
+    const served = servedWorkerClass(s.worker_class, s.threads);
+    return {
+      bind: [...s.bind],
+      workers: s.workers,
+      worker_class: `<class '${WORKER_CLASSES[served]!.path}'>`,
+      threads: s.threads,
+      timeout: s.timeout,
+      graceful_timeout: s.graceful_timeout,
+      keepalive: s.keepalive,
+      max_requests: s.max_requests,
+      max_requests_jitter: s.max_requests_jitter,
+      worker_connections: s.worker_connections,
+      preload_app: s.preload_app,
+      daemon: s.daemon,
+      pidfile: s.pidfile ?? null,
+      proc_name: procName(s),
+      reload: s.reload,
+      dirty_workers: s.dirty_workers,
+      dirty_apps: [...s.dirty_apps],
+      dirty_timeout: s.dirty_timeout,
+      control_socket: s.control_socket,
+      control_socket_disable: s.control_socket_disable,
+    };
+  }
+
   /**
    * Gunicorn's murder_workers: a worker whose Python has been inside one request
    * (or whose I/O thread has been silent) longer than --timeout gets SIGABRT
@@ -664,7 +771,7 @@ export class Arbiter {
         // Its replacement starts now, not once it has gone.
         this.manageWorkers();
       } else if (now - w.abortedAt >= TICK_MS) {
-        w.child.kill('SIGKILL');
+        this.killWorker(w, 'SIGKILL');
       }
     }
   }
@@ -674,10 +781,12 @@ export class Arbiter {
     if (this.stopping) return;
     this.stopping = true;
     this.exitCode = exitCode;
+    // Gunicorn's halt stops the control server first.
+    this.control?.stop();
     if (this.workers.size === 0) return this.finish();
-    for (const w of this.workers.values()) w.child.kill(graceful ? 'SIGTERM' : 'SIGQUIT');
+    for (const w of this.workers.values()) this.killWorker(w, graceful ? 'SIGTERM' : 'SIGQUIT');
     setTimeout(() => {
-      for (const w of this.workers.values()) w.child.kill('SIGKILL');
+      for (const w of this.workers.values()) this.killWorker(w, 'SIGKILL');
     }, graceful ? this.settings.graceful_timeout * 1000 : 1000).unref();
   }
 

@@ -172,6 +172,13 @@ function dirtyHook(name: string, params: string[], gunicornClass: string, desc: 
   return { ...hook(name, params, gunicornClass, false, desc), section: 'Dirty Arbiter Hooks' };
 }
 
+/** --protocol: the two Gunicorn serves (it takes any other string for http, silently). */
+function protocolName(raw: unknown): 'http' | 'uwsgi' {
+  const value = v.string(raw);
+  if (value !== 'http' && value !== 'uwsgi') throw new v.SettingError("protocol must be 'http' or 'uwsgi'");
+  return value;
+}
+
 /** validate_proxy_protocol: off, v1, v2 or auto (true, 1: auto; false, 0, none: off). */
 function proxyProtocol(raw: unknown): 'off' | 'v1' | 'v2' | 'auto' {
   if (raw === null || raw === undefined) return 'off';
@@ -238,7 +245,8 @@ function choice(what: string, choices: readonly string[]) {
 }
 
 /** _get_default_control_socket: $XDG_RUNTIME_DIR/gunicorn.ctl when that directory exists, else ~/.gunicorn/gunicorn.ctl. */
-function controlSocketDefault(): string {
+/** Gunicorn's _get_default_control_socket (also `nicorn-py ctl`'s default -s). */
+export function controlSocketDefault(): string {
   const xdg = process.env.XDG_RUNTIME_DIR;
   if (xdg && fs.existsSync(xdg) && fs.statSync(xdg).isDirectory()) return path.join(xdg, 'gunicorn.ctl');
   return path.join(os.homedir(), '.gunicorn', 'gunicorn.ctl');
@@ -1394,15 +1402,20 @@ export const registry = {
     section: 'Server Mechanics',
     flags: ['--protocol'],
     meta: 'STRING',
-    validate: v.string,
-    default: () => 'http',
+    validate: protocolName,
+    default: () => 'http' as 'http' | 'uwsgi',
     defaultDoc: "'http'",
     desc:
       'The protocol for incoming connections. `http` - Standard HTTP/1.x (default); `uwsgi` - uWSGI binary protocol ' +
       '(for nginx uwsgi_pass); When using the uWSGI protocol, Gunicorn can receive requests from nginx using the ' +
       'uwsgi_pass directive: `upstream gunicorn { server 127.0.0.1:8000; } location / { uwsgi_pass gunicorn; ' +
-      'include uwsgi_params; }`.',
-    supported: false,
+      'include uwsgi_params; }`. nicorn-py: `http` and `uwsgi` only (Gunicorn serves any other string as `http`; here it is an error). Under ' +
+      '`uwsgi` the environ is what Gunicorn 26.2.2 builds from the vars (REQUEST_METHOD, PATH_INFO, QUERY_STRING, ' +
+      'HTTP_*, CONTENT_TYPE/LENGTH, HTTPS or wsgi.url_scheme; REMOTE_ADDR is the peer, SERVER_NAME/PORT the ' +
+      'listener), responses are never chunked (without Content-Length they end with the connection), no 103 Early ' +
+      'Hints are sent (nginx would take one for the response), and plain sockets only: with --certfile it is an error, ' +
+      'as with --proxy-protocol (which Gunicorn ignores under uwsgi).',
+    supported: true,
   }),
   uwsgi_allow_ips: spec({
     section: 'Server Mechanics',
@@ -1414,8 +1427,11 @@ export const registry = {
       'IPs allowed to send uWSGI protocol requests (comma separated). Set to `*` to allow all IPs. This is useful ' +
       "for setups where you don't know in advance the IP address of front-end, but instead have ensured via other " +
       'means that only your authorized front-ends can access Gunicorn. Note: This option does not affect UNIX ' +
-      'socket connections. Connections not associated with an IP address are treated as allowed, unconditionally.',
-    supported: false,
+      'socket connections. Connections not associated with an IP address are treated as allowed, unconditionally. ' +
+      "nicorn-py: as Gunicorn 26.2.2's uwsgi check, the peer's address is compared as a string with each entry " +
+      '(`10.0.0.0/8` passes the validator but allows no peer); a refused peer gets the 500 page and the error log ' +
+      "`Error handling request (no URI read)` with `ForbiddenUWSGIRequest: uWSGI request from '...' not allowed`.",
+    supported: true,
   }),
   root_path: spec({
     section: 'Server Mechanics',
@@ -1679,8 +1695,11 @@ export const registry = {
       '`gunicornc` command-line tool. Commands include viewing worker status, adjusting worker count, and graceful ' +
       'reload/shutdown. Default: `$XDG_RUNTIME_DIR/gunicorn.ctl` if XDG_RUNTIME_DIR is set, otherwise ' +
       '`$HOME/.gunicorn/gunicorn.ctl`. The parent directory is created automatically if needed. Use ' +
-      '`--no-control-socket` to disable. (New in Gunicorn 25.1.0.)',
-    supported: false,
+      '`--no-control-socket` to disable. (New in Gunicorn 25.1.0.) nicorn-py: the arbiter serves it with ' +
+      "Gunicorn 26.2.2's protocol and commands, so `gunicornc -s PATH` and `nicorn-py ctl -s PATH` both work; a " +
+      'relative path is taken from --chdir; `booted` in `show workers` says whether the worker serves (Gunicorn\'s ' +
+      'master always says no).',
+    supported: true,
   }),
   control_socket_mode: spec({
     section: 'Control',
@@ -1692,7 +1711,7 @@ export const registry = {
     desc:
       'Permission mode for control socket. Restricts who can connect to the control socket. Default `0600` allows ' +
       'only the socket owner. Set to `0660` to allow group access. (New in Gunicorn 25.1.0.)',
-    supported: false,
+    supported: true,
   }),
   control_socket_disable: spec({
     section: 'Control',
@@ -1704,7 +1723,7 @@ export const registry = {
     desc:
       'Disable control socket. When set, no control socket is created and `gunicornc` cannot connect to this ' +
       'Gunicorn instance. (New in Gunicorn 25.1.0.)',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Dirty Arbiter Hooks (Gunicorn 25)

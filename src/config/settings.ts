@@ -43,6 +43,14 @@ export function resolveSettings(...layers: RawSettings[]): Settings {
   if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
   // A report that would never be written is a mistake to say, not to ignore.
   if (out.check_wsgi_report && !out.check_wsgi) throw new ConfigError('check_wsgi_report needs check_wsgi (--check-wsgi)');
+  // uwsgi over TLS (nginx's suwsgi://) is Gunicorn's too, but not served here: said, not ignored.
+  if (out.protocol === 'uwsgi' && out.certfile) {
+    throw new ConfigError('protocol uwsgi with certfile: nicorn-py serves the uwsgi protocol on plain sockets only');
+  }
+  // Gunicorn's uwsgi parser reads no PROXY header and takes the setting without a word.
+  if (out.protocol === 'uwsgi' && out.proxy_protocol !== 'off') {
+    throw new ConfigError('protocol uwsgi with proxy_protocol: a uwsgi connection carries no PROXY header (Gunicorn ignores it)');
+  }
   // The class a worker runs depends on two settings (sync with threads > 1 is gthread): one that cannot run stops here.
   servedWorkerClass(out.worker_class as string, out.threads as number);
   return out as Settings;

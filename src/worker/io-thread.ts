@@ -21,6 +21,7 @@ import { arbiterAccessSink, routeLinesToArbiter } from '../log/log-config.js';
 import { WORKER_TMP_FD, notify } from './worker-tmp.js';
 import { dropPrivileges } from './privileges.js';
 import { createFrontDoor } from './front-door/server.js';
+import { createUwsgiFrontDoor, type UwsgiServer } from './front-door/uwsgi-door.js';
 import { answerAbandoned } from './abandoned.js';
 import { describeCrash } from '../bridge/fatal.js';
 import type { Init, WorkerMessage } from './messages.js';
@@ -102,8 +103,12 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     };
   }
 
-  const servers: http.Server[] = handles.map((handle) => {
-    const server = createFrontDoor(dispatcher, settings, log, () => draining);
+  const servers: (http.Server | UwsgiServer)[] = handles.map((handle) => {
+    // --protocol: every listener speaks HTTP/1 (node:http), or uwsgi to nginx's uwsgi_pass.
+    const server =
+      settings.protocol === 'uwsgi'
+        ? createUwsgiFrontDoor(dispatcher, settings, log, () => draining)
+        : createFrontDoor(dispatcher, settings, log, () => draining);
     // listen(2) happens here, in each worker, with Gunicorn's --backlog.
     server.listen(handle as never, settings.backlog);
     return server;

@@ -204,6 +204,10 @@ const SUPPORTED = [
   // Operations (issue 21).
   'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
   'initgroups', 'spew', 'sendfile',
+  // The uwsgi protocol (issue 20).
+  'protocol', 'uwsgi_allow_ips',
+  // The control socket (issue 21).
+  'control_socket', 'control_socket_mode', 'control_socket_disable',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -218,8 +222,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
   enable_backlog_metric: true,
-  protocol: 'uwsgi',
-  uwsgi_allow_ips: '10.0.0.1',
   root_path: '/api',
   http_protocols: 'h2,h1',
   http2_cleartext: 'prior-knowledge',
@@ -240,9 +242,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   dirty_post_fork: true,
   dirty_worker_init: true,
   dirty_worker_exit: true,
-  control_socket: '/run/app.ctl',
-  control_socket_mode: '0660',
-  control_socket_disable: true,
 };
 
 /** nicorn-py's own settings (nicornOnly), which Gunicorn does not have. */
