@@ -216,6 +216,31 @@ test('flow control: 3 MB up and 8 MiB down on one connection, at a 32 KiB initia
   assert.ok(down.body.every((b) => b === 0x7a));
 });
 
+test('Expect: 100-continue over HTTP/2: an interim 100, then the body is read', async () => {
+  const s = await connectTls(servers.tls!.port);
+  const body = Buffer.alloc(100_000, 'q');
+  const reply = await new Promise<{ continued: boolean; status: number; text: string }>((resolve, reject) => {
+    const req = s.request({ ':method': 'POST', ':path': '/upload?mode=readall', expect: '100-continue' }, { endStream: false });
+    let continued = false;
+    let status = 0;
+    let text = '';
+    // The body goes only once the server asked for it.
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (text += d));
+    req.on('end', () => resolve({ continued, status, text }));
+    req.on('error', reject);
+  });
+  s.close();
+  assert.ok(reply.continued);
+  assert.is(reply.status, 200);
+  assert.is(json(reply.text).length, 100_000);
+});
+
 test('the request rules apply per stream: the refused stream gets its status, the other streams on the connection go on', async () => {
   const srv = servers.tls!;
   const s = await connectTls(srv.port);
