@@ -9,11 +9,12 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { raw } from '../helpers/http.js';
+import { exchange } from '../helpers/http.js';
 import { makePki } from '../helpers/pki.js';
 import { FIXTURES, eventually, runCli, runLimited, startServer, type Server } from '../helpers/server.js';
 
@@ -21,6 +22,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-h2-'));
 const file = (name: string) => path.join(tmp, name);
 const APP = ['--chdir', path.join(FIXTURES, 'wsgi'), 'conformance'];
 
+const H2C_SOCKET = file('h2c.sock');
 const servers: { tls?: Server; h2c?: Server } = {};
 
 interface Curl {
@@ -92,7 +94,12 @@ test('boot: TLS with h2,h1 (sync worker, small limits) and cleartext h2c with pr
         '--access-logfile', '-',
         ...APP,
       ]),
-    h2c: () => startServer(['--http-protocols', 'h2,h1', '--http2-cleartext', 'prior-knowledge', '--access-logfile', '-', ...APP]),
+    // The unix socket's peers are trusted (as in Gunicorn); 127.0.0.1 is not in --forwarded-allow-ips here.
+    h2c: () =>
+      startServer([
+        '-b', `unix:${H2C_SOCKET}`, '--forwarded-allow-ips', '10.9.9.9',
+        '--http-protocols', 'h2,h1', '--http2-cleartext', 'prior-knowledge', '--access-logfile', '-', ...APP,
+      ]),
   });
   Object.assign(servers, booted);
 });
@@ -132,9 +139,9 @@ test('the sync worker still serves HTTP/1.1 on the same TLS port (ALPN http/1.1,
   assert.ok(await eventually(() => srv.log().includes('"GET /hello HTTP/1.1" 200')));
 });
 
-test('curl --http2-prior-knowledge: cleartext h2c from a trusted peer', async () => {
+test('curl --http2-prior-knowledge: cleartext h2c from a trusted peer (a unix socket)', async () => {
   const srv = servers.h2c!;
-  const r = await curl(['--http2-prior-knowledge', '-w', '\n%{http_version}', `${srv.url}/environ`]);
+  const r = await curl(['--http2-prior-knowledge', '--unix-socket', H2C_SOCKET, '-w', '\n%{http_version}', 'http://localhost/environ']);
   assert.is(r.code, 0, r.stderr);
   const nl = r.stdout.lastIndexOf('\n');
   assert.is(r.stdout.slice(nl + 1), '2');
@@ -146,10 +153,17 @@ test('curl --http2-prior-knowledge: cleartext h2c from a trusted peer', async ()
 
 test('h2c prior knowledge: HTTP/1.1 from a trusted peer is refused with 400 (InvalidH2CPreface), not served', async () => {
   const srv = servers.h2c!;
-  const r = await raw(srv.port, 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n');
-  assert.match(r.text, /^HTTP\/1\.1 400 Bad Request\r\n/);
-  const said = "Invalid request from ip=127.0.0.1: Expected HTTP/2 connection preface, got b'GET /hello HTTP/1.1\\r\\nHos'";
+  const r = await exchange(H2C_SOCKET, 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.is(r.status, 400);
+  const said = "Invalid request from ip=: Expected HTTP/2 connection preface, got b'GET /hello HTTP/1.1\\r\\nHos'";
   assert.ok(await eventually(() => srv.log().includes(said)), srv.log().split('\n').slice(-3).join('\n'));
+});
+
+test('h2c prior knowledge: a peer outside --forwarded-allow-ips is served HTTP/1.1, as if the setting were off', async () => {
+  const srv = servers.h2c!;
+  const r = await curl(['--http1.1', `${srv.url}/environ`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(json(r.stdout).SERVER_PROTOCOL, 'HTTP/1.1');
 });
 
 test('wsgi.early_hints over HTTP/2: each hint a 103 HEADERS frame before the response, none after it', async () => {
@@ -166,7 +180,7 @@ test('wsgi.early_hints over HTTP/2: each hint a 103 HEADERS frame before the res
   assert.is(heads[3], 'first none');
   assert.not.match(r.stdout, /late\.css/);
   // The same over h2c, from node's client.
-  const s = http2.connect(servers.h2c!.url);
+  const s = http2.connect('http://localhost', { createConnection: () => net.connect(H2C_SOCKET) });
   const reply = await h2request(s, { ':path': '/early-hints?n=1' });
   s.close();
   assert.is(reply.status, 200);
@@ -316,6 +330,19 @@ test('what node cannot serve is refused at start, naming the setting', async () 
   assert.match(upgrade.stderr, /http2_cleartext: upgrade is not supported/);
   assert.is.not(h3.code, 0);
   assert.match(h3.stderr, /http_protocols: h3/);
+});
+
+test('SIGTERM: a stream in progress is answered (GOAWAY lets it finish), then the worker leaves', async () => {
+  const srv = servers.tls!;
+  const s = await connectTls(srv.port);
+  const slow = h2request(s, { ':path': '/sleep?s=2' });
+  // Most likely in Python by the time the signal comes; a stream the client opened before the GOAWAY is served either way.
+  await new Promise((r) => setTimeout(r, 500));
+  const [reply, code] = await Promise.all([slow, srv.stop()]);
+  s.close();
+  assert.is(reply.status, 200, reply.error);
+  assert.is(String(reply.body), 'slept');
+  assert.is(code, 0);
 });
 
 test('stop', async () => {
