@@ -23,7 +23,7 @@ const file = (name: string) => path.join(tmp, name);
 const APP = ['--chdir', path.join(FIXTURES, 'wsgi'), 'conformance'];
 
 const H2C_SOCKET = file('h2c.sock');
-const servers: { tls?: Server; h2c?: Server } = {};
+const servers: { tls?: Server; h2c?: Server; only?: Server } = {};
 
 interface Curl {
   code: number;
@@ -99,6 +99,12 @@ test('boot: TLS with h2,h1 (sync worker, small limits) and cleartext h2c with pr
       startServer([
         '-b', `unix:${H2C_SOCKET}`, '--forwarded-allow-ips', '10.9.9.9',
         '--http-protocols', 'h2,h1', '--http2-cleartext', 'prior-knowledge', '--access-logfile', '-', ...APP,
+      ]),
+    // HTTP/2 only, on gthread's two interpreters.
+    only: () =>
+      startServer([
+        '--certfile', file('server.pem'), '--keyfile', file('server.key'), '--http-protocols', 'h2',
+        '-k', 'gthread', '--threads', '2', '--chdir', path.join(FIXTURES, 'wsgi'), 'which_interpreter',
       ]),
   });
   Object.assign(servers, booted);
@@ -345,8 +351,26 @@ test('SIGTERM: a stream in progress is answered (GOAWAY lets it finish), then th
   assert.is(code, 0);
 });
 
+test('--http-protocols h2 on gthread: two streams of one connection in two interpreters at once; HTTP/1.1 clients refused', async () => {
+  const srv = servers.only!;
+  const s = await connectTls(srv.port);
+  // Each holds its interpreter for a second: the second stream can only be served by the other one.
+  const [a, b] = await Promise.all([h2request(s, { ':path': '/?s=1' }), h2request(s, { ':path': '/?s=1' })]);
+  s.close();
+  assert.is(a.status, 200, a.error);
+  assert.is(b.status, 200, b.error);
+  assert.is.not(json(a.body).token, json(b.body).token);
+  assert.is(json(a.body).multithread, true);
+  const [alpn, noAlpn] = await Promise.all([
+    curl(['--http1.1', '--cacert', file('ca.pem'), `${srv.url}/`]),
+    curl(['--http1.1', '--no-alpn', '--cacert', file('ca.pem'), `${srv.url}/`]),
+  ]);
+  assert.is.not(alpn.code, 0, alpn.stdout);
+  assert.is.not(noAlpn.code, 0, noAlpn.stdout);
+});
+
 test('stop', async () => {
-  await Promise.all([servers.tls?.stop(), servers.h2c?.stop()]);
+  await Promise.all([servers.tls?.stop(), servers.h2c?.stop(), servers.only?.stop()]);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
