@@ -127,6 +127,9 @@ def build(head, base, body):
     environ["QUERY_STRING"] = query
     environ["RAW_URI"] = target
     environ["SERVER_PROTOCOL"] = "HTTP/" + head.version
+    if head.version == "2.0":
+        # Gunicorn 26's HTTP/2 requests (workers/gthread.py handle_http2_request) say so here too.
+        environ["HTTP_VERSION"] = "2"
     environ["SERVER_NAME"], environ["SERVER_PORT"] = server_address(head.server_name, head.server_port, host, scheme)
     environ["REMOTE_ADDR"] = head.remote_addr
     environ["REMOTE_PORT"] = head.remote_port

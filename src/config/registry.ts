@@ -1462,8 +1462,9 @@ export const registry = {
       '--http-protocols=h2,h1 # HTTP/2 only (reject HTTP/1.1 clients) --http-protocols=h2`. HTTP/2 requires: TLS ' +
       '(--certfile and --keyfile); The h2 library: `pip install gunicorn[http2]`; ALPN-capable TLS client; Note: ' +
       'HTTP/2 cleartext (h2c) is disabled by default. Deployments behind a TLS-terminating proxy can enable ' +
-      'prior-knowledge h2c with `http2_cleartext`. (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'prior-knowledge h2c with `http2_cleartext`. (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: served by node\'s http2 (nghttp2) in every worker class, sync included (Gunicorn\'s sync worker warns and falls back to HTTP/1.1; nicorn-py\'s front door is an event loop, so it multiplexes streams and hands each to the interpreter as one request). Over TLS the listener offers these protocols by ALPN in this order; `h2` alone refuses connections that do not choose h2. `h3` is refused at start (no QUIC in node\'s http2).',
+    supported: true,
   }),
   http2_cleartext: spec({
     section: 'HTTP/2',
@@ -1483,8 +1484,9 @@ export const registry = {
       'hide a misconfiguration. This is meant for deployments where TLS is terminated by a trusted proxy that ' +
       'speaks HTTP/2 upstream (Cloud Run, fly.io, a service-mesh sidecar). Do not expose a cleartext HTTP/2 port to ' +
       'the internet. Requires `h2` in `http_protocols` and the h2 library (`pip install gunicorn[http2]`). Ignored ' +
-      'when TLS is configured; there HTTP/2 is negotiated by ALPN. (New in Gunicorn 26.2.0.)',
-    supported: false,
+      'when TLS is configured; there HTTP/2 is negotiated by ALPN. (New in Gunicorn 26.2.0.)' +
+      ' nicorn-py: `prior-knowledge` is served; `upgrade` and `both` are refused at start (node\'s http2 has no HTTP/1.1 `Upgrade: h2c`).',
+    supported: true,
   }),
   http2_max_concurrent_streams: spec({
     section: 'HTTP/2',
@@ -1497,8 +1499,9 @@ export const registry = {
       'Maximum number of concurrent HTTP/2 streams per connection. This limits how many requests can be processed ' +
       'simultaneously on a single HTTP/2 connection. Higher values allow more parallelism but use more memory. ' +
       'Default is 100, which matches common server configurations. The HTTP/2 specification allows up to 2^31-1. ' +
-      '(New in Gunicorn 25.0.0.)',
-    supported: false,
+      '(New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: node\'s SETTINGS_MAX_CONCURRENT_STREAMS; nghttp2 refuses a stream past it with RST_STREAM (REFUSED_STREAM), the connection\'s other streams go on.',
+    supported: true,
   }),
   http2_initial_window_size: spec({
     section: 'HTTP/2',
@@ -1511,8 +1514,9 @@ export const registry = {
       'Initial HTTP/2 flow control window size in bytes. This controls how much data can be in-flight before the ' +
       'receiver sends WINDOW_UPDATE frames. Larger values can improve throughput for large transfers but use more ' +
       'memory. Default is 65535 (64KB - 1), the HTTP/2 specification default. Maximum is 2^31-1 (2147483647). (New ' +
-      'in Gunicorn 25.0.0.)',
-    supported: false,
+      'in Gunicorn 25.0.0.)' +
+      ' nicorn-py: node\'s SETTINGS_INITIAL_WINDOW_SIZE; a request body is read (and its window reopened) as the front door takes it, so a client sends no faster than the worker keeps up.',
+    supported: true,
   }),
   http2_max_frame_size: spec({
     section: 'HTTP/2',
@@ -1524,8 +1528,9 @@ export const registry = {
     desc:
       'Maximum HTTP/2 frame payload size in bytes. This is the largest frame payload the server will accept. Larger ' +
       'frames reduce framing overhead but may increase latency for small messages. Default is 16384 (16KB), the ' +
-      'HTTP/2 specification minimum. Range is 16384 to 16777215 (16MB - 1). (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'HTTP/2 specification minimum. Range is 16384 to 16777215 (16MB - 1). (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: node\'s SETTINGS_MAX_FRAME_SIZE.',
+    supported: true,
   }),
   http2_max_header_list_size: spec({
     section: 'HTTP/2',
@@ -1537,8 +1542,9 @@ export const registry = {
     desc:
       'Maximum size of HTTP/2 header list in bytes (HPACK protection). This limits the total size of headers after ' +
       'HPACK decompression. Protects against compression bombs and excessive memory use. Default is 65536 (64KB). ' +
-      'Set to 0 for unlimited (not recommended). (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'Set to 0 for unlimited (not recommended). (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: node\'s SETTINGS_MAX_HEADER_LIST_SIZE; a stream whose header list is larger (RFC 7541 sizes) is reset by node (RST_STREAM ENHANCE_YOUR_CALM), the connection\'s other streams go on.',
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Worker Processes (Gunicorn 24-26)

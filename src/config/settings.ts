@@ -53,7 +53,23 @@ export function resolveSettings(...layers: RawSettings[]): Settings {
   }
   // The class a worker runs depends on two settings (sync with threads > 1 is gthread): one that cannot run stops here.
   servedWorkerClass(out.worker_class as string, out.threads as number);
+  checkProtocols(out.http_protocols as string[], out.http2_cleartext as string);
   return out as Settings;
+}
+
+/**
+ * What node's http2 cannot serve is refused at start, not silently ignored:
+ * HTTP/3 (QUIC), and cleartext HTTP/2 by `Upgrade: h2c` (only prior knowledge).
+ */
+function checkProtocols(protocols: readonly string[], cleartext: string): void {
+  if (protocols.includes('h3')) {
+    throw new ConfigError("http_protocols: h3 (HTTP/3 over QUIC) is not supported by nicorn-py (node's http2 serves h2 and h1)");
+  }
+  if (cleartext === 'upgrade' || cleartext === 'both') {
+    throw new ConfigError(
+      `http2_cleartext: ${cleartext} is not supported by nicorn-py (node's http2 has no HTTP/1.1 Upgrade: h2c); use prior-knowledge`,
+    );
+  }
 }
 
 /** Keeps the names that are settings, as Gunicorn ignores a config file's other names. */

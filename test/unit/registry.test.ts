@@ -208,6 +208,9 @@ const SUPPORTED = [
   'protocol', 'uwsgi_allow_ips',
   // The control socket (issue 21).
   'control_socket', 'control_socket_mode', 'control_socket_disable',
+  // HTTP/2 (issue 20).
+  'http_protocols', 'http2_cleartext', 'http2_max_concurrent_streams', 'http2_initial_window_size', 'http2_max_frame_size',
+  'http2_max_header_list_size',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -223,12 +226,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   permit_unconventional_http_version: true,
   enable_backlog_metric: true,
   root_path: '/api',
-  http_protocols: 'h2,h1',
-  http2_cleartext: 'prior-knowledge',
-  http2_max_concurrent_streams: '50',
-  http2_initial_window_size: '1048576',
-  http2_max_frame_size: '32768',
-  http2_max_header_list_size: '0',
   asgi_loop: 'asyncio',
   asgi_lifespan: 'on',
   asgi_disconnect_grace_period: '10',
@@ -418,6 +415,14 @@ test('docs/settings.md lists every setting under its section, with flags, defaul
   }
   assert.match(doc, '`-w INT` or `--workers INT`');
   assert.match(doc, `nicorn-py supports ${SUPPORTED.length} of Gunicorn's 119 settings`);
+});
+
+test('HTTP/2: what node serves is taken; HTTP/3 and h2c by Upgrade are refused, naming the setting', () => {
+  assert.is(refusal({ http_protocols: 'h2,h1', http2_cleartext: 'prior-knowledge', http2_max_frame_size: '32768' }), '');
+  assert.match(refusal({ http_protocols: 'h3,h1' }), /^http_protocols: h3 \(HTTP\/3 over QUIC\) is not supported by nicorn-py/);
+  assert.match(refusal({ http2_cleartext: 'upgrade' }), /^http2_cleartext: upgrade is not supported by nicorn-py/);
+  assert.match(refusal({ http2_cleartext: 'both' }), /^http2_cleartext: both is not supported by nicorn-py/);
+  assert.match(refusal({ http2_max_frame_size: '1024' }), /http2_max_frame_size must be between 16384 and 16777215, got 1024/);
 });
 
 test.run();

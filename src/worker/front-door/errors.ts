@@ -138,3 +138,28 @@ export function headerValues(raw: Buffer | undefined, name: string): string[] {
   const re = new RegExp(`^${name}:[ \\t]*([^\\r\\n]*)`, 'gim');
   return [...raw.toString('latin1').matchAll(re)].map((m) => m[1]!.trim());
 }
+
+/** Python's repr() of bytes (b'...'), as Gunicorn's messages quote raw data. */
+export function pyBytesRepr(data: Buffer): string {
+  const s = data.toString('latin1');
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = `b${q}`;
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (ch === '\\') out += '\\\\';
+    else if (ch === q) out += `\\${q}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c >= 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + q;
+}
+
+/**
+ * Gunicorn 26.2's InvalidH2CPreface: a trusted peer on a prior-knowledge h2c
+ * port sent something other than the HTTP/2 connection preface (`data`: the
+ * bytes read, at most the preface's 24).
+ */
+export const invalidH2CPreface = (data: Buffer) => bad(`Expected HTTP/2 connection preface, got ${pyBytesRepr(data)}`);

@@ -14,7 +14,6 @@
 // arrives gets that only past the spool limit.
 
 import fs from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,24 +55,29 @@ export class RequestBody {
   private outcome: BodyOutcome | null = null;
 
   private constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: Readable,
     private readonly limits: BodyLimits,
+    private readonly complete: () => boolean,
   ) {}
 
   /**
-   * Reads `req`'s body. Exactly one callback runs, once: `onReady` when the
-   * body is complete or is to be streamed, `onGone` when the client left
-   * before that, `onFailed` when the spool could not be written (a full disk).
+   * Reads `req`'s body (node:http's request, or an HTTP/2 stream), which says
+   * it is `declared` bytes long (NaN: it does not say); `complete` tells
+   * whether the whole body has arrived. Exactly one callback runs, once:
+   * `onReady` when the body is complete or is to be streamed, `onGone` when
+   * the client left before that, `onFailed` when the spool could not be
+   * written (a full disk).
    */
   static read(
-    req: IncomingMessage,
+    req: Readable,
+    declared: number,
+    complete: () => boolean,
     limits: BodyLimits,
     onReady: (body: RequestBody, outcome: BodyOutcome) => void,
     onGone: () => void,
     onFailed: (e: Error) => void,
   ): RequestBody {
-    const body = new RequestBody(req, limits);
-    const declared = Number(req.headers['content-length'] ?? NaN);
+    const body = new RequestBody(req, limits, complete);
     if (declared > limits.spool) {
       // Said to be larger than the spool takes: streamed from its first byte.
       body.outcome = 'streaming';
@@ -113,7 +117,7 @@ export class RequestBody {
       });
     };
     const onClose = () => {
-      if (req.complete) return;
+      if (complete()) return;
       body.discard();
       onGone();
     };
@@ -169,7 +173,7 @@ export class RequestBody {
         }
         if (self.outcome === 'streaming') {
           for await (const c of self.req) yield c as Buffer;
-          if (!self.req.complete) throw new Error('the client left before the request body was complete');
+          if (!self.complete()) throw new Error('the client left before the request body was complete');
         }
       } finally {
         self.discard();

@@ -41,6 +41,11 @@ export function forbidsContentLength(status: number): boolean {
   return status === 204 || (status >= 100 && status < 200);
 }
 
+/** Gunicorn's warning, once per request, when the app sends body bytes on a response without content. */
+export function noBodyWarning(method: string, status: number): string {
+  return `WSGI app sent body bytes on a no-body response (method=${method} status=${status}); dropping per RFC 9110.`;
+}
+
 let dateSecond = -1;
 let dateText = '';
 /** The Date header's value; made once a second, as node's own. */
@@ -55,8 +60,8 @@ function httpDate(): string {
 }
 
 // RFC 9110 token and field value, as Gunicorn's TOKEN_RE and HEADER_VALUE_RE.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[ \t\x21-\x7e\x80-\xff]*$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const FIELD_VALUE = /^[ \t\x21-\x7e\x80-\xff]*$/;
 
 /**
  * The 103 Early Hints head for name/value pairs, or null when a pair is not a
@@ -120,9 +125,7 @@ export class Http1Response {
     if (!this.noBody) return true;
     if (bytes !== 0 && !this.warned) {
       this.warned = true;
-      this.warn(
-        `WSGI app sent body bytes on a no-body response (method=${this.method} status=${this.status}); dropping per RFC 9110.`,
-      );
+      this.warn(noBodyWarning(this.method, this.status));
     }
     return false;
   }
@@ -145,7 +148,7 @@ export class Http1Response {
   }
 }
 
-function withoutContentLength(headers: readonly string[]): string[] {
+export function withoutContentLength(headers: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
     if (headers[i]!.toLowerCase() === 'content-length') continue;

@@ -87,15 +87,34 @@ export class RequestRules {
    * `peer` is the socket's peer address, null on a unix socket (always trusted, as in Gunicorn).
    */
   check(head: ParsedHead, peer: string | null, listenerScheme: 'http' | 'https'): CheckedHead {
+    return this.checkHead(head, peer, listenerScheme, false);
+  }
+
+  /**
+   * The same rules for one HTTP/2 stream (Gunicorn 26's HTTP2Request puts an
+   * h2 request's headers through the HTTP/1 header policy): the request line
+   * measured as "METHOD path HTTP/2.0", no HTTP/1 version or transfer-coding
+   * rules (HTTP/2 frames its own bodies; node refuses connection-specific fields).
+   */
+  checkStream(head: ParsedHead, peer: string | null, listenerScheme: 'http' | 'https'): CheckedHead {
+    return this.checkHead(head, peer, listenerScheme, true);
+  }
+
+  /** Whether `peer` is in forwarded_allow_ips (a unix socket's null always is, as in Gunicorn). */
+  trusts(peer: string | null): boolean {
+    return peer === null || this.trusted.allows(peer);
+  }
+
+  private checkHead(head: ParsedHead, peer: string | null, listenerScheme: 'http' | 'https', http2: boolean): CheckedHead {
     if (head.url === '*' && head.method !== 'OPTIONS') throw invalidRequestLine(`${head.method} * HTTP/${head.httpVersion}`);
     if (!validAuthority(head.url)) throw invalidRequestLine(`${head.method} ${head.url} HTTP/${head.httpVersion}`);
     const lineLength = head.method.length + head.url.length + head.httpVersion.length + 7;
     if (this.requestLine > 0 && lineLength > this.requestLine) throw limitRequestLine(lineLength, this.requestLine);
-    if (head.httpVersion !== '1.1' && head.httpVersion !== '1.0') {
+    if (!http2 && head.httpVersion !== '1.1' && head.httpVersion !== '1.0') {
       throw invalidVersion(`(${head.httpVersion.split('.').join(', ')})`);
     }
 
-    const trusted = peer === null || this.trusted.allows(peer);
+    const trusted = this.trusts(peer);
     const raw = head.rawHeaders;
     const headers: string[] = [];
     let scheme = listenerScheme;
@@ -126,7 +145,7 @@ export class RequestRules {
           schemeSet = true;
         }
       }
-      if (upper === 'TRANSFER-ENCODING') {
+      if (upper === 'TRANSFER-ENCODING' && !http2) {
         const codings = transferCodings(value, chunked);
         chunked = codings.chunked;
         close ||= codings.close;

@@ -18,8 +18,8 @@ import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
 import { AllowList } from '../../config/networks.js';
 import {
-  RequestError, errorResponse, forbiddenProxyRequest, invalidHeaderName, invalidProxyHeader, invalidProxyLine,
-  unsupportedConnect,
+  RequestError, errorResponse, forbiddenProxyRequest, invalidH2CPreface, invalidHeaderName, invalidProxyHeader,
+  invalidProxyLine, unsupportedConnect,
 } from './errors.js';
 import { parseProxyHeader, type ProxyInfo, type ProxyMode } from './proxy-protocol.js';
 import { holdReading } from './read-hold.js';
@@ -27,9 +27,11 @@ import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-bod
 import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { Http1Sink } from './http1-sink.js';
+import { createHttp2Door, type Http2Door, type Http2Settings } from './http2-streams.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
+  Http2Settings &
   Pick<
     Settings,
     | 'keepalive'
@@ -43,6 +45,8 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
     | 'cert_reqs'
     | 'ciphers'
     | 'tmp_upload_dir'
+    | 'http_protocols'
+    | 'http2_cleartext'
   >;
 
 /**
@@ -131,6 +135,12 @@ export function createFrontDoor(
 ): http.Server {
   const rules = new RequestRules(settings);
   const tls = tlsServerOptions(settings);
+  // Gunicorn 26's http_protocols: over TLS, ALPN offers them in its order (h2 -> "h2",
+  // h1 -> "http/1.1"); in cleartext, h2 only with --http2-cleartext prior-knowledge.
+  const protocols = settings.http_protocols;
+  const http2 = protocols.includes('h2');
+  const http1 = protocols.includes('h1');
+  if (tls && http2) tls.ALPNProtocols = protocols.map((p) => (p === 'h2' ? 'h2' : 'http/1.1'));
   const timeoutMs = settings.timeout > 0 ? settings.timeout * 1000 : 0;
   const options: http.ServerOptions = {
     insecureHTTPParser: false,
@@ -153,6 +163,11 @@ export function createFrontDoor(
   const scheme = tls ? 'https' : 'http';
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, dir: settings.tmp_upload_dir };
   const warn = (message: string) => log.warning(message);
+  const h2c = !tls && http2 && settings.http2_cleartext === 'prior-knowledge';
+  const h2door: Http2Door | null =
+    (tls && http2) || h2c
+      ? createHttp2Door({ dispatcher, settings, rules, log, scheme, bodyLimits, connectionOf, peerOf })
+      : null;
 
   const release = (conn: Connection) => {
     if (--conn.active === 0 && conn.whenIdle) conn.whenIdle();
@@ -277,6 +292,8 @@ export function createFrontDoor(
       conn.buffering = queued;
       queued.body = RequestBody.read(
         req,
+        Number(req.headers['content-length'] ?? NaN),
+        () => req.complete,
         bodyLimits,
         (body, outcome) => {
           if (conn.buffering === queued) conn.buffering = null;
@@ -343,6 +360,22 @@ export function createFrontDoor(
     refuse(sock, parserRefusal({ code: err.code, reason: err.reason ?? err.message, rawPacket: err.rawPacket }, rules.requestLine));
   });
 
+  if (tls && h2door) {
+    // The HTTP/1 connection listener https put in: a connection that chose "h2" goes to
+    // the HTTP/2 side instead; one without ALPN, or with "http/1.1", to it (when h1 is offered).
+    const h1Listeners = server.listeners('secureConnection') as ((sock: TLSSocket) => void)[];
+    server.removeAllListeners('secureConnection');
+    server.on('secureConnection', (sock: TLSSocket) => {
+      if (sock.alpnProtocol === 'h2') return h2door.accept(sock);
+      if (!http1) {
+        // --http-protocols h2: HTTP/1.1 clients are refused (Gunicorn: "reject HTTP/1.1 clients").
+        log.debug(`HTTP/1.1 connection refused: http_protocols is ${protocols.join(',')}`);
+        sock.destroy();
+        return;
+      }
+      for (const l of h1Listeners) l.call(server, sock);
+    });
+  }
   if (tls) {
     server.on('secureConnection', (sock: TLSSocket) => {
       if (clientCertAcceptable(sock, settings)) return;
@@ -357,8 +390,18 @@ export function createFrontDoor(
     });
   }
 
+  if (h2door) {
+    // Closing the listener (the worker leaving) sends each HTTP/2 connection its GOAWAY:
+    // streams in progress finish, and the connections end with them.
+    const close = server.close.bind(server);
+    server.close = ((cb?: (err?: Error) => void) => {
+      h2door.close();
+      return close(cb);
+    }) as typeof server.close;
+  }
   admitConnections(server, settings.worker_connections);
   if (!tls) refuseVersionlessLines(server, rules.maxHeadBytes, timeoutMs, refuse);
+  if (h2c && h2door) readH2cPreface(server, rules, h2door, refuse);
   if (settings.proxy_protocol !== 'off') {
     readProxyPreface(server, settings.proxy_protocol, AllowList.parse(settings.proxy_allow_ips), timeoutMs, refuse);
   }
@@ -400,7 +443,11 @@ function requestTimeout(sock: Socket): void {
 }
 
 /** What a reader of a connection's first bytes makes of those it has so far. */
-type FirstBytes = { kind: 'more' } | { kind: 'refuse'; error: RequestError } | { kind: 'pass'; rest: Buffer };
+type FirstBytes =
+  | { kind: 'more' }
+  | { kind: 'refuse'; error: RequestError }
+  /** To the later listeners, or to `to` (the HTTP/2 side) when given. */
+  | { kind: 'pass'; rest: Buffer; to?: (sock: Socket) => void };
 const MORE: FirstBytes = { kind: 'more' };
 
 /**
@@ -442,6 +489,7 @@ function readFirstBytes(
       finish();
       if (got.kind === 'refuse') return refuse(sock, got.error);
       if (got.rest.length > 0) sock.unshift(got.rest);
+      if (got.to) return got.to(sock);
       for (const l of downstream) l.call(server, sock);
     };
     sock.on('readable', onReadable);
@@ -471,6 +519,36 @@ function refuseVersionlessLines(
     if (refused) return { kind: 'refuse', error: refused };
     if (!buf.includes(0x0a) && buf.length <= maxHeadBytes) return MORE;
     return { kind: 'pass', rest: buf };
+  });
+}
+
+/** RFC 9113 section 3.4: what a client that knows the server speaks HTTP/2 sends first. */
+const H2C_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** Gunicorn 26.2's H2C_PREFACE_TIMEOUT: the whole preface within 1 s, or the connection is refused. */
+const H2C_PREFACE_TIMEOUT_MS = 1000;
+
+/**
+ * --http2-cleartext prior-knowledge (Gunicorn 26.2's negotiation.py): a peer in
+ * forwarded_allow_ips (a unix socket's always) must open with the HTTP/2
+ * preface and is served HTTP/2; anything else from it, or a preface not
+ * complete within a second, is refused with a 400 (InvalidH2CPreface) rather
+ * than served as HTTP/1. Other peers are served HTTP/1 as if the setting were off.
+ */
+function readH2cPreface(
+  server: http.Server,
+  rules: RequestRules,
+  door: Http2Door,
+  refuse: (sock: Socket, e: RequestError) => void,
+): void {
+  const seen = new WeakMap<Socket, Buffer>();
+  const stalled = (sock: Socket) => refuse(sock, invalidH2CPreface(seen.get(sock) ?? Buffer.alloc(0)));
+  readFirstBytes(server, H2C_PREFACE_TIMEOUT_MS, stalled, refuse, (sock, buf) => {
+    if (!rules.trusts(peerOf(sock))) return { kind: 'pass', rest: buf };
+    const head = buf.subarray(0, H2C_PREFACE.length);
+    seen.set(sock, head);
+    if (!H2C_PREFACE.subarray(0, head.length).equals(head)) return { kind: 'refuse', error: invalidH2CPreface(head) };
+    if (head.length < H2C_PREFACE.length) return MORE;
+    return { kind: 'pass', rest: buf, to: (s) => door.accept(s) };
   });
 }
 
