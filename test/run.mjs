@@ -2,6 +2,7 @@
 // TypeScript) and runs them with uvu. Usage: node test/run.mjs [unit|e2e] [pattern]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -35,10 +36,13 @@ const uvu = path.resolve('node_modules/uvu/bin.js');
 // --preload snapshots are cached under XDG_CACHE_HOME: one fresh cache per run, not the user's.
 const cache = path.join(out, 'cache');
 fs.mkdirSync(cache, { recursive: true });
-if (only !== 'unit') await warmBaseSnapshot(cache);
+// Every server starts its control socket (Gunicorn's default) in XDG_RUNTIME_DIR,
+// else ~/.gunicorn: one folder per run, not the user's (short: a unix socket's path has 107 bytes).
+const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-run-'));
+if (only !== 'unit') await warmBaseSnapshot(cache, runtime);
 const child = spawn(process.execPath, ['--enable-source-maps', uvu, out, '\\.test\\.js$'], {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, XDG_CACHE_HOME: cache },
+  env: { ...process.env, XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: runtime },
 });
 let output = '';
 child.stdout.on('data', (d) => {
@@ -47,6 +51,7 @@ child.stdout.on('data', (d) => {
 });
 const status = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 fs.rmSync(out, { recursive: true, force: true });
+fs.rmSync(runtime, { recursive: true, force: true });
 // uvu's own summary, restated as the plain closing line CI reads.
 const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
@@ -72,11 +77,11 @@ process.exit(status || (failed > 0 || total === 0 ? 1 : 0));
  * the background while a suite measures it (a 1 s time.sleep measured 0.6-1 s
  * of the worker's CPU, the pipelining case's RSS 65 MiB).
  */
-async function warmBaseSnapshot(cacheHome) {
+async function warmBaseSnapshot(cacheHome, runtimeDir) {
   const started = performance.now();
   const server = spawn(process.execPath, ['bin/nicorn-py', '--chdir', 'fixtures/hello', '-b', '127.0.0.1:0', 'app:app'], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, XDG_CACHE_HOME: cacheHome },
+    env: { ...process.env, XDG_CACHE_HOME: cacheHome, XDG_RUNTIME_DIR: runtimeDir },
   });
   let log = '';
   const outcome = await new Promise((resolve) => {
