@@ -8,6 +8,7 @@
 // dirty commands answer as Gunicorn's do without one.
 
 import { round2, type Json } from './control-protocol.js';
+import { reprString } from '../config/validators.js';
 
 /** One worker as the commands see it. */
 export interface WorkerView {
@@ -48,29 +49,13 @@ export interface ControlledArbiter {
 /** Python's int() of a command argument; ValueError's text otherwise. */
 export function pyInt(s: string): number {
   const m = /^\s*([+-]?)(\d+(?:_\d+)*)\s*$/.exec(s);
-  if (!m) throw new CommandValueError(`invalid literal for int() with base 10: ${pyStrRepr(s)}`);
+  if (!m) throw new CommandValueError(`invalid literal for int() with base 10: ${reprString(s)}`);
   const n = Number(m[2]!.replace(/_/g, ''));
   return m[1] === '-' ? -n : n;
 }
 
 /** A Python ValueError: the server answers "Invalid argument: <text>". */
 export class CommandValueError extends Error {}
-
-/** repr() of a str, as Python quotes it. */
-function pyStrRepr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += `\\${quote}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) out += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    else out += ch;
-  }
-  return out + quote;
-}
 
 const heartbeat = (s: number | null): Json => (s === null ? null : round2(s));
 

@@ -19,7 +19,7 @@ export class ConfigError extends Error {}
 // ---------------------------------------------------------------- Python's str() and repr()
 
 /** Python's repr() of a str: single quotes unless the text has ' and no ". */
-function reprString(s: string): string {
+export function reprString(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = q;
   for (const ch of s) {

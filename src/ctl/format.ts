@@ -3,24 +3,11 @@
 // Python's str() of the values (2.0 stays 2.0: the protocol keeps floats).
 
 import { PyFloat, pyFloatText, pyJson, type Json } from '../arbiter/control-protocol.js';
+import { reprString } from '../config/validators.js';
 
 type Obj = { [key: string]: Json };
 
 const isObj = (v: Json | undefined): v is Obj => v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) && !(v instanceof PyFloat);
-
-function reprStr(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += `\\${quote}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else out += ch;
-  }
-  return out + quote;
-}
 
 /** Python's repr() of a value json.loads made. */
 export function pyRepr(v: Json | undefined): string {
@@ -29,9 +16,9 @@ export function pyRepr(v: Json | undefined): string {
   if (v === false) return 'False';
   if (typeof v === 'number') return String(v);
   if (v instanceof PyFloat) return pyFloatText(v.value).replace('Infinity', 'inf').replace(/^NaN$/, 'nan');
-  if (typeof v === 'string') return reprStr(v);
+  if (typeof v === 'string') return reprString(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  return `{${Object.entries(v).map(([k, x]) => `${reprStr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return `{${Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`).join(', ')}}`;
 }
 
 /** Python's str(). */

@@ -14,7 +14,7 @@ import http2 from 'node:http2';
 import type { ResponseSink } from '../../bridge/dispatcher.js';
 import type { FileSpan, ResponseStart } from '../../bridge/protocol.js';
 import { errorPage } from './errors.js';
-import { FIELD_VALUE, TOKEN, forbidsContentLength, noBodyWarning, omitsBody, withoutContentLength } from './response-rules.js';
+import { BodyRules, FIELD_VALUE, TOKEN } from './response-rules.js';
 
 /** As http1-sink.ts: what one response may leave in node's buffers before Python is paced to the client. */
 const RESPONSE_BUFFER = 1 << 18;
@@ -53,9 +53,7 @@ function headerObject(pairs: readonly string[], status: number): http2.OutgoingH
 }
 
 export class Http2Sink implements ResponseSink {
-  private status = 0;
-  private noBody = false;
-  private warned = false;
+  private readonly body: BodyRules;
 
   /**
    * @param method the request's method (HEAD has no content).
@@ -63,9 +61,11 @@ export class Http2Sink implements ResponseSink {
    */
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
-    private readonly method: string,
-    private readonly warn: (message: string) => void,
-  ) {}
+    method: string,
+    warn: (message: string) => void,
+  ) {
+    this.body = new BodyRules(method, warn);
+  }
 
   get gone(): boolean {
     return this.stream.destroyed || this.stream.closed;
@@ -88,9 +88,7 @@ export class Http2Sink implements ResponseSink {
   /** `start.close` has no HTTP/2 meaning for one stream (the connection's other streams go on), as in Gunicorn. */
   start(start: ResponseStart): void {
     const code = start.statusCode;
-    this.status = code;
-    this.noBody = omitsBody(this.method, code);
-    const pairs = forbidsContentLength(code) ? withoutContentLength(start.headers) : start.headers;
+    const pairs = this.body.begin(code, start.headers);
     try {
       // No Date: Gunicorn's HTTP/2 response has none (node would add one).
       this.stream.respond(headerObject(pairs, code), NO_DATE);
@@ -101,12 +99,7 @@ export class Http2Sink implements ResponseSink {
   }
 
   keepsBody(bytes: number): boolean {
-    if (!this.noBody) return true;
-    if (bytes !== 0 && !this.warned) {
-      this.warned = true;
-      this.warn(noBodyWarning(this.method, this.status));
-    }
-    return false;
+    return this.body.keepsBody(bytes);
   }
 
   /** wsgi.early_hints on HTTP/2: a HEADERS frame with :status 103, before the final response only. */

@@ -86,35 +86,26 @@ interface NodeResponseInternals {
   _writeRaw?: (data: string, encoding: BufferEncoding) => boolean;
 }
 
-export class Http1Response {
+/**
+ * Gunicorn's content rules for one response, on any protocol: a response to
+ * HEAD, a 1xx, 204 or 304 carries no body bytes (dropped, the first drop
+ * logged), and a 1xx or 204 no Content-Length.
+ */
+export class BodyRules {
   private status = 0;
   private noBody = false;
   private warned = false;
 
   constructor(
     private readonly method: string,
-    private readonly httpVersion: string,
     private readonly warn: (message: string) => void,
   ) {}
 
-  /** Writes the head of the app's response (or of Gunicorn's error page) with Gunicorn's rules. */
-  writeHead(res: ServerResponse, start: AppStart): void {
-    const code = start.statusCode;
+  /** Takes the response's status; returns its headers as they are sent. */
+  begin(code: number, headers: string[]): string[] {
     this.status = code;
     this.noBody = omitsBody(this.method, code);
-    let headers = start.headers;
-    if (forbidsContentLength(code)) headers = withoutContentLength(headers);
-    if (start.errorPage) {
-      res.sendDate = false;
-      res.writeHead(code, start.reason, headers);
-      return;
-    }
-    res.writeHead(code, start.reason, ['Server', SERVER, 'Date', httpDate(), ...headers]);
-    if (this.httpVersion === '1.0') {
-      // node writes "HTTP/1.1" whatever the request said; Gunicorn answers in the request's version.
-      const r = res as ServerResponse & NodeResponseInternals;
-      if (typeof r._header === 'string' && r._header.startsWith('HTTP/1.1 ')) r._header = `HTTP/1.0 ${r._header.slice(9)}`;
-    }
+    return forbidsContentLength(code) ? withoutContentLength(headers) : headers;
   }
 
   /**
@@ -128,6 +119,40 @@ export class Http1Response {
       this.warn(noBodyWarning(this.method, this.status));
     }
     return false;
+  }
+}
+
+export class Http1Response {
+  private readonly body: BodyRules;
+
+  constructor(
+    method: string,
+    private readonly httpVersion: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.body = new BodyRules(method, warn);
+  }
+
+  /** Writes the head of the app's response (or of Gunicorn's error page) with Gunicorn's rules. */
+  writeHead(res: ServerResponse, start: AppStart): void {
+    const code = start.statusCode;
+    const headers = this.body.begin(code, start.headers);
+    if (start.errorPage) {
+      res.sendDate = false;
+      res.writeHead(code, start.reason, headers);
+      return;
+    }
+    res.writeHead(code, start.reason, ['Server', SERVER, 'Date', httpDate(), ...headers]);
+    if (this.httpVersion === '1.0') {
+      // node writes "HTTP/1.1" whatever the request said; Gunicorn answers in the request's version.
+      const r = res as ServerResponse & NodeResponseInternals;
+      if (typeof r._header === 'string' && r._header.startsWith('HTTP/1.1 ')) r._header = `HTTP/1.0 ${r._header.slice(9)}`;
+    }
+  }
+
+  /** Whether `bytes` body bytes go on the wire (BodyRules). */
+  keepsBody(bytes: number): boolean {
+    return this.body.keepsBody(bytes);
   }
 
   /**
