@@ -1386,7 +1386,7 @@ export const registry = {
     desc:
       'Enable socket backlog metric (only supported on Linux). When enabled, gunicorn will emit a ' +
       '`gunicorn.backlog` histogram metric showing the number of connections waiting in the socket backlog.',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Server Mechanics (Gunicorn 24-26)
