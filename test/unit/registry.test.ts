@@ -203,7 +203,7 @@ const SUPPORTED = [
   'reuse_port',
   // Operations (issue 21).
   'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
-  'initgroups', 'spew', 'sendfile',
+  'initgroups', 'spew', 'sendfile', 'enable_backlog_metric',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -217,7 +217,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   strip_header_spaces: true,
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
-  enable_backlog_metric: true,
   protocol: 'uwsgi',
   uwsgi_allow_ips: '10.0.0.1',
   root_path: '/api',
