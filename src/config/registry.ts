@@ -839,7 +839,7 @@ export const registry = {
     desc:
       'Load a PasteDeploy config file. The argument may contain a `#` symbol followed by the name of an app section from ' +
       'the config file, as in `production.ini#admin`.',
-    supported: false,
+    supported: true,
   }),
   proxy_protocol: spec<'off' | 'v1' | 'v2' | 'auto'>({
     section: 'Server Mechanics',
@@ -884,7 +884,7 @@ export const registry = {
     desc:
       'Set a PasteDeploy global config variable in `key=value` form. The option can be specified multiple times; the ' +
       'variables are passed to the PasteDeploy entrypoint.',
-    supported: false,
+    supported: true,
   }),
   permit_obsolete_folding: spec({
     section: 'Server Mechanics',
