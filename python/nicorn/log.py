@@ -87,7 +87,7 @@ class StatsdFilter(logging.Filter):
         value = getattr(record, "value", None)
         mtype = getattr(record, "mtype", None)
         try:
-            if metric and value and mtype:
+            if metric and value is not None and mtype:
                 _host.metric(str(mtype), str(metric), str(value))
             if record.levelno == logging.CRITICAL:
                 _host.count("critical")

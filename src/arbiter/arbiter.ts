@@ -9,6 +9,7 @@ import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { procName } from '../config/settings.js';
 import { workerClassLabel } from '../config/worker-classes.js';
+import { reportBacklog } from './backlog.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
@@ -274,6 +275,7 @@ export class Arbiter {
     this.ticker = setInterval(() => {
       this.murderWorkers();
       this.adoptAfterParent();
+      if (this.settings.enable_backlog_metric) reportBacklog(this.log, this.listeners);
     }, TICK_MS);
     const handlers: Record<string, () => void> = {
       SIGTERM: () => this.stop(true, 0),

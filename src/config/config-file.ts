@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigFileError, ConfigInterpreter, type ConfigSource } from './interpreter.js';
 import { registry, type Settings } from './registry.js';
 import { envPairs } from './validators.js';
+import { appSpec } from './settings.js';
 import { logConfigActive } from '../log/log-config.js';
 
 export { ConfigFileError };
@@ -96,7 +97,7 @@ export async function checkApp(settings: Settings): Promise<number> {
       hookArities: {},
     })
   ).interpreter;
-  const tb = interpreter.checkApp(settings.wsgi_app);
+  const tb = interpreter.checkApp(appSpec(settings));
   if (!tb) return 0;
   process.stderr.write(`\nError while loading the application:\n\n${tb}`);
   return 1;

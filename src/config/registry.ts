@@ -847,7 +847,7 @@ export const registry = {
     desc:
       'Load a PasteDeploy config file. The argument may contain a `#` symbol followed by the name of an app section from ' +
       'the config file, as in `production.ini#admin`.',
-    supported: false,
+    supported: true,
   }),
   proxy_protocol: spec<'off' | 'v1' | 'v2' | 'auto'>({
     section: 'Server Mechanics',
@@ -892,7 +892,7 @@ export const registry = {
     desc:
       'Set a PasteDeploy global config variable in `key=value` form. The option can be specified multiple times; the ' +
       'variables are passed to the PasteDeploy entrypoint.',
-    supported: false,
+    supported: true,
   }),
   permit_obsolete_folding: spec({
     section: 'Server Mechanics',
@@ -1394,7 +1394,7 @@ export const registry = {
     desc:
       'Enable socket backlog metric (only supported on Linux). When enabled, gunicorn will emit a ' +
       '`gunicorn.backlog` histogram metric showing the number of connections waiting in the socket backlog.',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Server Mechanics (Gunicorn 24-26)

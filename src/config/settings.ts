@@ -2,6 +2,8 @@
 // given lowest first; Gunicorn's order is: defaults, the config file,
 // GUNICORN_CMD_ARGS, the command line.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { registry, settingNames, specOf, type SettingName, type Settings } from './registry.js';
 import { ConfigError, SettingError, pyRepr, sameValue } from './validators.js';
 import { servedWorkerClass } from './worker-classes.js';
@@ -40,7 +42,11 @@ export function resolveOne<K extends SettingName>(name: K, layers: readonly RawS
 export function resolveSettings(...layers: RawSettings[]): Settings {
   const out: Record<string, unknown> = {};
   for (const name of settingNames()) out[name] = resolveOne(name, layers);
-  if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
+  if (typeof out.paste === 'string') {
+    out.paste = pasteUri(out.paste);
+    pasteGlobalConf(out.raw_paste_global_conf as string[]); // a bad KEY=VALUE stops the start, not each worker's boot
+  }
+  else if (typeof out.wsgi_app !== 'string' || out.wsgi_app === '') throw new ConfigError('No application module specified.');
   // A report that would never be written is a mistake to say, not to ignore.
   if (out.check_wsgi_report && !out.check_wsgi) throw new ConfigError('check_wsgi_report needs check_wsgi (--check-wsgi)');
   // uwsgi over TLS (nginx's suwsgi://) is Gunicorn's too, but not served here: said, not ignored.
@@ -129,5 +135,43 @@ export function procName(settings: Pick<Settings, 'proc_name' | 'default_proc_na
  * config file's, which may set it again.
  */
 export function appLayer(cli: RawSettings): RawSettings {
+  if (typeof cli.paste === 'string') {
+    // --paste: the config file names the process and, when it has a [loggers] section, configures logging.
+    const file = pasteUri(cli.paste).split('#')[0]!;
+    return { default_proc_name: file, ...(/^\[loggers\]/m.test(fs.readFileSync(file, 'utf8')) ? { logconfig: file } : {}) };
+  }
   return typeof cli.wsgi_app === 'string' && cli.wsgi_app !== '' ? { default_proc_name: cli.wsgi_app } : {};
+}
+
+/** WSGIApplication.init: the --paste URI made absolute (from the directory nicorn-py started in); its file must exist. */
+function pasteUri(paste: string): string {
+  const uri = path.resolve(paste);
+  const file = uri.split('#')[0]!;
+  if (!fs.existsSync(file)) throw new ConfigError(`${pyRepr(file)} not found`);
+  return uri;
+}
+
+/**
+ * Config.paste_global_conf: each --paste-global KEY=VALUE split at its first
+ * '=' not escaped as '\\=' (an escaped one is kept as '=' in key and value).
+ */
+export function pasteGlobalConf(raw: readonly string[]): Record<string, string> {
+  const conf: Record<string, string> = {};
+  for (const e of raw) {
+    let at = e.indexOf('=');
+    while (at > 0 && e[at - 1] === '\\') at = e.indexOf('=', at + 1);
+    if (at < 0) throw new ConfigError(`Invalid value for raw_paste_global_conf: environment setting ${pyRepr(e)} invalid (KEY=VALUE)`);
+    conf[e.slice(0, at).replaceAll('\\=', '=')] = e.slice(at + 1).replaceAll('\\=', '=');
+  }
+  return conf;
+}
+
+/**
+ * What a worker imports as its app: APP_MODULE, or with --paste the
+ * PasteDeploy loader (python/nicorn/pasteapp.py) called with the config URI
+ * and the global conf, as an APP_MODULE factory call (Gunicorn's load_pasteapp).
+ */
+export function appSpec(settings: Pick<Settings, 'wsgi_app' | 'paste' | 'raw_paste_global_conf'>): string {
+  if (settings.paste === null) return settings.wsgi_app!;
+  return `nicorn.pasteapp:load(${pyRepr(settings.paste)}, ${pyRepr(pasteGlobalConf(settings.raw_paste_global_conf))})`;
 }

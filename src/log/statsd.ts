@@ -5,6 +5,7 @@
 //   gunicorn.request.duration:12.345|ms   the request's duration in ms
 //   gunicorn.request.status.200:1|c|@1.0  one per request, by status
 //   gunicorn.workers:2|g                  when the arbiter's worker count changes
+//   gunicorn.backlog:0|h                  each second, with --enable-backlog-metric
 //   gunicorn.log.critical:1|c|@1.0        and .error, .warning, .exception: one per
 //                                         such call on the error log
 //
@@ -89,8 +90,14 @@ export class Statsd implements ErrorSink {
     this.send(`${this.prefix}${name}:-${value}|c|@${pyFloat(samplingRate)}`);
   }
 
-  histogram(name: string, value: number | string): void {
+  /** Statsd.timer: milliseconds, written as Python writes a float. */
+  timer(name: string, value: number | string): void {
     this.send(`${this.prefix}${name}:${typeof value === 'number' ? pyFloat(value) : value}|ms`);
+  }
+
+  /** Statsd.histogram (Gunicorn 26): `|h`, the value as Python's str() writes it (an int here). */
+  histogram(name: string, value: number | string): void {
+    this.send(`${this.prefix}${name}:${typeof value === 'number' && !Number.isInteger(value) ? pyFloat(value) : value}|h`);
   }
 
   /** _sock_send: the dogstatsd tags go after every metric. */
@@ -112,11 +119,12 @@ export class Statsd implements ErrorSink {
     if (mtype === 'gauge') this.gauge(name, value);
     else if (mtype === 'counter') this.increment(name, value);
     else if (mtype === 'histogram') this.histogram(name, value);
+    else if (mtype === 'timer') this.timer(name, value);
   }
 
   /** Statsd.access: duration, then the request and its status. */
   readonly access: AccessSink = (r) => {
-    this.histogram('gunicorn.request.duration', durationMs(r.durationUs));
+    this.timer('gunicorn.request.duration', durationMs(r.durationUs));
     this.increment('gunicorn.requests', 1);
     if (r.status) this.increment(`gunicorn.request.status.${r.status}`, 1);
   };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ConfigSource } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { envPairs } from '../config/validators.js';
+import { appSpec } from '../config/settings.js';
 import type { PythonLogOptions } from '../log/error-log.js';
 import { hostLayout, interpreterEnv } from './boot.js';
 import { runMaker } from './maker-thread.js';
@@ -56,7 +57,7 @@ export async function preload(spec: PreloadSpec): Promise<PreloadOutcome> {
   const enabled = process.env[SWITCH_ENV] !== '0';
   const env = interpreterEnv(extraEnv);
   // The environment is not part of the key: the manifest holds the variables the app read.
-  const key = identityKey({ install: installIdentity(), image: IMAGE_FORMAT, app: settings.wsgi_app, layout, config });
+  const key = identityKey({ install: installIdentity(), image: IMAGE_FORMAT, app: appSpec(settings), layout, config });
   let why = spec.rebuild ? 'reload' : '';
   if (enabled && !spec.rebuild) {
     const found = cache.lookup(key, env);
@@ -73,7 +74,7 @@ export async function preload(spec: PreloadSpec): Promise<PreloadOutcome> {
     role: 'snapshot-maker',
     layout,
     extraEnv,
-    app: settings.wsgi_app,
+    app: appSpec(settings),
     config,
     loglevel: settings.loglevel,
     pid: process.pid,

@@ -11,7 +11,7 @@ import { BootFailure, type LaunchedThread } from '../bridge/interpreter.js';
 import type { WorkerDispatcher } from '../bridge/dispatcher.js';
 import { servedWorkerClass } from '../config/worker-classes.js';
 import { WORKER_CLASS_IMPLEMENTATIONS } from './classes.js';
-import { procName } from '../config/settings.js';
+import { appSpec, procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
 import { hostLayout } from '../runtime/layout.js';
 import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
@@ -72,7 +72,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
       log: log.forPythonThread(),
       boot: {
         worker_class: workerClass,
-        app: settings.wsgi_app,
+        app: appSpec(settings),
         workers: settings.workers,
         threads: settings.threads,
         loglevel: settings.loglevel,

@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -237,7 +238,7 @@ const statsd = suite<{ udp: Awaited<ReturnType<typeof collector>>; srv: Server }
 
 statsd.before(async (ctx) => {
   ctx.udp = await collector();
-  ctx.srv = await startServer(['--statsd-host', `127.0.0.1:${ctx.udp.port}`, '--statsd-prefix', 'e2e', '--dogstatsd-tags', 'env:test,app:x', ...APP]);
+  ctx.srv = await startServer(['--statsd-host', `127.0.0.1:${ctx.udp.port}`, '--statsd-prefix', 'e2e', '--dogstatsd-tags', 'env:test,app:x', '--enable-backlog-metric', ...APP]);
 });
 
 statsd.after(async (ctx) => {
@@ -264,6 +265,24 @@ statsd('an app error: status 500 and gunicorn.log.exception; a warning: gunicorn
   assert.ok(await eventually(() => udp.got.includes(`e2e.gunicorn.request.status.500:1|c|@1.0${TAGS}`)), udp.got.join('\n'));
   assert.ok(await eventually(() => udp.got.includes(`e2e.gunicorn.log.exception:1|c|@1.0${TAGS}`)), udp.got.join('\n'));
   assert.ok(await eventually(() => udp.got.includes(`e2e.gunicorn.log.warning:1|c|@1.0${TAGS}`)), udp.got.join('\n'));
+});
+
+statsd('--enable-backlog-metric: gunicorn.backlog, the connections waiting in the listen queue, each second', async ({ udp, srv }) => {
+  assert.ok(await eventually(() => udp.got.includes(`e2e.gunicorn.backlog:0|h${TAGS}`)), udp.got.join('\n'));
+  // A stopped worker accepts nothing: the kernel queues the next three connections.
+  const pids = srv.workerPids();
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  const waiting: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) waiting.push(await new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect(srv.port, '127.0.0.1', () => resolve(c));
+      c.once('error', reject);
+    }));
+    assert.ok(await eventually(() => udp.got.includes(`e2e.gunicorn.backlog:3|h${TAGS}`), 10_000), udp.got.join('\n'));
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+    for (const c of waiting) c.destroy();
+  }
 });
 
 statsd('TTIN: the gauge follows the worker count', async ({ udp, srv }) => {

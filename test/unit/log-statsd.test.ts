@@ -37,18 +37,20 @@ test("the prefix: sub(r'^(.+[^.]+)\\.*$', '\\g<1>.', prefix)", () => {
   assert.is(statsdPrefix('a'), 'a');
 });
 
-test('metric lines: counter, gauge, histogram, decrement', () => {
+test('metric lines: counter, gauge, timer, histogram, decrement', () => {
   const { statsd, lines } = capture();
   statsd.increment('gunicorn.requests', 1);
   statsd.gauge('gunicorn.workers', 3);
-  statsd.histogram('gunicorn.request.duration', 12.345);
-  statsd.histogram('gunicorn.request.duration', 1000);
+  statsd.timer('gunicorn.request.duration', 12.345);
+  statsd.timer('gunicorn.request.duration', 1000);
+  statsd.histogram('gunicorn.backlog', 3);
   statsd.decrement('x', 2);
   assert.equal(lines, [
     'gunicorn.requests:1|c|@1.0',
     'gunicorn.workers:3|g',
     'gunicorn.request.duration:12.345|ms',
     'gunicorn.request.duration:1000.0|ms',
+    'gunicorn.backlog:3|h',
     'x:-2|c|@1.0',
   ]);
 });
@@ -96,13 +98,14 @@ test('error-log counts: critical, error, warning, exception, whatever the level'
   ]);
 });
 
-test('Statsd.log extras: gauge, counter, histogram', () => {
+test('Statsd.log extras: gauge, counter, histogram, timer (Gunicorn 26: histogram is |h, timer |ms)', () => {
   const { statsd, lines } = capture();
   statsd.metric('gauge', 'q.depth', '5');
   statsd.metric('counter', 'hits', '2');
-  statsd.metric('histogram', 't', '1.5');
+  statsd.metric('histogram', 'h', '1.5');
+  statsd.metric('timer', 't', '1.5');
   statsd.metric('other', 'ignored', '1');
-  assert.equal(lines, ['q.depth:5|g', 'hits:2|c|@1.0', 't:1.5|ms']);
+  assert.equal(lines, ['q.depth:5|g', 'hits:2|c|@1.0', 'h:1.5|h', 't:1.5|ms']);
 });
 
 test('statsd_host: HOST:PORT, default port 8125, unix:PORT compatibility, unix:// refused', () => {

@@ -203,7 +203,7 @@ const SUPPORTED = [
   'reuse_port',
   // Operations (issue 21).
   'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
-  'initgroups', 'spew', 'sendfile',
+  'initgroups', 'spew', 'sendfile', 'enable_backlog_metric', 'paste', 'raw_paste_global_conf',
   // The uwsgi protocol (issue 20).
   'protocol', 'uwsgi_allow_ips',
   // The control socket (issue 21).
@@ -216,15 +216,12 @@ const SUPPORTED = [
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
 const NOT_DEFAULT: Record<string, unknown> = {
   logger_class: 'myapp.Logger',
-  paste: 'production.ini',
   ssl_context: true,
   suppress_ragged_eofs: false,
-  raw_paste_global_conf: ['FOO=1'],
   permit_obsolete_folding: true,
   strip_header_spaces: true,
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
-  enable_backlog_metric: true,
   root_path: '/api',
   asgi_loop: 'asyncio',
   asgi_lifespan: 'on',
