@@ -18,8 +18,8 @@ numbers with protocol.ts in Pyodide).
 import ctypes
 import struct
 
-IN_HEAD, IN_BODY, IN_EOF, IN_ABORT, IN_STOP = 1, 2, 3, 4, 5
-OUT_START, OUT_BODY, OUT_FILE, OUT_END, OUT_CLOSE, OUT_HINTS = 1, 2, 3, 4, 5, 6
+IN_HEAD, IN_BODY, IN_EOF, IN_ABORT, IN_STOP, IN_GONE, IN_SENT = 1, 2, 3, 4, 5, 6, 7
+OUT_START, OUT_BODY, OUT_FILE, OUT_END, OUT_CLOSE, OUT_HINTS, OUT_READ = 1, 2, 3, 4, 5, 6, 7
 
 _HEADER = struct.Struct("<II")
 FRAME_HEADER = _HEADER.size

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { procName } from '../config/settings.js';
+import { servedWorkerClass, workerClassNote } from '../config/worker-classes.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
@@ -164,6 +165,12 @@ export class Arbiter {
     const urls = this.listeners.map((l) => (tls ? l.url.replace(/^http:/, 'https:') : l.url));
     log.info(`Listening at: ${urls.join(',')} (${process.pid})`);
     log.info(`Using worker: ${settings.worker_class}`);
+    const classNote = workerClassNote(settings.worker_class);
+    if (classNote) log.info(classNote);
+    // As Gunicorn's ASGIWorker.check_config.
+    if (servedWorkerClass(settings.worker_class, settings.threads) === 'asgi' && settings.threads > 1) {
+      log.warning('ASGI worker does not use threads configuration. Use worker_connections instead.');
+    }
     const noZoneinfo = missingTimeZoneDatabase();
     if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;

@@ -84,7 +84,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         access_env: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
         check_wsgi_dir: init.checkWsgiDir,
       },
-    }, launchMore);
+    }, launchMore, settings);
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
     // A PythonError's message is the Python traceback, as Gunicorn logs it; its JavaScript stack says nothing more.
