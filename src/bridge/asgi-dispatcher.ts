@@ -8,18 +8,22 @@
 
 import type { Readable } from 'node:stream';
 import type { AccessSink } from '../log/access-record.js';
-import type { DispatchedRequest, ResponseSink, ThreadDeath, WorkerDispatcher } from './dispatcher.js';
+import type { DispatchedRequest, ResponseSink, ThreadDeath, WebSocketSink, WorkerDispatcher } from './dispatcher.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { Interpreter } from './interpreter.js';
+import { Close } from '../worker/front-door/websocket.js';
 import {
   ASGI_BODY_WINDOW, ASGI_RESPONSE_WINDOW, Ctl, EXCHANGE_ID_LIMIT, InFrame, MAX_IN_FRAME, OutFrame, decodeStart,
   encodeHead,
 } from './protocol.js';
 
-/** One request between the front door and the event loop. */
+/** One request (or WebSocket) between the front door and the event loop. */
 interface Exchange {
   request: DispatchedRequest;
-  sink: ResponseSink;
+  /** An HTTP request's response; null for a WebSocket. */
+  sink: ResponseSink | null;
+  /** A WebSocket's connection; null for an HTTP request. */
+  ws: WebSocketSink | null;
   id: number;
   status?: number;
   responseHeaders?: string[];
@@ -81,7 +85,23 @@ export class AsgiDispatcher implements WorkerDispatcher {
   }
 
   handle(request: DispatchedRequest, sink: ResponseSink): void {
-    const ex: Exchange = { request, sink, id: 0, bytesSent: 0, unreported: 0, body: null, credit: ASGI_BODY_WINDOW, over: false };
+    this.admit({ request, sink, ws: null, id: 0, bytesSent: 0, unreported: 0, body: null, credit: ASGI_BODY_WINDOW, over: false });
+  }
+
+  upgrade(request: DispatchedRequest, ws: WebSocketSink): void {
+    this.admit({ request, sink: null, ws, id: 0, bytesSent: 0, unreported: 0, body: null, credit: ASGI_BODY_WINDOW, over: false });
+  }
+
+  /** Graceful stop: every WebSocket gets 1001; the app then hears websocket.disconnect and returns. */
+  goingAway(): void {
+    for (const ex of [...this.exchanges.values(), ...this.queue]) {
+      if (!ex.ws) continue;
+      if (ex.ws.accepted) ex.ws.close(Close.GoingAway, 'Going Away');
+      else ex.ws.refuse(503, 'Service Unavailable');
+    }
+  }
+
+  private admit(ex: Exchange): void {
     if (this.exchanges.size >= this.maxInFlight) this.queue.push(ex);
     else this.start(ex);
   }
@@ -93,7 +113,8 @@ export class AsgiDispatcher implements WorkerDispatcher {
   }
 
   private start(ex: Exchange): void {
-    if (ex.sink.gone) return;
+    if (ex.ws) return this.startWebSocket(ex, ex.ws);
+    if (!ex.sink || ex.sink.gone) return;
     ex.id = this.nextId();
     this.exchanges.set(ex.id, ex);
     const w = this.interpreter.writer;
@@ -103,6 +124,37 @@ export class AsgiDispatcher implements WorkerDispatcher {
     ex.sink.onGone(() => {
       if (this.exchanges.get(ex.id) === ex) w.push(InFrame.Gone, ex.id);
     });
+  }
+
+  private startWebSocket(ex: Exchange, ws: WebSocketSink): void {
+    if (ws.gone) return;
+    ex.id = this.nextId();
+    this.exchanges.set(ex.id, ex);
+    const w = this.interpreter.writer;
+    w.push(InFrame.WsHead, ex.id, encodeHead(ex.request.head));
+    ws.onMessage = (binary, data) => {
+      if (ex.over) return;
+      const flags = binary ? 1 : 0;
+      let off = 0;
+      do {
+        const piece = data.subarray(off, off + MAX_IN_FRAME - 1);
+        off += piece.length;
+        const last = off >= data.length;
+        w.push(InFrame.WsData, ex.id, Buffer.concat([Buffer.from([flags | (last ? 2 : 0)]), piece]));
+      } while (off < data.length);
+      // Python holds what the app has not received yet: a window at a time, as request bodies.
+      ex.credit -= data.length;
+      if (ex.credit <= 0) ws.pause();
+    };
+    ws.onClosed = (code, reason) => {
+      if (ex.over) return;
+      const r = Buffer.from(reason, 'utf8');
+      const payload = Buffer.alloc(2 + r.length);
+      payload.writeUInt16BE(code, 0);
+      r.copy(payload, 2);
+      w.push(InFrame.WsClosed, ex.id, payload);
+    };
+    ws.start();
   }
 
   private forwardBody(ex: Exchange, src: Readable, cutIfClosed: () => boolean): void {
@@ -149,7 +201,7 @@ export class AsgiDispatcher implements WorkerDispatcher {
   private writeBody(ex: Exchange, data: Buffer): void {
     const { sink } = ex;
     const n = data.length;
-    if (sink.gone || !sink.keepsBody(n)) {
+    if (!sink || sink.gone || !sink.keepsBody(n)) {
       this.written(ex, n);
       return;
     }
@@ -170,7 +222,9 @@ export class AsgiDispatcher implements WorkerDispatcher {
   }
 
   private onFrame(ex: Exchange, type: number, payload: Buffer): void {
-    const { sink } = ex;
+    const { sink, ws } = ex;
+    if (ws) return this.onWebSocketFrame(ex, ws, type, payload);
+    if (!sink) return;
     switch (type) {
       case OutFrame.Start: {
         if (sink.gone) return;
@@ -194,6 +248,48 @@ export class AsgiDispatcher implements WorkerDispatcher {
         return;
     }
     this.finish(ex, payload);
+  }
+
+  private onWebSocketFrame(ex: Exchange, ws: WebSocketSink, type: number, payload: Buffer): void {
+    switch (type) {
+      case OutFrame.WsAccept: {
+        const [subprotocol = '', ...headers] = payload.toString('latin1').split('\0');
+        ex.status = 101;
+        ws.accept(subprotocol, headers);
+        return;
+      }
+      case OutFrame.WsData: {
+        const data = payload.subarray(1);
+        ex.bytesSent += data.length;
+        ws.send((payload[0]! & 1) !== 0, data, () => this.written(ex, data.length));
+        return;
+      }
+      case OutFrame.WsClose:
+        if (ws.accepted) ws.close(payload.readUInt16BE(0), payload.subarray(2).toString('utf8'));
+        else {
+          ex.status = 403;
+          ws.refuse(403, 'Forbidden');
+        }
+        return;
+      case OutFrame.Read:
+        ex.credit = ASGI_BODY_WINDOW;
+        ws.resume();
+        return;
+      case OutFrame.End:
+      case OutFrame.Close:
+        // The app's task is over: a connection it left open is closed (never accepted: 500, as uvicorn answers).
+        if (!ws.accepted) {
+          if (!ws.gone) {
+            ex.status ??= 500;
+            ws.refuse(500, 'Internal Server Error');
+          }
+        } else if (!ws.gone) {
+          ws.close(type === OutFrame.End ? Close.Normal : Close.InternalError);
+        }
+        this.finish(ex, type === OutFrame.End ? payload : Buffer.alloc(0));
+        return;
+      default:
+    }
   }
 
   private finish(ex: Exchange, trailer: Buffer): void {
@@ -240,7 +336,14 @@ export class AsgiDispatcher implements WorkerDispatcher {
     const all = [...this.exchanges.values(), ...this.queue.splice(0)];
     this.exchanges.clear();
     this.interpreter.expectEnd();
-    return all.filter((ex) => !ex.sink.finished && !ex.sink.gone).map((ex) => ex.sink);
+    const sinks: ResponseSink[] = [];
+    for (const ex of all) {
+      if (ex.ws) {
+        if (ex.ws.accepted) ex.ws.close(Close.InternalError, 'Internal Error');
+        else ex.ws.refuse(500, 'Internal Server Error');
+      } else if (ex.sink && !ex.sink.finished && !ex.sink.gone) sinks.push(ex.sink);
+    }
+    return sinks;
   }
 
   interrupt(signal: 2 | 6): Promise<number> {

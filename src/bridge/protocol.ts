@@ -34,6 +34,15 @@ export const InFrame = {
    * request, never the others sharing the ring).
    */
   Sent: 7,
+  /** asgi: a WebSocket handshake's head (the Head record); the app decides to accept it. */
+  WsHead: 8,
+  /**
+   * asgi: a piece of a client's WebSocket message: a flags byte (1: binary,
+   * 2: the message's last piece), then at most MAX_IN_FRAME bytes.
+   */
+  WsData: 9,
+  /** asgi: the WebSocket is closed: u16 BE code (1006: gone without a close), then the reason, utf-8. */
+  WsClosed: 10,
 } as const;
 
 /** Python thread -> I/O thread. */
@@ -55,6 +64,12 @@ export const OutFrame = {
    * bodies of many requests at once; none may fill the in ring for the others).
    */
   Read: 7,
+  /** asgi: accept the WebSocket (101): "subprotocol\0name\0value\0...", latin-1 (subprotocol may be empty). */
+  WsAccept: 8,
+  /** asgi: one whole WebSocket message: a flags byte (1: binary), then the data. */
+  WsData: 9,
+  /** asgi: close the WebSocket (before accept: HTTP 403): u16 BE code, then the reason, utf-8. */
+  WsClose: 10,
 } as const;
 
 /** asgi flow control (python/nicorn/asgi/channel.py mirrors both). */

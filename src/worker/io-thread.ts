@@ -145,6 +145,9 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     if (stopping) return;
     stopping = true;
     draining = true;
+    // asgi: open WebSockets are closed with 1001 (Going Away), as Gunicorn's asgi worker does; the
+    // servers' close below waits for their sockets too (an upgraded socket still counts as a connection).
+    dispatcher.goingAway?.();
     // Stop accepting, but let kept-alive connections finish: a request already on
     // its way is served (with Connection: close) instead of meeting a closed socket.
     // Idle ones end at their keep-alive timeout.

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
+import WebSocket from 'ws';
 import * as assert from 'uvu/assert';
 import { FIXTURES, PACKAGES, eventually, runCli, startServer, type Server } from '../helpers/server.js';
 
@@ -36,6 +37,25 @@ function rawUntil(port: number, request: string, until: string): Promise<{ sock:
     sock.on('end', done);
     sock.on('error', reject);
   });
+}
+
+/** A connected `ws` client, and the upgrade response's headers. */
+function openSocket(url: string, protocols: string[] = []): Promise<{ ws: WebSocket; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    let headers: Record<string, unknown> = {};
+    ws.on('upgrade', (res) => (headers = res.headers));
+    ws.on('open', () => resolve({ ws, headers }));
+    ws.on('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
+  return new Promise((resolve) => ws.once('message', (data: Buffer, binary: boolean) => resolve({ data, binary })));
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
 }
 
 // ---------------------------------------------------------------- the bare app
@@ -146,6 +166,92 @@ bare('the access log has a line per request, with Gunicorn\'s atoms', async ({ s
   );
 });
 
+bare('WebSocket (ws client): subprotocol, accept headers, text and binary echo, fragments joined, ping answered', async ({ srv }) => {
+  const { ws, headers } = await openSocket(`ws://127.0.0.1:${srv.port}/ws/echo?x=1`, ['chat.v2', 'chat.v1']);
+  assert.is(ws.protocol, 'chat.v2', 'the app chose the first offered subprotocol');
+  assert.is(headers['x-accepted-by'], 'asgi-fixture', "the app's websocket.accept headers");
+  let reply = nextMessage(ws);
+  ws.send('scope');
+  const scope = JSON.parse((await reply).data.toString()) as Record<string, unknown>;
+  assert.equal(scope, {
+    type: 'websocket', scheme: 'ws', path: '/ws/echo', query_string: 'x=1', subprotocols: ['chat.v2', 'chat.v1'],
+    http_version: '1.1', root_path: '/api',
+  });
+  reply = nextMessage(ws);
+  ws.send('héllo');
+  let got = await reply;
+  assert.is(got.binary, false);
+  assert.is(got.data.toString('utf8'), 'héllo');
+  const blob = crypto.randomBytes(300_000);
+  reply = nextMessage(ws);
+  ws.send(blob);
+  got = await reply;
+  assert.is(got.binary, true);
+  assert.ok(got.data.equals(blob), 'a 300 kB binary message (five in-ring pieces) comes back whole');
+  reply = nextMessage(ws);
+  ws.send('frag', { fin: false });
+  ws.send('men', { fin: false });
+  ws.send('ted', { fin: true });
+  assert.is((await reply).data.toString(), 'fragmented', 'a fragmented message reaches the app as one');
+  const pong = new Promise<Buffer>((resolve) => ws.once('pong', resolve));
+  ws.ping('are you there');
+  assert.is((await pong).toString(), 'are you there');
+  const end = closed(ws);
+  ws.close(4002, 'see you');
+  assert.is((await end).code, 4002, 'the server answers the close with its code');
+  let events: string[] = [];
+  assert.ok(await eventually(async () => (events = (await json<string[]>(`${srv.url}/events`)).body).includes('ws-disconnect /ws/echo 4002 see you')), events.join(', '));
+});
+
+bare('WebSocket close codes: the app\'s close (4001, "bye"); a message past 16 MiB is closed 1009; a close before accept is a 403', async ({ srv }) => {
+  const { ws } = await openSocket(`ws://127.0.0.1:${srv.port}/ws/echo`);
+  let end = closed(ws);
+  ws.send('close:4001');
+  assert.equal(await end, { code: 4001, reason: 'bye' });
+  const big = await openSocket(`ws://127.0.0.1:${srv.port}/ws/echo`);
+  end = closed(big.ws);
+  big.ws.on('error', () => {});
+  big.ws.send(Buffer.alloc(16 * 1024 * 1024 + 1));
+  assert.is((await end).code, 1009);
+  const status = await new Promise<number>((resolve) => {
+    const r = new WebSocket(`ws://127.0.0.1:${srv.port}/ws/reject`);
+    r.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    r.on('error', () => resolve(-1));
+  });
+  assert.is(status, 403);
+});
+
+bare('a browser\'s handshake (extensions offered, Origin) gets 101 with the RFC 6455 accept key and no extension; version 8 gets 426', async ({ srv }) => {
+  const key = crypto.randomBytes(16).toString('base64');
+  const { sock, text } = await rawUntil(
+    srv.port,
+    'GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n' +
+      'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36\r\nUpgrade: websocket\r\n' +
+      'Origin: http://127.0.0.1\r\nSec-WebSocket-Version: 13\r\nAccept-Encoding: gzip, deflate, br\r\n' +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n`,
+    '\r\n\r\n',
+  );
+  const expected = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+  assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(text, `Sec-WebSocket-Accept: ${expected}\r\n`);
+  assert.not.match(text.toLowerCase(), 'sec-websocket-extensions', 'permessage-deflate is not agreed');
+  // A masked text frame "hi": the echo comes back unmasked.
+  const mask = crypto.randomBytes(4);
+  const payload = Buffer.from('hi').map((b, i) => b ^ mask[i & 3]!);
+  const echoed = new Promise<Buffer>((resolve) => sock.once('data', resolve));
+  sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | 2]), mask, payload]));
+  assert.equal([...(await echoed)], [0x81, 2, 0x68, 0x69]);
+  sock.destroy();
+  const old = await rawUntil(
+    srv.port,
+    `GET /ws/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+    '\r\n\r\n',
+  );
+  assert.match(old.text, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+  assert.match(old.text, 'Sec-WebSocket-Version: 13');
+  old.sock.destroy();
+});
+
 bare('a blocked event loop is a stuck worker: WORKER TIMEOUT, aborted with the stack, requests answered 500, replaced', async ({ srv }) => {
   const old = srv.workerPids()[0]!;
   const blocked = fetch(`${srv.url}/block?s=60`, { signal: AbortSignal.timeout(60_000) });
@@ -161,14 +267,17 @@ bare('a blocked event loop is a stuck worker: WORKER TIMEOUT, aborted with the s
   await again.text();
 });
 
-bare('TERM: an in-flight request completes, the lifespan shutdown runs, the worker exits 0', async (ctx) => {
+bare('TERM: an in-flight request completes, WebSockets get 1001, the lifespan shutdown runs, the worker exits 0', async (ctx) => {
   const { srv } = ctx;
   const pending = json<{ slept: number }>(`${srv.url}/sleep?s=2`);
+  const { ws } = await openSocket(`ws://127.0.0.1:${srv.port}/ws/echo`);
+  const wsEnd = closed(ws);
   // The request is in the loop before TERM arrives.
   await new Promise((r) => setTimeout(r, 500));
   const code = srv.stop('SIGTERM');
   const done = await pending;
   assert.is(done.status, 200);
+  assert.equal(await wsEnd, { code: 1001, reason: 'Going Away' }, 'an open WebSocket is closed with 1001');
   assert.is(await code, 0, srv.log());
   const shutdown = fs.readFileSync(path.join(ctx.dir, 'shutdown'), 'utf8');
   assert.match(shutdown, /^shutdown \d+/m);
@@ -233,6 +342,21 @@ star('routing, lifespan state, a streaming response, an upload, a background tas
   const bg = await fetch(`${url}/background?tag=t1`, { signal: AbortSignal.timeout(30_000) });
   assert.is(await bg.text(), 'accepted');
   assert.ok(await eventually(async () => (await json<string[]>(`${url}/done`)).body.includes('t1')), 'the background task ran after the response');
+});
+
+star('a Starlette WebSocket endpoint echoes text and bytes', async ({ srv }) => {
+  const { ws } = await openSocket(`ws://127.0.0.1:${srv.port}/ws`);
+  let reply = nextMessage(ws);
+  ws.send('over starlette');
+  assert.is((await reply).data.toString(), 'over starlette');
+  reply = nextMessage(ws);
+  ws.send(Buffer.from([1, 2, 3]));
+  const got = await reply;
+  assert.ok(got.binary);
+  assert.equal([...got.data], [1, 2, 3]);
+  const end = closed(ws);
+  ws.close(1000);
+  assert.is((await end).code, 1000);
 });
 
 star.run();

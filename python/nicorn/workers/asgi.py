@@ -17,7 +17,8 @@ from ..asgi import inline_threads
 from ..asgi.http import HttpExchange, http_scope
 from ..asgi.lifespan import Lifespan, LifespanFailed
 from ..asgi.loop import ChannelSelector, LoopChannel, WorkerLoop
-from ..channel import IN_HEAD, IN_STOP, WorkerAbort
+from ..asgi.websocket import WebSocketExchange, websocket_scope
+from ..channel import IN_HEAD, IN_STOP, IN_WS_HEAD, OUT_CLOSE, OUT_END, WorkerAbort
 from .base import WORKER_BOOT_ERROR, Worker
 
 
@@ -103,6 +104,10 @@ class AsgiWorker(Worker):
             ex = HttpExchange(self, ex_id, ch.head(n))
             self.exchanges[ex_id] = ex
             ex.task = self.loop.create_task(self._serve_http(ex))
+        elif kind == IN_WS_HEAD:
+            ex = WebSocketExchange(self, ex_id, ch.head(n))
+            self.exchanges[ex_id] = ex
+            ex.task = self.loop.create_task(self._serve_websocket(ex))
         elif kind == IN_STOP:
             self.stopping = True
             self.stopped.set()
@@ -154,3 +159,21 @@ class AsgiWorker(Worker):
                     hooks.call("post_request", self.worker, req, None, ex.response)
                 except Exception:
                     self.log.exception("Exception in post_request hook")
+
+    async def _serve_websocket(self, ex):
+        if not self.ready.is_set():
+            await self.ready.wait()
+        end = OUT_END
+        try:
+            await self.app(websocket_scope(ex.head, self.root_path, self.state), ex.receive, ex.send)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            self.log.exception("Error handling WebSocket %s", ex.head.target)
+            # Accepted: closed with 1011; not yet: the handshake gets 500.
+            end = OUT_CLOSE
+        finally:
+            del self.exchanges[ex.id]
+            self.worker.nr += 1
+            # Every exchange ends with one end frame; the I/O thread closes what the app left open.
+            self.channel.send_frame(ex.id, end)
