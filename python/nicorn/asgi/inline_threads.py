@@ -2,7 +2,8 @@
 
 ASGI frameworks run blocking calls in worker threads (Starlette's sync
 endpoints and its default exception handlers go through
-anyio.to_thread.run_sync; asyncio.to_thread and loop.run_in_executor(None, ...)
+anyio.to_thread.run_sync; Django's ASGI handler through asgiref's
+sync_to_async; asyncio.to_thread and loop.run_in_executor(None, ...)
 use the loop's default executor). Pyodide cannot start threads, so here such
 a call runs inline: it blocks the event loop while it runs, as a
 single-threaded pool of one would, and its result or exception is the
@@ -41,6 +42,21 @@ def _mend_anyio(module):
     backend.run_sync_in_worker_thread = classmethod(run_sync_in_worker_thread)
 
 
+def _mend_asgiref(module):
+    """asgiref's sync_to_async (Django's ASGI handler calls its signals, middleware and sync views
+    through it) runs the call inline: its executors are one-thread pools."""
+    cls = getattr(module, "SyncToAsync", None)
+    if cls is None:
+        return
+
+    async def __call__(self, *args, **kwargs):
+        return self.func(*args, **kwargs)
+
+    __call__.__doc__ = "nicorn-py: runs the function inline (Pyodide cannot start threads)."
+    cls.__call__ = __call__
+
+
 def install(loop):
     loop.set_default_executor(InlineExecutor())
     when_imported("anyio._backends._asyncio", _mend_anyio)
+    when_imported("asgiref.sync", _mend_asgiref)

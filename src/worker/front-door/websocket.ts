@@ -123,8 +123,13 @@ export class WebSocketConnection {
   /** A whole message; `written` once the socket took it. */
   send(binary: boolean, data: Buffer, written: () => void): void {
     if (this.gone || this.closeSent) return written();
-    this.sock.write(frameHeader(binary ? 2 : 1, data.length));
-    this.sock.write(data, () => written());
+    const header = frameHeader(binary ? 2 : 1, data.length);
+    // A small message goes out in one write (one segment); a large one is not copied to prepend its header.
+    if (data.length <= 16384) this.sock.write(Buffer.concat([header, data]), () => written());
+    else {
+      this.sock.write(header);
+      this.sock.write(data, () => written());
+    }
   }
 
   /** Starts the close handshake (the app's websocket.close, 1001 on a graceful stop, or a protocol error). */
