@@ -47,15 +47,22 @@ function openSocket(url: string, protocols: string[] = []): Promise<{ ws: WebSoc
     ws.on('upgrade', (res) => (headers = res.headers));
     ws.on('open', () => resolve({ ws, headers }));
     ws.on('error', reject);
+    setTimeout(() => reject(new Error(`no WebSocket open from ${url} within 60 s`)), 60_000).unref();
   });
 }
 
 function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
-  return new Promise((resolve) => ws.once('message', (data: Buffer, binary: boolean) => resolve({ data, binary })));
+  return new Promise((resolve, reject) => {
+    ws.once('message', (data: Buffer, binary: boolean) => resolve({ data, binary }));
+    setTimeout(() => reject(new Error('no WebSocket message within 60 s')), 60_000).unref();
+  });
 }
 
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+  return new Promise((resolve, reject) => {
+    ws.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() }));
+    setTimeout(() => reject(new Error('no WebSocket close within 60 s')), 60_000).unref();
+  });
 }
 
 // ---------------------------------------------------------------- the bare app
