@@ -363,6 +363,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------- rows
 
 const ECHO_BODY = Buffer.alloc(64 * 1024, 'x');
+/** Row (h): requests in flight at once, each on its own connection. */
+const CONCURRENT = 200;
 
 function expectJson(key, value) {
   return (res) => {
@@ -429,6 +431,28 @@ const ROWS = [
     pythonpath: SITE,
     smoke: { method: 'GET' },
     check: expectJson('ok', true),
+  },
+  {
+    // The asgi class (-k asgi on both servers): Starlette (Debian trixie), one JSON route.
+    id: 'g',
+    name: 'Starlette JSON route (-k asgi)',
+    dir: path.join(ROOT, 'fixtures', 'starlette'),
+    app: 'app:app',
+    pythonpath: SITE,
+    args: ['-k', 'asgi'],
+    smoke: { method: 'GET' },
+    check: expectJson('greeting', 'hello from the lifespan'),
+  },
+  {
+    // Not a wrk row: CONCURRENT requests at once, each awaiting asyncio.sleep(1), on one worker (see measureConcurrent).
+    id: 'h',
+    name: `${CONCURRENT} concurrent requests awaiting asyncio.sleep(1) (-k asgi, one worker)`,
+    dir: APPS,
+    app: 'asgisleep:app',
+    args: ['-k', 'asgi'],
+    concurrent: true,
+    smoke: { method: 'GET' },
+    check: expectJson('slept', 1),
   },
   {
     // Not a wrk row: logins one after another, each timed (see measureLogins).
@@ -850,6 +874,39 @@ async function measureLogins(port, server, opts) {
   };
 }
 
+// ---------------------------------------------------------------- concurrency (row h)
+
+/**
+ * CONCURRENT requests sent at once, each on its own connection, to an app
+ * whose every request awaits asyncio.sleep(1): the time from the first send
+ * to the last answer (1 s is the floor; the rest is the server's). Every
+ * answer must be a 200. Measured CONCURRENT_ROUNDS times (after one unrecorded
+ * round); the median is reported.
+ */
+const CONCURRENT_ROUNDS = 3;
+
+async function measureConcurrent(port, server) {
+  const once = async () => {
+    const t = performance.now();
+    const all = await Promise.all(Array.from({ length: CONCURRENT }, () => request(port, { timeoutMs: 60_000 })));
+    const ms = performance.now() - t;
+    const bad = all.filter((r) => r.status !== 200).length;
+    if (bad) throw new Error(`${bad} of ${CONCURRENT} concurrent requests were not answered 200`);
+    return ms;
+  };
+  await once();
+  const busy0 = machineBusyTicks();
+  const server0 = server.ticks();
+  const self0 = selfTicks();
+  const t0 = performance.now();
+  const times = [];
+  for (let i = 0; i < CONCURRENT_ROUNDS; i++) times.push(await once());
+  const seconds = (performance.now() - t0) / 1000;
+  const other = machineBusyTicks() - busy0 - (server.ticks() - server0) - (selfTicks() - self0);
+  const sorted = [...times].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor((sorted.length - 1) / 2)], minMs: sorted[0], otherPct: Math.max(0, (other / CLK_TCK / seconds) * 100) };
+}
+
 // ---------------------------------------------------------------- one measurement
 
 async function measure(kind, row, opts, logDir) {
@@ -896,6 +953,9 @@ async function measure(kind, row, opts, logDir) {
     await server.waitWorkersIdle();
     if (opts.launchOnly) {
       // Launch figures alone (below).
+    } else if (row.concurrent) {
+      result.concurrent = await leastDisturbed(() => measureConcurrent(port, server), server, `(${row.id}) ${label} concurrent`, 5_000);
+      log(`(${row.id}) ${label}: ${CONCURRENT} concurrent sleeps answered in ${result.concurrent.medianMs.toFixed(0)} ms (median), other CPU ${result.concurrent.otherPct.toFixed(0)}%`);
     } else if (row.login) {
       result.login = await leastDisturbed(() => measureLogins(port, server, opts), server, `(${row.id}) ${label} logins`, opts.durationMs);
       log(`(${row.id}) ${label}: ${result.login.count} logins, median ${result.login.medianMs.toFixed(0)} ms, other CPU ${result.login.otherPct.toFixed(0)}%`);
@@ -981,6 +1041,7 @@ function medianResult(rs) {
     close: medianBy(rs.map((r) => r.close), (w) => w.rps),
     rss: medianBy(rs.map((r) => r.rss), (m) => m.perWorkerMiB),
     login: medianBy(rs.map((r) => r.login), (l) => l.medianMs),
+    concurrent: medianBy(rs.map((r) => r.concurrent), (c) => c.medianMs),
     trouble: rs.flatMap((r) => r.trouble),
   };
 }
@@ -989,6 +1050,7 @@ function medianResult(rs) {
 
 const METRICS = [
   { key: 'login', label: 'ms per admin login (POST /admin/login/), median', better: 'lower', get: (r) => r.login?.medianMs, fmt: fmtInt },
+  { key: 'conc', label: `ms until all ${CONCURRENT} answered (1,000 is the floor), median`, better: 'lower', get: (r) => r.concurrent?.medianMs, fmt: fmtInt },
   { key: 'ka.rps', label: 'req/s, keep-alive', better: 'higher', get: (r) => r.keepAlive?.rps, fmt: fmtInt },
   { key: 'ka.p99', label: 'p99 latency ms, keep-alive', better: 'lower', get: (r) => r.keepAlive?.p99Ms, fmt: fmtMs },
   { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
@@ -1039,8 +1101,16 @@ function renderTable(rows, results, launchOnly = false) {
     const n = results.get(`${row.id}:nicorn`);
     const g = results.get(`${row.id}:gunicorn`);
     // A login row has no wrk runs; the others have no logins.
+    // A login row has logins, a concurrency row its one figure, the others wrk runs.
+    const special = (m) => m.key === 'login' || m.key === 'conc';
     const metrics = METRICS.filter((m) =>
-      launchOnly ? !/^(ka|cl)\.|^login$/.test(m.key) : row.login ? !/^(ka|cl)\./.test(m.key) : m.key !== 'login',
+      launchOnly
+        ? !/^(ka|cl)\./.test(m.key) && !special(m)
+        : row.login
+          ? !/^(ka|cl)\./.test(m.key) && m.key !== 'conc'
+          : row.concurrent
+            ? !/^(ka|cl)\./.test(m.key) && m.key !== 'login'
+            : !special(m),
     );
     metrics.forEach((m, i) => {
       lines.push([i === 0 ? `(${row.id}) ${row.name}` : '', m.label, m.better, cell(n, m), cell(g, m), ratio(n, g, m)]);
@@ -1168,6 +1238,8 @@ Workers: ${w}${THREADS > 1 ? `, --threads ${THREADS} (Gunicorn: gthread)` : ''}.
 
 Row (f) adds \`-c gunicorn.conf.py\` (its on_starting runs migrate and
 createsuperuser) and, instead of wrk, times admin logins one after another (below).
+Rows (g) and (h) add \`-k asgi\` to both servers (Gunicorn 26's ASGI worker,
+nicorn-py's asgi class); (h), instead of wrk, sends ${CONCURRENT} requests at once (below).
 
 | row | --chdir DIR | APP |
 | --- | --- | --- |
@@ -1189,6 +1261,10 @@ ${table}
   includes booting Pyodide and importing the app in the worker). Then one
   request checks the response body (e.g. the echo returns the 64 KiB it was
   sent), then an unrecorded ${opts.warmupMs ? `${wrkSeconds(opts.warmupMs)} ` : ''}wrk warm-up${opts.warmupMs ? '' : ' (disabled)'}, then the two measured wrk runs.
+- ${CONCURRENT} concurrent sleeps (row h): ${CONCURRENT} GET / sent at once, each on its own
+  connection, to an app whose every request awaits \`asyncio.sleep(1)\`; the
+  figure is the time from the first send to the last answer (1 s is the
+  floor), the median of ${CONCURRENT_ROUNDS} rounds after one unrecorded round.
 - Django admin login (row f): a copy of fixtures/djangoproject (Django 5.2 as
   \`startproject\` makes it: PBKDF2-SHA256 with 1,000,000 iterations, sessions in
   SQLite). One GET /admin/login/ gives the CSRF cookie and token; then

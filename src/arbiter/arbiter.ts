@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import { procName } from '../config/settings.js';
-import { workerClassLabel } from '../config/worker-classes.js';
 import { reportBacklog } from './backlog.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
@@ -29,7 +28,7 @@ import { SUMMARY_SIGNAL, VIOLATIONS_EXIT, WsgiCheck } from './wsgi-check.js';
 import { ControlSocketServer } from './control-socket.js';
 import type { ControlledArbiter, ListenerView, WorkerView } from './control-commands.js';
 import type { Json } from './control-protocol.js';
-import { WORKER_CLASSES, servedWorkerClass } from '../config/worker-classes.js';
+import { WORKER_CLASSES, servedWorkerClass, workerClassLabel, workerClassNote } from '../config/worker-classes.js';
 import path from 'node:path';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -176,6 +175,12 @@ export class Arbiter {
     const urls = this.listeners.map((l) => (tls ? l.url.replace(/^http:/, 'https:') : l.url));
     log.info(`Listening at: ${urls.join(',')} (${process.pid})`);
     log.info(`Using worker: ${workerClassLabel(settings.worker_class, settings.threads)}`);
+    const classNote = workerClassNote(settings.worker_class);
+    if (classNote) log.info(classNote);
+    // As Gunicorn's ASGIWorker.check_config.
+    if (servedWorkerClass(settings.worker_class, settings.threads) === 'asgi' && settings.threads > 1) {
+      log.warning('ASGI worker does not use threads configuration. Use worker_connections instead.');
+    }
     const noZoneinfo = missingTimeZoneDatabase();
     if (noZoneinfo) log.warning(noZoneinfo);
     if (!this.hook('when_ready', {}, 1)) return this.finished;

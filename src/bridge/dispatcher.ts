@@ -74,9 +74,32 @@ export interface ResponseSink {
   fail(): Promise<void>;
 }
 
+/** One WebSocket connection as the front door hands it over (front-door/websocket.ts does the framing). */
+export interface WebSocketSink {
+  readonly gone: boolean;
+  readonly accepted: boolean;
+  /** A whole message from the client. */
+  onMessage: (binary: boolean, data: Buffer) => void;
+  /** The connection is over (code 1006: without a close frame). Called once. */
+  onClosed: (code: number, reason: string) => void;
+  /** Starts watching the connection (set the callbacks first). */
+  start(): void;
+  accept(subprotocol: string, headers: string[]): void;
+  /** Answers the handshake with an HTTP refusal (the app closed before accepting: 403). */
+  refuse(status?: number, reason?: string): void;
+  send(binary: boolean, data: Buffer, written: () => void): void;
+  close(code: number, reason?: string): void;
+  pause(): void;
+  resume(): void;
+}
+
 /** What the front door calls. */
 export interface Dispatcher {
   handle(request: DispatchedRequest, sink: ResponseSink): void;
+  /** A WebSocket handshake (classes that serve them: asgi); without it, upgrades are not listened for. */
+  upgrade?(request: DispatchedRequest, ws: WebSocketSink): void;
+  /** The worker is leaving: WebSockets are closed with 1001 (Going Away), so that idle() can come. */
+  goingAway?(): void;
   /** Resolves when no request is queued or in Python. */
   idle(): Promise<void>;
   /** Asks every interpreter to leave its loop; resolves once they have ended. */

@@ -25,6 +25,24 @@ export const InFrame = {
   Abort: 4,
   /** Leave the serving loop (worker shutdown). */
   Stop: 5,
+  /** asgi: the client of this exchange left (the app's receive() gets http.disconnect). */
+  Gone: 6,
+  /**
+   * asgi: u32 LE, bytes of this exchange's response the front door has written
+   * since the last Sent; Python's send() waits while more than
+   * ASGI_RESPONSE_WINDOW of it are unwritten (a slow client holds its own
+   * request, never the others sharing the ring).
+   */
+  Sent: 7,
+  /** asgi: a WebSocket handshake's head (the Head record); the app decides to accept it. */
+  WsHead: 8,
+  /**
+   * asgi: a piece of a client's WebSocket message: a flags byte (1: binary,
+   * 2: the message's last piece), then at most MAX_IN_FRAME bytes.
+   */
+  WsData: 9,
+  /** asgi: the WebSocket is closed: u16 BE code (1006: gone without a close), then the reason, utf-8. */
+  WsClosed: 10,
 } as const;
 
 /** Python thread -> I/O thread. */
@@ -40,7 +58,23 @@ export const OutFrame = {
   Close: 5,
   /** wsgi.early_hints: a 103 response's headers, "name\0value\0...", latin-1; the request goes on. */
   Hints: 6,
+  /**
+   * asgi: the app has taken all the body it was sent of this exchange: the
+   * I/O thread may forward another ASGI_BODY_WINDOW bytes (Python holds the
+   * bodies of many requests at once; none may fill the in ring for the others).
+   */
+  Read: 7,
+  /** asgi: accept the WebSocket (101): "subprotocol\0name\0value\0...", latin-1 (subprotocol may be empty). */
+  WsAccept: 8,
+  /** asgi: one whole WebSocket message: a flags byte (1: binary), then the data. */
+  WsData: 9,
+  /** asgi: close the WebSocket (before accept: HTTP 403): u16 BE code, then the reason, utf-8. */
+  WsClose: 10,
 } as const;
+
+/** asgi flow control (python/nicorn/asgi/channel.py mirrors both). */
+export const ASGI_RESPONSE_WINDOW = 1 << 18;
+export const ASGI_BODY_WINDOW = 1 << 18;
 
 export const FRAME_HEADER = 8;
 /** Exchange ids wrap here (they fill the header's 3 spare bytes). */
@@ -69,7 +103,7 @@ export const Ctl = {
   OutRead: 3,
   /** Pyodide's interrupt buffer (2 = SIGINT): lets the arbiter stop stuck Python. */
   Interrupt: 5,
-  /** Seconds (since worker start) at which Python began the current request; 0 when idle. */
+  /** asgi: the wall clock (ms, mod 2^32) when the event loop last left its wait; 0 while it waits. */
   BusySince: 6,
   /** The size of the Python thread's wasm memory, in 64 KiB pages (Python writes it with each response). */
   WasmPages: 7,

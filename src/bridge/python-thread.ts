@@ -140,7 +140,41 @@ function makeIo(py: PyodideInterface, sab: SharedArrayBuffer) {
     return Atomics.load(ctl, goneSlot(exchange)) === exchange ? 1 : 0;
   };
 
+  /**
+   * asgi: the event loop's wait (python/nicorn/asgi/loop.py). Returns 1 once
+   * the in ring holds a frame, 0 after `timeoutMs` (negative: no limit), or
+   * -signal when interrupted. The loop is idle while here: Ctl.BusySince is 0
+   * during the wait and the wall clock (ms, mod 2^32) when the loop runs
+   * again, so the I/O thread's busyFor() is how long the loop has gone
+   * without coming back to wait: a blocked loop is a stuck worker.
+   */
+  const wait = (timeoutMs: number): number => {
+    let r = 0;
+    if (inRing.used() > 0) r = 1;
+    else if (timeoutMs !== 0) {
+      Atomics.store(ctl, Ctl.BusySince, 0);
+      const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+      for (;;) {
+        const signal = Atomics.exchange(ctl, Ctl.Interrupt, 0);
+        if (signal !== 0) {
+          r = -signal;
+          break;
+        }
+        if (inRing.used() > 0) {
+          r = 1;
+          break;
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        inRing.waitForData(Math.min(WAIT_SLICE_MS, left));
+      }
+    }
+    Atomics.store(ctl, Ctl.BusySince, Date.now() | 0 || 1);
+    return r;
+  };
+
   return {
+    wait,
     setInbox(addr: number, size: number): void {
       inboxAddr = addr;
       inboxSize = size;

@@ -244,6 +244,22 @@ function choice(what: string, choices: readonly string[]) {
   };
 }
 
+/**
+ * asgi_loop: Gunicorn's choices; uvloop is a C extension (libuv) that
+ * Pyodide cannot load, so asking for it stops the start (Gunicorn would fall
+ * back to asyncio with a warning when it is not installed: here it can never be).
+ */
+function asgiLoop(raw: unknown): string {
+  const s = choice('Invalid ASGI loop', ['auto', 'asyncio', 'uvloop'])(raw);
+  if (s === 'uvloop') {
+    throw new v.SettingError(
+      "uvloop is a C extension built on libuv, which Pyodide cannot load; nicorn-py's asgi worker runs asyncio's own loop " +
+        '(use auto or asyncio)',
+    );
+  }
+  return s;
+}
+
 /** _get_default_control_socket: $XDG_RUNTIME_DIR/gunicorn.ctl when that directory exists, else ~/.gunicorn/gunicorn.ctl. */
 /** Gunicorn's _get_default_control_socket (also `nicorn-py ctl`'s default -s). */
 export function controlSocketDefault(): string {
@@ -352,7 +368,9 @@ export const registry = {
       '`gunicorn.workers.sync.SyncWorker`, `egg:gunicorn#sync`). nicorn-py runs `sync` (one request at a time in Python ' +
       'while the Node I/O thread holds idle and slow connections) and `gthread` (see threads). `gevent`, `eventlet` and ' +
       '`tornado` cannot exist in Pyodide, and custom classes (Python paths) cannot be loaded: each stops the start with ' +
-      'the reason and the class to use instead.',
+      'the reason and the class to use instead. `asgi` serves ASGI 3.0 apps (Starlette, Django\'s asgi.py) on an ' +
+      'asyncio loop in the worker\'s interpreter, many requests at once; `uvicorn.workers.UvicornWorker` and ' +
+      '`uvicorn_worker.UvicornWorker` are served by it (an info line at start says so).',
     supported: true,
   }),
   threads: spec({
@@ -1444,7 +1462,7 @@ export const registry = {
       'The root path for ASGI applications. This is used to set the `root_path` in the ASGI scope, which allows ' +
       'applications to know their mount point when behind a reverse proxy. For example, if your application is ' +
       'mounted at `/api`, set this to `/api`. (New in Gunicorn 24.0.0.)',
-    supported: false,
+    supported: true,
   }),
 
   // ------------------------------------------------------------ HTTP/2 (Gunicorn 24-26)
@@ -1552,15 +1570,17 @@ export const registry = {
     section: 'Worker Processes',
     flags: ['--asgi-loop'],
     meta: 'STRING',
-    validate: choice('Invalid ASGI loop', ['auto', 'asyncio', 'uvloop']),
+    validate: asgiLoop,
     default: () => 'auto',
     defaultDoc: "'auto'",
     desc:
       'Event loop implementation for ASGI workers. auto: Use uvloop if available, otherwise asyncio; asyncio: Use ' +
       "Python's built-in asyncio event loop; uvloop: Use uvloop (must be installed separately); This setting only " +
       'affects the `asgi` worker type. uvloop typically provides better performance but requires installing the ' +
-      'uvloop package. (New in Gunicorn 24.0.0.)',
-    supported: false,
+      'uvloop package. (New in Gunicorn 24.0.0.) nicorn-py: `auto` and `asyncio` run asyncio\'s selector loop, ' +
+      "whose wait covers the bridge's frames, the app's host sockets and timers; `uvloop` cannot load in Pyodide and " +
+      'stops the start.',
+    supported: true,
   }),
   asgi_lifespan: spec({
     section: 'Worker Processes',
@@ -1575,7 +1595,7 @@ export const registry = {
       'applications to run code at startup and shutdown. This is essential for frameworks like FastAPI that need to ' +
       'initialize database connections, caches, or other resources. This setting only affects the `asgi` worker ' +
       'type. (New in Gunicorn 24.0.0.)',
-    supported: false,
+    supported: true,
   }),
   asgi_disconnect_grace_period: spec({
     section: 'Worker Processes',
@@ -1590,7 +1610,7 @@ export const registry = {
       'connections) before the request task is cancelled. Set to 0 to cancel immediately (not recommended for apps ' +
       'with async database connections). Apps with long-running database operations may need to increase this ' +
       'value. This setting only affects the `asgi` worker type. (New in Gunicorn 25.0.0.)',
-    supported: false,
+    supported: true,
   }),
   http_parser: spec({
     section: 'Worker Processes',

@@ -16,10 +16,12 @@ interface ClassEntry {
   why?: string;
   /** The class that works in its place. */
   instead?: ServedWorkerClass;
+  /** Another server's class that this one serves in its place (an info line says so at start). */
+  servedBy?: ServedWorkerClass;
 }
 
 /** The classes a worker can run; the keys of `serves: true` entries. */
-export type ServedWorkerClass = 'sync' | 'gthread';
+export type ServedWorkerClass = 'sync' | 'gthread' | 'asgi';
 
 const GREEN =
   'it runs the app on green threads (monkey-patched sockets and a C event loop), and Pyodide cannot load those ' +
@@ -39,11 +41,11 @@ export const WORKER_CLASSES: Record<string, ClassEntry> = {
     serves: false,
     why: "it runs Tornado's IOLoop as the server, and nicorn-py's server is Node's: only WSGI apps are served",
   },
-  asgi: {
-    path: 'gunicorn.workers.gasgi.ASGIWorker',
-    serves: false,
-    why: 'nicorn-py serves WSGI apps only so far',
-  },
+  /** One interpreter running an asyncio event loop with many requests in flight (python/nicorn/asgi/). */
+  asgi: { path: 'gunicorn.workers.gasgi.ASGIWorker', serves: true },
+  // Uvicorn's worker classes, as apps are commonly deployed with them: the asgi class serves the same apps.
+  'uvicorn.workers.UvicornWorker': { path: 'uvicorn.workers.UvicornWorker', serves: true, servedBy: 'asgi' },
+  'uvicorn_worker.UvicornWorker': { path: 'uvicorn_worker.UvicornWorker', serves: true, servedBy: 'asgi' },
   ginterpreter: {
     path: 'gunicorn.workers.ginterpreter.InterpreterWorker',
     serves: false,
@@ -89,7 +91,14 @@ export function servedWorkerClass(value: string, threads: number): ServedWorkerC
     const asked = name === named ? `worker_class ${pyRepr(value)}` : `threads = ${threads} (with worker_class ${pyRepr(value)}, Gunicorn runs gthread)`;
     throw new ConfigError(`${asked} cannot run on nicorn-py: ${entry.why}. Instead, use -k ${entry.instead ?? NEAREST}.`);
   }
-  return name as ServedWorkerClass;
+  return entry.servedBy ?? (name as ServedWorkerClass);
+}
+
+/** The info line a start logs when worker_class names another server's class that nicorn-py serves with its own. */
+export function workerClassNote(value: string): string | null {
+  const named = workerClassName(value);
+  const servedBy = named === null ? undefined : WORKER_CLASSES[named]!.servedBy;
+  return servedBy ? `Worker class ${value} is served by nicorn-py's ${servedBy} worker class (-k ${servedBy})` : null;
 }
 
 /**

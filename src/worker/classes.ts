@@ -9,6 +9,8 @@ import type { WorkerDispatcher } from '../bridge/dispatcher.js';
 import { Interpreter, type LaunchedThread } from '../bridge/interpreter.js';
 import type { PythonThreadConfig } from '../bridge/python-thread.js';
 import { InterpreterPool, SYNC_INFLIGHT } from '../bridge/interpreter-pool.js';
+import { AsgiDispatcher } from '../bridge/asgi-dispatcher.js';
+import type { Settings } from '../config/registry.js';
 
 export interface WorkerClass {
   /**
@@ -16,7 +18,12 @@ export interface WorkerClass {
    * more the class runs (`launchMore`), and returns the dispatcher once the app
    * is loaded in each.
    */
-  start(launched: LaunchedThread, config: PythonThreadConfig, launchMore: () => LaunchedThread): Promise<WorkerDispatcher>;
+  start(
+    launched: LaunchedThread,
+    config: PythonThreadConfig,
+    launchMore: () => LaunchedThread,
+    settings: Pick<Settings, 'worker_connections'>,
+  ): Promise<WorkerDispatcher>;
 }
 
 export const WORKER_CLASS_IMPLEMENTATIONS: Record<ServedWorkerClass, WorkerClass> = {
@@ -45,6 +52,16 @@ export const WORKER_CLASS_IMPLEMENTATIONS: Record<ServedWorkerClass, WorkerClass
         throw failed.reason;
       }
       return new InterpreterPool(started.map((r) => (r as PromiseFulfilledResult<Interpreter>).value), 1);
+    },
+  },
+  /**
+   * One interpreter running an asyncio event loop (python/nicorn/asgi/): every
+   * request goes to it at once, up to worker_connections in flight, as
+   * Gunicorn's asgi worker serves that many connections on its loop.
+   */
+  asgi: {
+    async start(launched, config, _launchMore, settings) {
+      return new AsgiDispatcher(await Interpreter.start(launched, config), Math.max(1, settings.worker_connections));
     },
   },
 };

@@ -85,7 +85,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
         access_env: accessLog?.environKeys ?? (syslogAccess || configuredAccess ? environAtoms(settings.access_log_format) : []),
         check_wsgi_dir: init.checkWsgiDir,
       },
-    }, launchMore);
+    }, launchMore, settings);
   } catch (e) {
     if (e instanceof BootFailure) return exit(e.exitCode);
     // A PythonError's message is the Python traceback, as Gunicorn logs it; its JavaScript stack says nothing more.
@@ -150,6 +150,9 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     if (stopping) return;
     stopping = true;
     draining = true;
+    // asgi: open WebSockets are closed with 1001 (Going Away), as Gunicorn's asgi worker does; the
+    // servers' close below waits for their sockets too (an upgraded socket still counts as a connection).
+    dispatcher.goingAway?.();
     // Stop accepting, but let kept-alive connections finish: a request already on
     // its way is served (with Connection: close) instead of meeting a closed socket.
     // Idle ones end at their keep-alive timeout.

@@ -154,13 +154,16 @@ fast("-k takes Gunicorn's class names and paths; a class that cannot run stops t
     ['gevent', 'gthread'],
     ['eventlet', 'gthread'],
     ['gunicorn.workers.gtornado.TornadoWorker', 'sync'],
-    ['uvicorn.workers.UvicornWorker', 'sync'],
+    ['myapp.workers.MyWorker', 'sync'],
   ] as const) {
     const r = await cli(['--worker-class', k, 'app:app']);
     assert.is(r.code, 1);
     assert.match(oneLine(r), new RegExp(`^Error: worker_class '${k.replace(/\./g, '\\.')}'[: ].*[Uu]se -k ${instead}\\.$`));
   }
-  for (const k of ['sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync', 'gthread', 'gunicorn.workers.gthread.ThreadWorker']) {
+  for (const k of [
+    'sync', 'gunicorn.workers.sync.SyncWorker', 'egg:gunicorn#sync', 'gthread', 'gunicorn.workers.gthread.ThreadWorker',
+    'asgi', 'gunicorn.workers.gasgi.ASGIWorker', 'uvicorn.workers.UvicornWorker', 'uvicorn_worker.UvicornWorker',
+  ]) {
     const ok = await cli(['-k', k, '--threads', '4', '--print-config', 'app:app']);
     assert.is(ok.code, 0, ok.stderr);
     assert.is(printed(ok.stdout).worker_class, k);

@@ -6,7 +6,7 @@ import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  decodeFile, decodeStart, encodeHead, FRAME_HEADER, framePadding, HEAD_FIELDS, InFrame, OutFrame, RECV_LENGTH_BITS, type RequestHead,
+  ASGI_BODY_WINDOW, ASGI_RESPONSE_WINDOW, decodeFile, decodeStart, encodeHead, FRAME_HEADER, framePadding, HEAD_FIELDS, InFrame, OutFrame, RECV_LENGTH_BITS, type RequestHead,
 } from '../../src/bridge/protocol.js';
 import { FrameDecoder } from '../../src/bridge/frame-decoder.js';
 
@@ -615,14 +615,23 @@ _c.recv()
 
 test('the Python protocol constants (channel.py, loaded here) are those of src/bridge/protocol.ts', () => {
   const py = pyJson<Record<string, unknown>>(`
-{"in": [channel.IN_HEAD, channel.IN_BODY, channel.IN_EOF, channel.IN_ABORT, channel.IN_STOP],
- "out": [channel.OUT_START, channel.OUT_BODY, channel.OUT_FILE, channel.OUT_END, channel.OUT_CLOSE, channel.OUT_HINTS],
+{"in": [channel.IN_HEAD, channel.IN_BODY, channel.IN_EOF, channel.IN_ABORT, channel.IN_STOP, channel.IN_GONE, channel.IN_SENT,
+        channel.IN_WS_HEAD, channel.IN_WS_DATA, channel.IN_WS_CLOSED],
+ "out": [channel.OUT_START, channel.OUT_BODY, channel.OUT_FILE, channel.OUT_END, channel.OUT_CLOSE, channel.OUT_HINTS, channel.OUT_READ,
+         channel.OUT_WS_ACCEPT, channel.OUT_WS_DATA, channel.OUT_WS_CLOSE],
+ "windows": [__import__("nicorn.asgi.loop").asgi.loop.RESPONSE_WINDOW, __import__("nicorn.asgi.loop").asgi.loop.BODY_WINDOW],
  "header": channel.FRAME_HEADER, "bits": channel.RECV_LENGTH_BITS, "head": list(channel.HEAD_FIELDS),
  "head_slots": [s for s in channel.RequestHead.__slots__ if s != "headers"]}`);
-  assert.equal(py.in, [InFrame.Head, InFrame.Body, InFrame.Eof, InFrame.Abort, InFrame.Stop]);
-  assert.equal(Object.keys(InFrame).length, 5, 'every InFrame type is compared');
-  assert.equal(py.out, [OutFrame.Start, OutFrame.Body, OutFrame.File, OutFrame.End, OutFrame.Close, OutFrame.Hints]);
-  assert.equal(Object.keys(OutFrame).length, 6, 'every OutFrame type is compared');
+  assert.equal(py.in, [
+    InFrame.Head, InFrame.Body, InFrame.Eof, InFrame.Abort, InFrame.Stop, InFrame.Gone, InFrame.Sent, InFrame.WsHead, InFrame.WsData, InFrame.WsClosed,
+  ]);
+  assert.equal(Object.keys(InFrame).length, 10, 'every InFrame type is compared');
+  assert.equal(py.out, [
+    OutFrame.Start, OutFrame.Body, OutFrame.File, OutFrame.End, OutFrame.Close, OutFrame.Hints, OutFrame.Read, OutFrame.WsAccept, OutFrame.WsData,
+    OutFrame.WsClose,
+  ]);
+  assert.equal(Object.keys(OutFrame).length, 10, 'every OutFrame type is compared');
+  assert.equal(py.windows, [ASGI_RESPONSE_WINDOW, ASGI_BODY_WINDOW], 'the asgi flow-control windows');
   assert.is(py.header, FRAME_HEADER);
   assert.is(py.bits, RECV_LENGTH_BITS);
   assert.equal(py.head, [...HEAD_FIELDS]);

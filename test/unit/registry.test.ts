@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { renderSettingsDoc } from '../../src/config/docs.js';
 import { SECTIONS, configFileNames, registry, shortDesc, specOf, type SettingName } from '../../src/config/registry.js';
 import { ConfigError, resolveSettings, type RawSettings } from '../../src/config/settings.js';
-import { servedWorkerClass, workerClassName } from '../../src/config/worker-classes.js';
+import { servedWorkerClass, workerClassName, workerClassNote } from '../../src/config/worker-classes.js';
 
 type Row = [section: string, flags: string[], meta?: string];
 
@@ -211,6 +211,8 @@ const SUPPORTED = [
   // HTTP/2 (issue 20).
   'http_protocols', 'http2_cleartext', 'http2_max_concurrent_streams', 'http2_initial_window_size', 'http2_max_frame_size',
   'http2_max_header_list_size',
+  // The asgi worker (issue 19).
+  'asgi_loop', 'asgi_lifespan', 'asgi_disconnect_grace_period', 'root_path',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -222,10 +224,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   strip_header_spaces: true,
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
-  root_path: '/api',
-  asgi_loop: 'asyncio',
-  asgi_lifespan: 'on',
-  asgi_disconnect_grace_period: '10',
   http_parser: 'python',
   dirty_apps: ['myapp.ml:MLApp'],
   dirty_workers: '2',
@@ -382,9 +380,24 @@ test('gthread by name or path, and sync with threads > 1, run the gthread class 
   assert.match(refusal({ worker_class: 'gevent', threads: '4' }), "worker_class 'gevent' cannot run", 'an explicit other class is named, not gthread');
 });
 
+test('asgi by name or path, and uvicorn\'s worker classes, run the asgi class (with a note saying so)', () => {
+  for (const k of ['asgi', 'gunicorn.workers.gasgi.ASGIWorker', 'egg:gunicorn#asgi', 'uvicorn.workers.UvicornWorker', 'uvicorn_worker.UvicornWorker']) {
+    assert.is(refusal({ worker_class: k }), '');
+    assert.is(servedWorkerClass(k, 1), 'asgi');
+  }
+  assert.is(workerClassNote('asgi'), null);
+  assert.is(workerClassNote('uvicorn_worker.UvicornWorker'), "Worker class uvicorn_worker.UvicornWorker is served by nicorn-py's asgi worker class (-k asgi)");
+});
+
+test('--asgi-loop uvloop is refused naming the limit; auto and asyncio are accepted', () => {
+  assert.match(refusal({ asgi_loop: 'uvloop' }), 'uvloop is a C extension built on libuv, which Pyodide cannot load');
+  assert.is(refusal({ asgi_loop: 'asyncio' }), '');
+  assert.is(refusal({ asgi_loop: 'AUTO' }), '');
+});
+
 test('a custom worker class (a Python path) is refused by name, with the known classes listed', () => {
-  const m = refusal({ worker_class: 'uvicorn.workers.UvicornWorker' });
-  assert.match(m, "worker_class 'uvicorn.workers.UvicornWorker': nicorn-py cannot load a custom worker class");
+  const m = refusal({ worker_class: 'myapp.workers.MyWorker' });
+  assert.match(m, "worker_class 'myapp.workers.MyWorker': nicorn-py cannot load a custom worker class");
   assert.match(m, 'sync, gthread, gevent');
   assert.ok(m.endsWith('Use -k sync.'), m);
   assert.is(workerClassName('egg:gunicorn#gthread'), 'gthread');

@@ -120,7 +120,7 @@ test('an explicit workers value wins over WEB_CONCURRENCY', () => {
 });
 
 test('a worker class nicorn-py cannot run is rejected, naming it (the class map: config/worker-classes.ts)', () => {
-  for (const k of ['gevent', 'tornado', 'uvicorn.workers.UvicornWorker']) {
+  for (const k of ['gevent', 'tornado', 'myapp.workers.MyWorker']) {
     const e = configError(() => resolveSettings({ ...APP, worker_class: k }));
     assert.match(e.message, `worker_class '${k}'`);
     assert.match(e.message, /use -k (sync|gthread)/i);

@@ -6,10 +6,12 @@ how it takes requests. worker.py's boot() picks the class by the name the
 I/O thread's class map gave (BootOptions.worker_class).
 """
 
+from .asgi import AsgiWorker
 from .gthread import ThreadWorker
 from .sync import SyncWorker
 
 WORKER_CLASSES = {
     "sync": SyncWorker,
     "gthread": ThreadWorker,
+    "asgi": AsgiWorker,
 }

@@ -64,6 +64,9 @@ class BootOptions:
 class Worker:
     """One interpreter's worker: booted once, then serve() (the class's) until stopped."""
 
+    # The channel the class reads frames with (asgi: its loop's).
+    channel_class = Channel
+
     def __init__(self, opts, preloaded):
         self.opts = opts
         # What worker.preload() left in the snapshot this interpreter came from, or None.
@@ -155,7 +158,7 @@ class Worker:
             self._report_modules(e)
             return WORKER_BOOT_ERROR
         self._report_modules(load_error)
-        self.channel = Channel(io, opts.inbox_size)
+        self.channel = self.channel_class(io, opts.inbox_size)
         if opts.check_wsgi_dir:
             # --check-wsgi: imported only in this mode, so the normal path pays nothing.
             from ..check import Recorder, checked_app

@@ -28,6 +28,7 @@ import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { Http1Sink } from './http1-sink.js';
 import { createHttp2Door, type Http2Door, type Http2Settings } from './http2-streams.js';
+import { WebSocketConnection, handshakeRefusal, writeRefusal } from './websocket.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
@@ -343,6 +344,38 @@ export function createFrontDoor(
     else attach();
     onRequest(req, res, false);
   });
+
+  // WebSockets (RFC 6455), for the classes that serve them (asgi): the
+  // handshake passes Gunicorn's head checks, then the socket is the
+  // WebSocket's (websocket.ts frames it). Other classes listen for no upgrade,
+  // so node:http serves such a request as any other, as before.
+  if (dispatcher.upgrade) {
+    const upgrade = dispatcher.upgrade.bind(dispatcher);
+    server.on('upgrade', (req: http.IncomingMessage, sock: Socket, rest: Buffer) => {
+      const conn = connectionOf(sock);
+      if (conn.refused) return;
+      let checked: CheckedHead;
+      try {
+        checked = rules.check(
+          { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders },
+          peerOf(sock),
+          scheme,
+        );
+      } catch (e) {
+        if (e instanceof RequestError) return refuse(sock, e);
+        throw e;
+      }
+      const refusal = handshakeRefusal(req);
+      if (refusal) {
+        const [status, reason, headers] = refusal;
+        log.debug(`Refused an upgrade from ip=${peerOf(sock) ?? ''}: ${status} ${reason}`);
+        return writeRefusal(sock, status, reason, headers);
+      }
+      if (draining()) return writeRefusal(sock, 503, 'Service Unavailable');
+      const head = requestHead(req, checked, conn.proxy);
+      upgrade({ head, body: null, startedAt: Date.now(), t0: process.hrtime.bigint() }, new WebSocketConnection(sock, String(req.headers['sec-websocket-key']), rest));
+    });
+  }
 
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);

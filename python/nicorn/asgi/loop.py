@@ -1,0 +1,102 @@
+"""An asyncio event loop for a thread that blocks on the channel, not on a browser.
+
+Pyodide's default loop (WebLoop) hands its callbacks to the JavaScript event
+loop, which never runs while this thread waits on Atomics. This loop is
+asyncio's own SelectorEventLoop with a selector whose wait covers all a
+worker's loop waits for: frames from the I/O thread (request heads, body
+chunks, clients gone, write credits), the app's host sockets (asyncio's
+network, through the host's poll: src/runtime/host/sockets.ts) and timers
+(the wait's timeout).
+"""
+
+import asyncio
+import math
+import selectors
+import time
+
+from ..channel import Channel, RECV_LENGTH_BITS, interrupted
+
+_LENGTH_MASK = (1 << RECV_LENGTH_BITS) - 1
+# With host sockets registered, the wait alternates between the host's poll
+# and the channel in slices this long: the host cannot wait on both at once.
+_HOST_SLICE = 0.002
+
+# Flow control, as src/bridge/protocol.ts defines it (ASGI_RESPONSE_WINDOW, ASGI_BODY_WINDOW).
+RESPONSE_WINDOW = 1 << 18
+BODY_WINDOW = 1 << 18
+
+
+class LoopChannel(Channel):
+    """The channel as the event loop uses it: frames of many exchanges, each sent with its id."""
+
+    def __init__(self, io, inbox_size):
+        super().__init__(io, inbox_size)
+        self._wait = io.wait
+
+    def wait(self, timeout_ms):
+        """1 once a frame waits, 0 after timeout_ms (-1: no limit); raises when interrupted."""
+        r = self._wait(timeout_ms)
+        if r < 0:
+            raise interrupted(-r)
+        return r
+
+    def recv_frame(self):
+        """The next frame (one waits: wait() said so): (type, exchange id, payload length)."""
+        r = self._recv()
+        if r < 0:
+            raise interrupted(-r)
+        rest = r >> 4
+        return r & 15, rest >> RECV_LENGTH_BITS, rest & _LENGTH_MASK
+
+    def send_frame(self, exchange, kind, data=b""):
+        """Queues a frame of `exchange`; it leaves with the loop's next wait (or sooner when the outbox fills)."""
+        self.exchange = exchange
+        self.frame(kind, data)
+
+
+class ChannelSelector(selectors.SelectSelector):
+    """selectors' SelectSelector for the app's host sockets, whose select()
+    also hands every waiting frame to `on_frame(type, exchange, length)` and
+    sends the frames the loop queued before it waits."""
+
+    def __init__(self, channel, on_frame):
+        super().__init__()
+        self._ch = channel
+        self._on_frame = on_frame
+
+    def _drain(self):
+        ch = self._ch
+        on_frame = self._on_frame
+        while ch.wait(0):
+            on_frame(*ch.recv_frame())
+        # What the frames made the loop answer at once (credits) leaves with the next wait.
+
+    def select(self, timeout=None):
+        ch = self._ch
+        ch.flush()
+        if not self._fd_to_key:
+            ms = -1 if timeout is None else math.ceil(max(timeout, 0) * 1000)
+            if ch.wait(ms):
+                self._drain()
+            return []
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
+        while True:
+            got = ch.wait(0)
+            if got:
+                self._drain()
+            left = _HOST_SLICE if deadline is None else min(_HOST_SLICE, deadline - time.monotonic())
+            ready = super().select(0 if got else max(left, 0))
+            if ready or got or (deadline is not None and time.monotonic() >= deadline):
+                return ready
+
+
+class WorkerLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop without its self-pipe: nothing else runs in this
+    thread to wake it (call_soon_threadsafe has no other thread to come from),
+    and the pipe would be a pair of host TCP sockets here."""
+
+    def _make_self_pipe(self):
+        self._ssock = self._csock = None
+
+    def _close_self_pipe(self):
+        pass
