@@ -8,7 +8,7 @@
 
 import type { Readable } from 'node:stream';
 import type { AccessSink } from '../log/access-record.js';
-import type { DispatchedRequest, ResponseSink, ThreadDeath, WebSocketSink, WorkerDispatcher } from './dispatcher.js';
+import { reportAccess, type DispatchedRequest, type ResponseSink, type ThreadDeath, type WebSocketSink, type WorkerDispatcher } from './dispatcher.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { Interpreter } from './interpreter.js';
 import { Close } from '../worker/front-door/websocket.js';
@@ -297,34 +297,11 @@ export class AsgiDispatcher implements WorkerDispatcher {
     this.exchanges.delete(ex.id);
     // A body the app did not read to its end is not read further.
     ex.body?.resume();
-    this.logAccess(ex, trailer);
+    reportAccess(this.onAccess, ex, trailer);
     this.handled++;
     this.onRequestDone?.();
     while (this.queue.length > 0 && this.exchanges.size < this.maxInFlight) this.start(this.queue.shift()!);
     if (this.exchanges.size === 0 && this.queue.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-
-  private logAccess(ex: Exchange, trailer: Buffer): void {
-    if (!this.onAccess || !ex.status) return;
-    const environ: Record<string, string> = {};
-    if (trailer.length > 0) {
-      const parts = trailer.toString('latin1').split('\0');
-      for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i]!] = parts[i + 1]!;
-    }
-    const { head, startedAt, t0 } = ex.request;
-    this.onAccess({
-      method: head.method,
-      target: head.target,
-      httpVersion: head.httpVersion,
-      remoteAddress: head.remoteAddress,
-      requestHeaders: head.rawHeaders,
-      status: ex.status,
-      responseHeaders: ex.responseHeaders ?? [],
-      bytesSent: ex.bytesSent,
-      startedAt,
-      durationUs: Number((process.hrtime.bigint() - t0) / 1000n),
-      environ,
-    });
   }
 
   idle(): Promise<void> {

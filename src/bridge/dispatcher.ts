@@ -118,6 +118,34 @@ export interface ExchangeRecord {
   bytesSent: number;
 }
 
+/**
+ * Hands a finished exchange to the access log (a response was started). The
+ * End or Close frame's `trailer` carries the environ values the log asks for,
+ * as NUL-separated name/value pairs.
+ */
+export function reportAccess(onAccess: AccessSink | null, ex: ExchangeRecord & { request: DispatchedRequest }, trailer: Buffer): void {
+  if (!onAccess || !ex.status) return;
+  const environ: Record<string, string> = {};
+  if (trailer.length > 0) {
+    const parts = trailer.toString('latin1').split('\0');
+    for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i]!] = parts[i + 1]!;
+  }
+  const { head, startedAt, t0 } = ex.request;
+  onAccess({
+    method: head.method,
+    target: head.target,
+    httpVersion: head.httpVersion,
+    remoteAddress: head.remoteAddress,
+    requestHeaders: head.rawHeaders,
+    status: ex.status,
+    responseHeaders: ex.responseHeaders ?? [],
+    bytesSent: ex.bytesSent,
+    startedAt,
+    durationUs: Number((process.hrtime.bigint() - t0) / 1000n),
+    environ,
+  });
+}
+
 /** What the worker base needs of a worker class's dispatcher, beyond the front door's calls. */
 export interface WorkerDispatcher extends Dispatcher {
   /** Requests Python has finished (Gunicorn's worker.nr). */

@@ -8,7 +8,7 @@
 
 import type { Readable } from 'node:stream';
 import type { AccessSink } from '../log/access-record.js';
-import type { DispatchedRequest, ResponseSink, ThreadDeath, WorkerDispatcher } from './dispatcher.js';
+import { reportAccess, type DispatchedRequest, type ResponseSink, type ThreadDeath, type WorkerDispatcher } from './dispatcher.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { Interpreter } from './interpreter.js';
 import {
@@ -254,7 +254,7 @@ class Lane {
       default:
         return null;
     }
-    this.pool.logAccess(ex, payload);
+    reportAccess(this.pool.onAccess, ex, payload);
     this.finish(ex);
     return null;
   }
@@ -368,29 +368,5 @@ export class InterpreterPool implements WorkerDispatcher {
     this.onRequestDone?.();
     this.dispatch();
     if (!this.busy) for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-
-  /** The access record of a finished exchange; End and Close carry the environ values asked for. */
-  logAccess(ex: Exchange, trailer: Buffer): void {
-    if (!this.onAccess || !ex.status) return;
-    const environ: Record<string, string> = {};
-    if (trailer.length > 0) {
-      const parts = trailer.toString('latin1').split('\0');
-      for (let i = 0; i + 1 < parts.length; i += 2) environ[parts[i]!] = parts[i + 1]!;
-    }
-    const { head, startedAt, t0 } = ex.request;
-    this.onAccess({
-      method: head.method,
-      target: head.target,
-      httpVersion: head.httpVersion,
-      remoteAddress: head.remoteAddress,
-      requestHeaders: head.rawHeaders,
-      status: ex.status,
-      responseHeaders: ex.responseHeaders ?? [],
-      bytesSent: ex.bytesSent,
-      startedAt,
-      durationUs: Number((process.hrtime.bigint() - t0) / 1000n),
-      environ,
-    });
   }
 }

@@ -236,21 +236,29 @@ export function createFrontDoor(
     else send();
   };
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
-    const sock = req.socket;
-    const conn = connectionOf(sock);
-    if (conn.refused) return;
-    let checked: CheckedHead;
+  /** The request's head through Gunicorn's rules, or null when its connection is refused (answered and closed here). */
+  const checkedHead = (req: http.IncomingMessage, sock: Socket, conn: Connection): CheckedHead | null => {
+    if (conn.refused) return null;
     try {
-      checked = rules.check(
+      return rules.check(
         { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders },
         peerOf(sock),
         scheme,
       );
     } catch (e) {
-      if (e instanceof RequestError) return refuse(sock, e);
+      if (e instanceof RequestError) {
+        refuse(sock, e);
+        return null;
+      }
       throw e;
     }
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean) => {
+    const sock = req.socket;
+    const conn = connectionOf(sock);
+    const checked = checkedHead(req, sock, conn);
+    if (!checked) return;
     // Gunicorn's keepalive = 0 turns keep-alive off; node's 0 would mean "forever".
     if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
     conn.active++;
@@ -353,18 +361,8 @@ export function createFrontDoor(
     const upgrade = dispatcher.upgrade.bind(dispatcher);
     server.on('upgrade', (req: http.IncomingMessage, sock: Socket, rest: Buffer) => {
       const conn = connectionOf(sock);
-      if (conn.refused) return;
-      let checked: CheckedHead;
-      try {
-        checked = rules.check(
-          { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders },
-          peerOf(sock),
-          scheme,
-        );
-      } catch (e) {
-        if (e instanceof RequestError) return refuse(sock, e);
-        throw e;
-      }
+      const checked = checkedHead(req, sock, conn);
+      if (!checked) return;
       const refusal = handshakeRefusal(req);
       if (refusal) {
         const [status, reason, headers] = refusal;
