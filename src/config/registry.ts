@@ -1625,8 +1625,9 @@ export const registry = {
       'pure Python PythonProtocol parser; ASGI workers use callback-based parsing in data_received() for efficient ' +
       'incremental parsing. The gunicorn_h1c C extension provides significantly faster HTTP parsing using ' +
       'picohttpparser with SIMD optimizations. Install it with: pip install gunicorn[fast] (New in Gunicorn ' +
-      '25.0.0.)',
-    supported: false,
+      '25.0.0.) In nicorn-py every worker class parses HTTP/1 in the front door with node\'s llhttp, a C parser, before ' +
+      'Python sees a request: each value is accepted and the parser is the same (gunicorn_h1c is not needed for `fast`).',
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Dirty Arbiters (Gunicorn 24-26)

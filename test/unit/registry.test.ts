@@ -212,7 +212,7 @@ const SUPPORTED = [
   'http_protocols', 'http2_cleartext', 'http2_max_concurrent_streams', 'http2_initial_window_size', 'http2_max_frame_size',
   'http2_max_header_list_size',
   // The asgi worker (issue 19).
-  'asgi_loop', 'asgi_lifespan', 'asgi_disconnect_grace_period', 'root_path',
+  'asgi_loop', 'asgi_lifespan', 'asgi_disconnect_grace_period', 'root_path', 'http_parser',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -224,7 +224,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   strip_header_spaces: true,
   permit_unconventional_http_method: true,
   permit_unconventional_http_version: true,
-  http_parser: 'python',
   dirty_apps: ['myapp.ml:MLApp'],
   dirty_workers: '2',
   dirty_timeout: '60',
