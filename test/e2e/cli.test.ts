@@ -88,7 +88,7 @@ fast('--help: usage, then every flag grouped under its Gunicorn section, in the 
     assert.ok(line, `${s.flags.join(', ')} under ${s.section}`);
   }
   assert.match(r.stdout, /-w, --workers <INT>\s+The number of worker processes for handling requests\. \[1\]/);
-  assert.match(r.stdout, /--paste, --paster <STRING>\s+.*\(not supported yet\)/);
+  assert.match(r.stdout, /--dirty-workers <INT>\s+.*\(not supported yet\)/);
 });
 
 fast('an unknown flag is a usage error, as argparse reports it: exit 2', async () => {
@@ -119,7 +119,7 @@ fast('a bad value: exit 1, one line naming the setting and the value', async () 
 });
 
 fast("an unsupported setting at another value: 'Error: NAME is not supported by nicorn-py yet', exit 1", async () => {
-  for (const args of [['--logger-class', 'myapp.Logger'], ['--paste', 'production.ini']]) {
+  for (const args of [['--logger-class', 'myapp.Logger'], ['--dirty-workers', '2']]) {
     const r = await cli([...args, 'app:app']);
     const name = Object.keys(registry).find((n) => specOf(n as SettingName).flags.includes(args[0]!))!;
     assert.is(r.code, 1, args.join(' '));
