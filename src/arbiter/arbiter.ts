@@ -4,6 +4,7 @@
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter, ArbiterState } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
@@ -29,7 +30,6 @@ import { ControlSocketServer } from './control-socket.js';
 import type { ControlledArbiter, ListenerView, WorkerView } from './control-commands.js';
 import type { Json } from './control-protocol.js';
 import { WORKER_CLASSES, servedWorkerClass, workerClassLabel, workerClassNote } from '../config/worker-classes.js';
-import path from 'node:path';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
