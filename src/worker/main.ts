@@ -10,20 +10,29 @@ import { Interpreter } from '../bridge/interpreter.js';
 import { IMAGE_FD_ENV } from '../runtime/snapshot.js';
 import type { ArbiterMessage, Init, InitMessage } from './messages.js';
 
-/** The arbiter's init message and the listeners' handles, which follow it. */
+/**
+ * The arbiter's init message and the listeners' handles, which follow it. An
+ * arbiter gone before it sent them (its IPC channel closed) leaves nothing to
+ * serve: the worker exits, as it does when its arbiter goes later
+ * (io-thread.ts). Without this it waited for ever, an orphan no test knew the
+ * pid of (it logs "Booting worker" only once it has its settings).
+ */
 function receiveInit(): Promise<Init> {
   return new Promise((resolve) => {
     let init: InitMessage | null = null;
     const handles: unknown[] = [];
+    const orphaned = () => process.exit(0);
     const onMessage = (m: ArbiterMessage, handle: unknown) => {
       if (m.kind === 'init') init = m;
       else if (m.kind === 'listener') handles[m.index] = handle;
       if (init && handles.filter(Boolean).length === init.listeners) {
         process.off('message', onMessage);
+        process.off('disconnect', orphaned);
         resolve({ init, handles });
       }
     };
     process.on('message', onMessage);
+    process.once('disconnect', orphaned);
   });
 }
 

@@ -159,3 +159,25 @@ pid('written on start, refused to a second arbiter, removed on exit', async () =
 });
 
 pid.run();
+
+// ---------------------------------------------------------------- an arbiter gone before the init
+
+const orphan = suite('a worker whose arbiter is gone');
+
+orphan('an arbiter gone before it sent the init (its IPC channel closed): the worker exits, not waits for ever', async () => {
+  // What the arbiter's fork gives a worker: an IPC channel. Closing it before
+  // the init is what a worker sees when its arbiter was killed right after the fork.
+  const { fork } = await import('node:child_process');
+  const worker = fork(path.resolve('dist/worker.js'), [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  try {
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    await sleep(500);
+    worker.disconnect();
+    const code = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
+    assert.is(code, 0);
+  } finally {
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+  }
+});
+
+orphan.run();
