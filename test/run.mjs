@@ -45,9 +45,15 @@ const child = spawn(process.execPath, ['--enable-source-maps', uvu, out, '\\.tes
   env: { ...process.env, XDG_CACHE_HOME: cache, XDG_RUNTIME_DIR: runtime },
 });
 let output = '';
+// When each test file's header appeared: the slowest files are listed at the end
+// (the suite is meant to stay under 15 minutes on 2 cores).
+const fileStarts = [];
 child.stdout.on('data', (d) => {
   output += d;
   process.stdout.write(d);
+  for (const [, file] of String(d).replace(/\x1b\[[0-9;]*m/g, '').matchAll(/^((?:e2e|unit)\/[\w.-]+\.test\.js)$/gm)) {
+    fileStarts.push({ file, at: performance.now() });
+  }
 });
 const status = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 fs.rmSync(out, { recursive: true, force: true });
@@ -66,6 +72,10 @@ for (let i = 0; i < lines.length; i++) {
   const end = lines.findIndex((l, j) => j > i && (/^\s*FAIL\s/.test(l) || j - i >= 40));
   console.log(['', 'Restated failure:', ...lines.slice(i, end < 0 ? i + 40 : end)].join('\n'));
 }
+const ended = performance.now();
+const spans = fileStarts.map((f, i) => ({ file: f.file, s: ((fileStarts[i + 1]?.at ?? ended) - f.at) / 1000 }));
+const slowest = spans.sort((a, b) => b.s - a.s).slice(0, 8).map((f) => `${f.file} ${f.s.toFixed(0)} s`);
+if (slowest.length > 0) console.log(`\nSlowest files: ${slowest.join(', ')}`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 // uvu exits 0 when a suite's before() hook throws; its tests count as not passed.
 process.exit(status || (failed > 0 || total === 0 ? 1 : 0));
