@@ -97,17 +97,24 @@ async function runInteractive(socketPath: string, json: boolean): Promise<number
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true });
   let code = 0;
   let interrupted = false;
+  // Piped input ends before its last lines are answered, and the interface
+  // closes then: Node 26's prompt() throws once it is closed (ERR_USE_AFTER_CLOSE), Node 20's did nothing.
+  let closed = false;
+  rl.on('close', () => (closed = true));
+  const prompt = () => {
+    if (!closed) rl.prompt();
+  };
   rl.on('SIGINT', () => {
     interrupted = true;
     rl.close();
   });
   try {
     rl.setPrompt('nicorn-py> ');
-    rl.prompt();
+    prompt();
     for await (const raw of rl) {
       const line = raw.trim();
       if (!line) {
-        rl.prompt();
+        prompt();
         continue;
       }
       if (['quit', 'exit', 'q'].includes(line.toLowerCase())) break;
@@ -127,7 +134,7 @@ async function runInteractive(socketPath: string, json: boolean): Promise<number
         }
       }
       out('');
-      rl.prompt();
+      prompt();
     }
     // End of input: the prompt's line is ended, as input() at EOF leaves it.
     if (interrupted) {
@@ -135,7 +142,7 @@ async function runInteractive(socketPath: string, json: boolean): Promise<number
       code = 130;
     }
   } finally {
-    rl.close();
+    if (!closed) rl.close();
     client.close();
   }
   return code;
