@@ -73,7 +73,26 @@ def _text(value, what):
     raise AppError("%s must be bytes, not %s" % (what, type(value).__name__))
 
 
-class HttpExchange:
+class FrameWaiter:
+    """What an exchange's coroutine (receive, or send out of window) waits on:
+    the next frame of its exchange, which the loop's selector hands over (wake)."""
+
+    waiter = None
+
+    def _wake(self):
+        w = self.waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def _wait(self):
+        self.waiter = self.worker.loop.create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+
+class HttpExchange(FrameWaiter):
     """One request in the loop. Frames for it arrive through on_frame()
     (called by the worker from the loop's wait); the app's task calls receive() and send()."""
 
@@ -109,18 +128,6 @@ class HttpExchange:
                 self.disconnected = True
                 self.worker.disconnected(self)
         self._wake()
-
-    def _wake(self):
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-    async def _wait(self):
-        self.waiter = self.worker.loop.create_future()
-        try:
-            await self.waiter
-        finally:
-            self.waiter = None
 
     # ------------------------------------------------------------ receive
     async def receive(self):

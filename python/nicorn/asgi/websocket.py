@@ -6,7 +6,7 @@ from collections import deque
 
 from ..channel import IN_SENT, IN_WS_CLOSED, IN_WS_DATA, OUT_READ, OUT_WS_ACCEPT, OUT_WS_CLOSE, OUT_WS_DATA
 from ..response import AppError
-from .http import ASGI_VERSION, addresses, header_pairs, split_target
+from .http import ASGI_VERSION, FrameWaiter, addresses, header_pairs, split_target
 from .loop import BODY_WINDOW, RESPONSE_WINDOW
 
 from urllib.parse import unquote
@@ -43,7 +43,7 @@ def websocket_scope(head, root_path, state):
     return scope
 
 
-class WebSocketExchange:
+class WebSocketExchange(FrameWaiter):
     def __init__(self, worker, ex_id, head):
         self.worker = worker
         self.id = ex_id
@@ -79,16 +79,7 @@ class WebSocketExchange:
                 self.worker.disconnected(self)
         elif kind == IN_SENT:
             self.unacked -= int.from_bytes(payload[:4], "little")
-        w = self.waiter
-        if w is not None and not w.done():
-            w.set_result(None)
-
-    async def _wait(self):
-        self.waiter = self.worker.loop.create_future()
-        try:
-            await self.waiter
-        finally:
-            self.waiter = None
+        self._wake()
 
     # ------------------------------------------------------------ receive
     async def receive(self):
