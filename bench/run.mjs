@@ -8,7 +8,8 @@
 //   npm run bench -- --workers 2 --duration 5s --rows a,d
 //   npm run bench -- --launch-only --rows b --no-doc   # launch times alone
 //
-// Node built-ins only. Installs what is missing: `wrk` (apt-get), Gunicorn
+// Node built-ins only, but for row (i)'s WebSocket client, the `ws`
+// devDependency (loaded by that row alone). Installs what is missing: `wrk` (apt-get), Gunicorn
 // 26.2.2 from Debian forky into bench/.gunicorn and the fixtures'
 // Flask/Django (both with node fixtures/fetch-packages.mjs).
 // Prints one table and writes docs/benchmarks.md.
@@ -365,6 +366,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ECHO_BODY = Buffer.alloc(64 * 1024, 'x');
 /** Row (h): requests in flight at once, each on its own connection. */
 const CONCURRENT = 200;
+/** Row (i): messages echoed one after another on one WebSocket, per timed round. */
+const WS_MESSAGES = 10_000;
 
 function expectJson(key, value) {
   return (res) => {
@@ -453,6 +456,19 @@ const ROWS = [
     concurrent: true,
     smoke: { method: 'GET' },
     check: expectJson('slept', 1),
+  },
+  {
+    // Not a wrk row: WS_MESSAGES small text messages on one WebSocket, each sent once
+    // the echo of the one before came back (see measureWsEcho). Starlette's /ws endpoint.
+    id: 'i',
+    name: `WebSocket echo, ${WS_MESSAGES.toLocaleString('en-US')} small messages on one connection (-k asgi, Starlette)`,
+    dir: path.join(ROOT, 'fixtures', 'starlette'),
+    app: 'app:app',
+    pythonpath: SITE,
+    args: ['-k', 'asgi'],
+    wsEcho: '/ws',
+    smoke: { method: 'GET' },
+    check: expectJson('greeting', 'hello from the lifespan'),
   },
   {
     // Not a wrk row: logins one after another, each timed (see measureLogins).
@@ -608,6 +624,24 @@ class Server {
     throw new Error(`workers still busy or missing ${timeoutMs / 1000}s after the first 200`);
   }
 
+  /** utime + stime of every thread of the master and its current workers, keyed `pid/tid`, in clock ticks. */
+  threadTicks() {
+    const out = new Map();
+    for (const pid of [this.pid, ...this.workerPids()]) {
+      let tasks = [];
+      try {
+        tasks = fs.readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue;
+      }
+      for (const tid of tasks) {
+        const v = procTicks(`${pid}/task/${tid}`);
+        if (Number.isFinite(v)) out.set(`${pid}/${tid}`, v);
+      }
+    }
+    return out;
+  }
+
   /** CPU ticks used so far by the master and its current workers. */
   ticks() {
     return [this.pid, ...this.workerPids()].reduce((s, p) => s + (procTicks(p) || 0), 0);
@@ -729,6 +763,35 @@ function procTicks(pid) {
   return Number(f[11]) + Number(f[12]);
 }
 
+/**
+ * Where a wrk run's CPU went, in µs per request: the server's threads between
+ * two threadTicks() samples, and wrk. A nicorn-py worker's main thread is its
+ * I/O thread; its busiest other threads (one per interpreter) are the Python
+ * threads; the rest are V8's and libuv's helper threads. Node names them all
+ * "node", so they are told apart by CPU. A Gunicorn worker is one thread.
+ */
+function cpuSplit(server, before, after, wrkTicks, requests) {
+  const us = (ticks) => (ticks * (1e6 / CLK_TCK)) / requests;
+  const split = { master: 0, io: 0, python: 0, helpers: 0, wrk: us(wrkTicks) };
+  const perWorker = new Map();
+  for (const [key, v] of after) {
+    const d = v - (before.get(key) ?? 0);
+    const [pid, tid] = key.split('/');
+    if (Number(pid) === server.pid) split.master += us(d);
+    else if (server.kind !== 'nicorn') split.python += us(d);
+    else if (pid === tid) split.io += us(d);
+    else perWorker.set(pid, [...(perWorker.get(pid) ?? []), d]);
+  }
+  for (const others of perWorker.values()) {
+    others.sort((a, b) => b - a);
+    const interpreters = server.row.args?.includes('asgi') ? 1 : THREADS;
+    split.python += us(others.slice(0, interpreters).reduce((a, b) => a + b, 0));
+    split.helpers += us(others.slice(interpreters).reduce((a, b) => a + b, 0));
+  }
+  split.server = split.master + split.io + split.python + split.helpers;
+  return split;
+}
+
 /** Busy clock ticks of all CPUs together. */
 function machineBusyTicks() {
   const f = safeRead('/proc/stat').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
@@ -746,6 +809,7 @@ function wrk(args, server = null) {
     const t0 = performance.now();
     const busy0 = machineBusyTicks();
     const server0 = server ? server.ticks() : 0;
+    const threads0 = server ? server.threadTicks() : null;
     const self0 = selfTicks();
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let wrkTicks = 0;
@@ -768,9 +832,28 @@ function wrk(args, server = null) {
       if (code !== 0) return reject(new Error(`wrk exited ${code}: ${out.trim().slice(0, 300)}`));
       const r = parseWrk(out);
       if (!Number.isFinite(r.rps)) return reject(new Error(`could not parse wrk's output:\n${out}`));
-      resolve({ ...r, otherPct, raw: out });
+      const cpu = server && r.requests > 0 ? cpuSplit(server, threads0, server.threadTicks(), wrkTicks, r.requests) : null;
+      resolve({ ...r, otherPct, cpu, raw: out });
     });
   });
+}
+
+/**
+ * Helper threads' share of the server's CPU above which a warm-up run is
+ * repeated. V8 compiles Pyodide's hot wasm functions again (TurboFan) on its
+ * helper threads in a worker's first seconds of load: measured on the Flask row
+ * at -w 1, helper threads used 23% and 24% of a core in the first two 2 s
+ * windows, then under 1.5%. A server that has run for a while is past that.
+ */
+const WARM_HELPER_SHARE = 0.05;
+const MAX_WARMUPS = 6;
+
+/** Unrecorded keep-alive wrk runs: the first, and more while the server is still compiling (WARM_HELPER_SHARE). */
+async function warmUp(port, warmupMs, script, server) {
+  for (let i = 0; i < MAX_WARMUPS; i++) {
+    const r = await wrk(wrkArgs(port, warmupMs, { script }), server);
+    if (!r.cpu || r.cpu.helpers <= WARM_HELPER_SHARE * r.cpu.server) return;
+  }
 }
 
 /**
@@ -907,6 +990,53 @@ async function measureConcurrent(port, server) {
   return { medianMs: sorted[Math.floor((sorted.length - 1) / 2)], minMs: sorted[0], otherPct: Math.max(0, (other / CLK_TCK / seconds) * 100) };
 }
 
+// ---------------------------------------------------------------- WebSocket echo (row i)
+
+/**
+ * One WebSocket (node's `ws` client) to the row's endpoint: WS_WARMUP
+ * unrecorded echoes, then WS_ROUNDS rounds of WS_MESSAGES small text messages,
+ * each sent once the echo of the one before came back (and checked to be
+ * it). The figure is messages per second over a round, the median round.
+ */
+const WS_WARMUP = 1_000;
+const WS_ROUNDS = 3;
+
+async function measureWsEcho(port, server, wsPath) {
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let waiting = null;
+  ws.on('message', (data) => waiting?.(data.toString()));
+  const closedEarly = new Promise((_, reject) => ws.once('close', (code) => reject(new Error(`the WebSocket closed (${code}) during the run`))));
+  closedEarly.catch(() => {});
+  const echo = async (text) => {
+    const got = await Promise.race([new Promise((resolve) => ((waiting = resolve), ws.send(text))), closedEarly]);
+    if (got !== text) throw new Error(`echo of ${JSON.stringify(text)} came back as ${JSON.stringify(String(got).slice(0, 80))}`);
+  };
+  try {
+    for (let i = 0; i < WS_WARMUP; i++) await echo(`warm-up ${i}`);
+    const busy0 = machineBusyTicks();
+    const server0 = server.ticks();
+    const self0 = selfTicks();
+    const t0 = performance.now();
+    const rates = [];
+    for (let round = 0; round < WS_ROUNDS; round++) {
+      const t = performance.now();
+      for (let i = 0; i < WS_MESSAGES; i++) await echo(`message ${i}`);
+      rates.push(WS_MESSAGES / ((performance.now() - t) / 1000));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const other = machineBusyTicks() - busy0 - (server.ticks() - server0) - (selfTicks() - self0);
+    const sorted = [...rates].sort((a, b) => a - b);
+    return { perSecond: sorted[Math.floor((sorted.length - 1) / 2)], otherPct: Math.max(0, (other / CLK_TCK / seconds) * 100) };
+  } finally {
+    ws.close(1000);
+  }
+}
+
 // ---------------------------------------------------------------- one measurement
 
 async function measure(kind, row, opts, logDir) {
@@ -956,12 +1086,15 @@ async function measure(kind, row, opts, logDir) {
     } else if (row.concurrent) {
       result.concurrent = await leastDisturbed(() => measureConcurrent(port, server), server, `(${row.id}) ${label} concurrent`, 5_000);
       log(`(${row.id}) ${label}: ${CONCURRENT} concurrent sleeps answered in ${result.concurrent.medianMs.toFixed(0)} ms (median), other CPU ${result.concurrent.otherPct.toFixed(0)}%`);
+    } else if (row.wsEcho) {
+      result.wsEcho = await leastDisturbed(() => measureWsEcho(port, server, row.wsEcho), server, `(${row.id}) ${label} WebSocket echo`, 5_000);
+      log(`(${row.id}) ${label}: ${result.wsEcho.perSecond.toFixed(0)} WebSocket echoes/s (median round), other CPU ${result.wsEcho.otherPct.toFixed(0)}%`);
     } else if (row.login) {
       result.login = await leastDisturbed(() => measureLogins(port, server, opts), server, `(${row.id}) ${label} logins`, opts.durationMs);
       log(`(${row.id}) ${label}: ${result.login.count} logins, median ${result.login.medianMs.toFixed(0)} ms, other CPU ${result.login.otherPct.toFixed(0)}%`);
     } else {
       const script = row.script ?? null;
-      if (opts.warmupMs > 0) await wrk(wrkArgs(port, opts.warmupMs, { script }));
+      if (opts.warmupMs > 0) await warmUp(port, opts.warmupMs, script, server);
       result.keepAlive = await measuredWrk(wrkArgs(port, opts.durationMs, { script }), server, `(${row.id}) ${label} keep-alive`, opts.durationMs);
       log(`(${row.id}) ${label} keep-alive: ${result.keepAlive.rps.toFixed(0)} req/s, p99 ${result.keepAlive.p99Ms.toFixed(2)} ms, other CPU ${result.keepAlive.otherPct.toFixed(0)}%`);
       result.close = await measuredWrk(wrkArgs(port, opts.durationMs, { script, close: true }), server, `(${row.id}) ${label} Connection: close`, opts.durationMs);
@@ -1042,6 +1175,7 @@ function medianResult(rs) {
     rss: medianBy(rs.map((r) => r.rss), (m) => m.perWorkerMiB),
     login: medianBy(rs.map((r) => r.login), (l) => l.medianMs),
     concurrent: medianBy(rs.map((r) => r.concurrent), (c) => c.medianMs),
+    wsEcho: medianBy(rs.map((r) => r.wsEcho), (w) => w.perSecond),
     trouble: rs.flatMap((r) => r.trouble),
   };
 }
@@ -1050,11 +1184,14 @@ function medianResult(rs) {
 
 const METRICS = [
   { key: 'login', label: 'ms per admin login (POST /admin/login/), median', better: 'lower', get: (r) => r.login?.medianMs, fmt: fmtInt },
+  { key: 'ws', label: `WebSocket messages echoed per second (${WS_MESSAGES.toLocaleString('en-US')} one at a time), median round`, better: 'higher', get: (r) => r.wsEcho?.perSecond, fmt: fmtInt },
   { key: 'conc', label: `ms until all ${CONCURRENT} answered (1,000 is the floor), median`, better: 'lower', get: (r) => r.concurrent?.medianMs, fmt: fmtInt },
   { key: 'ka.rps', label: 'req/s, keep-alive', better: 'higher', get: (r) => r.keepAlive?.rps, fmt: fmtInt },
   { key: 'ka.p99', label: 'p99 latency ms, keep-alive', better: 'lower', get: (r) => r.keepAlive?.p99Ms, fmt: fmtMs },
+  { key: 'ka.cpu', label: 'server CPU per request, keep-alive, µs', better: 'lower', get: (r) => r.keepAlive?.cpu?.server, fmt: fmtInt },
   { key: 'cl.rps', label: 'req/s, Connection: close', better: 'higher', get: (r) => r.close?.rps, fmt: fmtInt },
   { key: 'cl.p99', label: 'p99 latency ms, Connection: close', better: 'lower', get: (r) => r.close?.p99Ms, fmt: fmtMs },
+  { key: 'cl.cpu', label: 'server CPU per request, Connection: close, µs', better: 'lower', get: (r) => r.close?.cpu?.server, fmt: fmtInt },
   { key: 'start', label: "launch to first 200 (the row's first launch), ms", better: 'lower', get: (r) => r.startupMs, fmt: fmtInt },
   { key: 'startW1', label: 'launch to first 200, -w 1 (second launch), ms', better: 'lower', get: (r) => r.startW1Ms, fmt: fmtInt },
   { key: 'startW2', label: 'launch to first 200, -w 2 (second launch), ms', better: 'lower', get: (r) => r.startW2Ms, fmt: fmtInt },
@@ -1102,15 +1239,10 @@ function renderTable(rows, results, launchOnly = false) {
     const g = results.get(`${row.id}:gunicorn`);
     // A login row has no wrk runs; the others have no logins.
     // A login row has logins, a concurrency row its one figure, the others wrk runs.
-    const special = (m) => m.key === 'login' || m.key === 'conc';
+    const special = (m) => m.key === 'login' || m.key === 'conc' || m.key === 'ws';
+    const own = row.login ? 'login' : row.concurrent ? 'conc' : row.wsEcho ? 'ws' : null;
     const metrics = METRICS.filter((m) =>
-      launchOnly
-        ? !/^(ka|cl)\./.test(m.key) && !special(m)
-        : row.login
-          ? !/^(ka|cl)\./.test(m.key) && m.key !== 'conc'
-          : row.concurrent
-            ? !/^(ka|cl)\./.test(m.key) && m.key !== 'login'
-            : !special(m),
+      launchOnly ? !/^(ka|cl)\./.test(m.key) && !special(m) : own ? !/^(ka|cl)\./.test(m.key) && (!special(m) || m.key === own) : !special(m),
     );
     metrics.forEach((m, i) => {
       lines.push([i === 0 ? `(${row.id}) ${row.name}` : '', m.label, m.better, cell(n, m), cell(g, m), ratio(n, g, m)]);
@@ -1149,6 +1281,10 @@ function notes(rows, results) {
         for (const k of ['connect', 'read', 'write', 'timeout']) if (s[k]) parts.push(`${s[k]} socket ${k} errors`);
         out.push(`${who}, ${name}: wrk counted ${parts.join(', ')} (of ${w.requests.toLocaleString('en-US')} requests)`);
       }
+      if (r.wsEcho && r.wsEcho.otherPct > OTHER_CPU_WARN_PCT) {
+        const tries = r.wsEcho.attempts > 1 ? ` (the least disturbed of ${r.wsEcho.attempts} attempts)` : '';
+        out.push(`${who}, WebSocket echo: other processes on the machine used ${r.wsEcho.otherPct.toFixed(0)}% of a core meanwhile${tries}`);
+      }
       if (r.login && r.login.otherPct > OTHER_CPU_WARN_PCT) {
         const tries = r.login.attempts > 1 ? ` (the least disturbed of ${r.login.attempts} attempts)` : '';
         out.push(`${who}, logins: other processes on the machine used ${r.login.otherPct.toFixed(0)}% of a core meanwhile${tries}`);
@@ -1170,9 +1306,29 @@ function notes(rows, results) {
   return out;
 }
 
+/** The CPU split per request of each row's wrk runs (cpuSplit), as a markdown table. */
+function cpuTable(rows, results) {
+  const f = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '-');
+  const lines = [
+    '| row | run | nicorn-py: I/O thread | Python thread(s) | helper threads | arbiter | wrk | Gunicorn: workers | arbiter | wrk |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    const n = results.get(`${row.id}:nicorn`);
+    const g = results.get(`${row.id}:gunicorn`);
+    for (const [run, pick] of [['keep-alive', (r) => r?.keepAlive?.cpu], ['Connection: close', (r) => r?.close?.cpu]]) {
+      const a = pick(n);
+      const b = pick(g);
+      if (!a && !b) continue;
+      lines.push(`| (${row.id}) | ${run} | ${f(a?.io)} | ${f(a?.python)} | ${f(a?.helpers)} | ${f(a?.master)} | ${f(a?.wrk)} | ${f(b?.python)} | ${f(b?.master)} | ${f(b?.wrk)} |`);
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** CPU used by other processes during the measured wrk runs, in % of one core. */
 function otherCpu(results) {
-  const v = [...results.values()].flatMap((r) => [r.keepAlive?.otherPct, r.close?.otherPct, r.login?.otherPct]).filter(Number.isFinite);
+  const v = [...results.values()].flatMap((r) => [r.keepAlive?.otherPct, r.close?.otherPct, r.login?.otherPct, r.wsEcho?.otherPct]).filter(Number.isFinite);
   if (!v.length) return 'n/a';
   const avg = v.reduce((a, b) => a + b, 0) / v.length;
   return `average ${avg.toFixed(0)}%, max ${Math.max(...v).toFixed(0)}% of one core`;
@@ -1196,7 +1352,7 @@ function commandLine(argv) {
   return `node bench/run.mjs${extra ? ` ${extra}` : ''}`;
 }
 
-function writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, noteLines, busyBeforePct }) {
+function writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, cpu, noteLines, busyBeforePct }) {
   const rel = (p) => path.relative(ROOT, p) || '.';
   const d = wrkSeconds(opts.durationMs);
   const w = opts.workers;
@@ -1238,8 +1394,9 @@ Workers: ${w}${THREADS > 1 ? `, --threads ${THREADS} (Gunicorn: gthread)` : ''}.
 
 Row (f) adds \`-c gunicorn.conf.py\` (its on_starting runs migrate and
 createsuperuser) and, instead of wrk, times admin logins one after another (below).
-Rows (g) and (h) add \`-k asgi\` to both servers (Gunicorn 26's ASGI worker,
-nicorn-py's asgi class); (h), instead of wrk, sends ${CONCURRENT} requests at once (below).
+Rows (g), (h) and (i) add \`-k asgi\` to both servers (Gunicorn 26's ASGI worker,
+nicorn-py's asgi class); (h), instead of wrk, sends ${CONCURRENT} requests at once, and (i)
+echoes WebSocket messages (below).
 
 | row | --chdir DIR | APP |
 | --- | --- | --- |
@@ -1253,7 +1410,19 @@ RSS lower is better (a ratio below 1 favours nicorn-py). A \`*\` marks a wrk
 run that counted errors (see the notes).
 
 ${table}
+${cpu ? `
+## Where the CPU goes
 
+CPU time per request of each measured wrk run, in µs, from every thread's
+utime + stime in /proc before and after the run, divided by wrk's request
+count. A nicorn-py worker's main thread is its I/O thread (node:http, the
+front door, the bridge's JavaScript side); its busiest other thread (one per
+interpreter) runs Python, the bridge's Python side included; the helper
+threads are V8's (garbage collection, compilation) and libuv's. With every
+core busy, req/s follows the sum of these: the server's and wrk's.
+
+${cpu}
+` : ''}
 ## How it is measured
 
 - Each server is started, then polled with \`GET /\` until it answers 200: that
@@ -1265,6 +1434,10 @@ ${table}
   connection, to an app whose every request awaits \`asyncio.sleep(1)\`; the
   figure is the time from the first send to the last answer (1 s is the
   floor), the median of ${CONCURRENT_ROUNDS} rounds after one unrecorded round.
+- WebSocket echo (row i): one WebSocket (node's \`ws\` client) to Starlette's
+  \`/ws\` endpoint, ${WS_WARMUP.toLocaleString('en-US')} unrecorded echoes, then ${WS_ROUNDS} rounds of ${WS_MESSAGES.toLocaleString('en-US')} small text
+  messages, each sent once the echo of the one before came back; the figure
+  is messages per second of the median round.
 - Django admin login (row f): a copy of fixtures/djangoproject (Django 5.2 as
   \`startproject\` makes it: PBKDF2-SHA256 with 1,000,000 iterations, sessions in
   SQLite). One GET /admin/login/ gives the CSRF cookie and token; then
@@ -1369,6 +1542,8 @@ async function main() {
       'ratio = nicorn-py / gunicorn: req/s higher is better, p99 latency, launch time and RSS lower is better\n',
   );
   console.log(table);
+  const cpu = opts.launchOnly ? '' : cpuTable(rows, results);
+  if (cpu) console.log(`\nserver and wrk CPU per request, µs (per-thread /proc times over each measured wrk run):\n${cpu}`);
   console.log(`\nmasters' RSS: ${masterRss(rows, results) || 'n/a'}`);
   console.log(`CPU busy before starting: ${busyBeforePct}% of one core; used by other processes during the measured wrk runs: ${otherCpu(results)}`);
   if (noteLines.length) console.log(`\nnotes (* in the table):\n${noteLines.map((l) => `  - ${l}`).join('\n')}`);
@@ -1379,7 +1554,7 @@ async function main() {
   else console.log(`server logs kept in ${logDir}`);
 
   if (opts.doc) {
-    writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, noteLines, busyBeforePct });
+    writeDoc({ when, elapsedS, machine, ver, opts, command, rows, results, table, cpu, noteLines, busyBeforePct });
     console.log(`wrote ${path.relative(process.cwd(), opts.docPath) || opts.docPath}`);
   }
 }

@@ -1,4 +1,5 @@
-// Bundles the three entry points (CLI/arbiter, worker process, Python thread)
+// Bundles the entry points (CLI/arbiter, worker process, Python thread, and
+// the dirty arbiter's and dirty workers' processes)
 // into dist/ side by side; python/ is read from beside dist/ at run time.
 // Code they share, and what the worker process imports later (io-thread.ts),
 // goes into chunks beside them: a worker starts its Python thread before it
@@ -14,6 +15,8 @@ await build({
     cli: 'src/cli.ts',
     worker: 'src/worker/main.ts',
     'python-thread': 'src/bridge/python-thread.ts',
+    'dirty-arbiter': 'src/dirty/arbiter-main.ts',
+    'dirty-worker': 'src/dirty/worker-main.ts',
   },
   outdir: 'dist',
   bundle: true,

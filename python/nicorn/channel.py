@@ -90,6 +90,7 @@ class Channel:
         self._recv = io.recv
         self._send = io.send
         self._exchange = io.exchange
+        self.arm_interrupts = io.armInterrupts
         self._inbox = bytearray(inbox_size)
         self._inview = memoryview(self._inbox)
         io.setInbox(_address_of(self._inbox), inbox_size)

@@ -132,6 +132,14 @@ def app_paths(cwd, pythonpath, site_dirs):
             sys.path.insert(0, path)
     for d in site_dirs:
         site.addsitedir(d)
+    # gunicorn.dirty for apps without Gunicorn installed (python/nicorn/compat/gunicorn): last, so an installed Gunicorn wins.
+    if COMPAT_DIR in sys.path:
+        sys.path.remove(COMPAT_DIR)
+    sys.path.append(COMPAT_DIR)
+
+
+# python/nicorn/compat: a directory of packages, not a package of nicorn's.
+COMPAT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
 
 
 # The host variables os.environ held when a snapshot was made (preload).

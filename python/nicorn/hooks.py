@@ -144,3 +144,70 @@ def arbiter_call(name, state_json):
     return ""
 
 
+
+
+# ---- the dirty arbiter's hooks (Gunicorn 26's DirtyArbiter and DirtyWorker as they see them)
+
+
+class DirtyWorker:
+    """A dirty worker: in its own process for dirty_worker_init, as the
+    dirty arbiter knows it for dirty_post_fork and dirty_worker_exit."""
+
+    def __init__(self, age, ppid, app_paths, cfg, log, pid=None, booted=False, aborted=False):
+        self.age = age
+        self.pid = pid
+        self.ppid = ppid
+        self.app_paths = list(app_paths)
+        self.cfg = cfg
+        self.log = log
+        self.booted = booted
+        self.aborted = aborted
+        self.alive = True
+        # In the worker's own process: "module:Class" -> the app instance.
+        self.apps = {}
+
+    def __str__(self):
+        return "<DirtyWorker %s>" % self.pid
+
+    __repr__ = __str__
+
+
+class DirtyArbiter:
+    """The dirty arbiter (src/dirty/arbiter.ts): a Node process; its hooks run here, in the arbiter's config interpreter."""
+
+    def __init__(self, view, cfg, log):
+        self.pid = view["pid"]
+        self.ppid = view["ppid"]
+        self.socket_path = view["socket_path"]
+        self.num_workers = view["num_workers"]
+        self.cfg = cfg
+        self.log = log
+        self.alive = True
+        self.workers = {w["pid"]: _dirty_worker(w, self.pid, cfg, log) for w in view["workers"]}
+
+    def __repr__(self):
+        return "<DirtyArbiter %s>" % self.pid
+
+
+def _dirty_worker(view, ppid, cfg, log):
+    return DirtyWorker(view["age"], ppid, view["app_paths"], cfg, log, pid=view["pid"], booted=view["booted"], aborted=view["aborted"])
+
+
+def dirty_call(name, message_json):
+    """Runs on_dirty_starting(arbiter), dirty_post_fork(arbiter, worker) or
+    dirty_worker_exit(arbiter, worker) from a dirty arbiter's hook message
+    (src/dirty/messages.ts); returns '' or the traceback to log."""
+    if name not in _hooks:
+        return ""
+    message = json.loads(message_json)
+    cfg, log = _arbiter["cfg"], _arbiter["log"]
+    arbiter = DirtyArbiter(message["arbiter"], cfg, log)
+    args = [arbiter]
+    if message.get("worker") is not None:
+        w = message["worker"]
+        args.append(arbiter.workers.get(w["pid"]) or _dirty_worker(w, arbiter.pid, cfg, log))
+    try:
+        call(name, *args)
+    except Exception:
+        return traceback.format_exc()
+    return ""

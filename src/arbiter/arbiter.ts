@@ -13,7 +13,7 @@ import { reportBacklog } from './backlog.js';
 import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
-import type { ArbiterMessage, WorkerMessage } from '../worker/messages.js';
+import { INTERRUPT_GRACE_MS, type ArbiterMessage, type WorkerMessage } from '../worker/messages.js';
 import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from './listeners.js';
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
@@ -30,6 +30,7 @@ import { ControlSocketServer } from './control-socket.js';
 import type { ControlledArbiter, ListenerView, WorkerView } from './control-commands.js';
 import type { Json } from './control-protocol.js';
 import { WORKER_CLASSES, servedWorkerClass, workerClassLabel, workerClassNote } from '../config/worker-classes.js';
+import { DirtyProcess, dirtyWanted } from './dirty-process.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -40,6 +41,16 @@ const APP_LOAD_ERROR = 4;
 const MAIN_LOOP_ERROR = 255;
 /** How often timeouts are checked, as Gunicorn's master loop wakes up once a second. */
 const TICK_MS = 1000;
+/**
+ * How long a worker given SIGABRT (--timeout) has to log the stuck frames and run
+ * worker_abort before SIGKILL. Gunicorn kills at its next tick; its worker's handler
+ * runs at once in the main thread. Ours interrupts CPython in wasm from another
+ * thread, which unwinds and formats the traceback there: on a loaded machine that
+ * took more than a tick, and the kill came before the traceback and the hook. The
+ * worker leaves by itself INTERRUPT_GRACE_MS after the signal; this is that plus a
+ * tick. Its replacement does not wait: it starts when the signal is sent.
+ */
+const ABORT_GRACE_MS = INTERRUPT_GRACE_MS + TICK_MS;
 
 interface WorkerProcess {
   child: ChildProcess;
@@ -107,6 +118,8 @@ export class Arbiter {
   private logSettings: LogConfigSettings;
   /** --reload with --preload: the app is being imported again for a new snapshot. */
   private preloading = false;
+  /** The dirty arbiter (null: dirty_workers is 0 or dirty_apps empty). */
+  private dirty: DirtyProcess | null = null;
   /** The control socket (null: --no-control-socket, or not started yet). */
   private control: ControlSocketServer | null = null;
   /** Gunicorn's Arbiter._stats, which the control socket's `show stats` reports. */
@@ -183,6 +196,11 @@ export class Arbiter {
     }
     const noZoneinfo = missingTimeZoneDatabase();
     if (noZoneinfo) log.warning(noZoneinfo);
+    // As Gunicorn: before when_ready, and before any worker, whose environment gets its socket.
+    if (dirtyWanted(settings)) {
+      this.dirty = new DirtyProcess(log, settings, this.config);
+      this.dirty.spawn();
+    }
     if (!this.hook('when_ready', {}, 1)) return this.finished;
     if (settings.check_wsgi) this.check = WsgiCheck.create(settings);
     if (settings.reload) {
@@ -286,7 +304,11 @@ export class Arbiter {
       SIGTERM: () => this.stop(true, 0),
       SIGINT: () => this.stop(false, 0),
       SIGQUIT: () => this.stop(false, 0),
-      SIGHUP: () => void this.reload(),
+      SIGHUP: () => {
+        void this.reload();
+        // As Gunicorn's handle_hup: the dirty arbiter replaces its workers.
+        this.dirty?.signal('SIGHUP');
+      },
       SIGTTIN: () => {
         if (!this.stopping) this.setNumWorkers(this.numWorkers + 1);
         this.manageWorkers();
@@ -300,6 +322,7 @@ export class Arbiter {
         this.log.reopen();
         this.logInterpreter?.reopenLogFiles();
         this.signalWorkers('SIGUSR1');
+        this.dirty?.signal('SIGUSR1');
       },
       SIGUSR2: () => this.reexec(),
       SIGWINCH: () => this.winch(),
@@ -509,7 +532,7 @@ export class Arbiter {
     if (code === WORKER_BOOT_ERROR) return this.halt('Worker failed to boot.', WORKER_BOOT_ERROR);
     if (code === APP_LOAD_ERROR) return this.halt('App failed to load.', APP_LOAD_ERROR);
     if (this.stopping) {
-      if (this.workers.size === 0) this.finish();
+      this.finishWhenDone();
       return;
     }
     this.manageWorkers();
@@ -565,6 +588,12 @@ export class Arbiter {
         this.config = next.config;
         this.log.setup(this.settings);
         this.config?.init(this.settings, this.settings.loglevel);
+        this.dirty?.update(this.settings, this.config);
+        // As Gunicorn's manage_dirty_arbiter: dirty apps configured by the reload start their dirty arbiter (before the new workers, which get its socket).
+        if (!this.dirty && dirtyWanted(this.settings)) {
+          this.dirty = new DirtyProcess(this.log, this.settings, this.config);
+          this.dirty.spawn();
+        }
         this.applyLogConfig(true);
         if (this.settings.workers !== this.numWorkers) this.setNumWorkers(this.settings.workers);
       } catch (e) {
@@ -712,6 +741,11 @@ export class Arbiter {
       signalSelf: (sig: NodeJS.Signals) => {
         process.kill(process.pid, sig);
       },
+      dirty: () => {
+        const pid = arbiter.dirty?.pid;
+        const socketPath = arbiter.dirty?.socketPath;
+        return pid && socketPath ? { pid, socketPath, apps: arbiter.settings.dirty_apps } : null;
+      },
       terminateWorker: (pid: number) => {
         const w = arbiter.workers.get(pid);
         if (!w) return `Worker ${pid} not found`;
@@ -756,7 +790,7 @@ export class Arbiter {
   /**
    * Gunicorn's murder_workers: a worker whose Python has been inside one request
    * (or whose I/O thread has been silent) longer than --timeout gets SIGABRT
-   * (worker_abort runs there), and SIGKILL if it is still around a tick later.
+   * (worker_abort runs there), and SIGKILL if it is still around ABORT_GRACE_MS later.
    */
   private murderWorkers(): void {
     const limit = this.settings.timeout * 1000;
@@ -777,7 +811,7 @@ export class Arbiter {
         w.child.kill('SIGABRT');
         // Its replacement starts now, not once it has gone.
         this.manageWorkers();
-      } else if (now - w.abortedAt >= TICK_MS) {
+      } else if (now - w.abortedAt >= ABORT_GRACE_MS) {
         this.killWorker(w, 'SIGKILL');
       }
     }
@@ -790,12 +824,28 @@ export class Arbiter {
     this.exitCode = exitCode;
     // Gunicorn's halt stops the control server first.
     this.control?.stop();
-    if (this.workers.size === 0) return this.finish();
+    // As Gunicorn's stop: the dirty arbiter first, with the same signal; the master waits for it too.
+    const dirty = this.dirty;
+    // Stopped even when none is running: one may be due to start again (after a failure).
+    if (dirty) void dirty.stop(graceful ? 'SIGTERM' : 'SIGQUIT').then(() => this.finishWhenDone());
+    if (this.workers.size === 0 && !dirty?.running) return this.finish();
     for (const w of this.workers.values()) this.killWorker(w, graceful ? 'SIGTERM' : 'SIGQUIT');
     setTimeout(() => {
       for (const w of this.workers.values()) this.killWorker(w, 'SIGKILL');
     }, graceful ? this.settings.graceful_timeout * 1000 : 1000).unref();
+    // The dirty arbiter gets its workers' dirty_graceful_timeout (then it kills them) before it is killed
+    // itself: killed sooner, it would leave a worker still in an action behind, an orphan.
+    const dirtyLimit = graceful ? Math.max(this.settings.graceful_timeout, this.settings.dirty_graceful_timeout + 1) : 2;
+    if (dirty?.running) setTimeout(() => dirty.signal('SIGKILL'), dirtyLimit * 1000).unref();
   }
+
+  /** Stopping: once every worker and the dirty arbiter are gone. */
+  private finishWhenDone(): void {
+    if (this.workers.size === 0 && !this.dirty?.running && !this.shutDown) this.finish();
+  }
+
+  /** finish() ran: the exit code is given. */
+  private shutDown = false;
 
   private halt(reason: string | null, code: number): void {
     this.reason ??= reason;
@@ -803,6 +853,7 @@ export class Arbiter {
   }
 
   private finish(): void {
+    this.shutDown = true;
     if (this.ticker) clearInterval(this.ticker);
     this.code?.stop();
     this.log.info('Shutting down: Master');

@@ -4,11 +4,16 @@
 // where Gunicorn's master cannot know it: `booted` is whether the worker
 // serves (Gunicorn's master always says false: its Worker object is set booted
 // in the forked child only), and `aborted` whether a timeout sent it SIGABRT.
-// There is no dirty arbiter (the dirty_* settings are not supported), so the
-// dirty commands answer as Gunicorn's do without one.
+// The dirty commands ask the dirty arbiter over its socket, as Gunicorn's do
+// for `show all` and `dirty add|remove`; `show dirty` too, where Gunicorn's
+// master reads its own copy of the DirtyArbiter object, whose workers live in
+// the forked child (it lists none): here it lists the dirty arbiter's.
 
 import { round2, type Json } from './control-protocol.js';
 import { reprString } from '../config/validators.js';
+import { parseDirtyAppSpec } from '../dirty/app-specs.js';
+import { askDirtyArbiter } from '../dirty/client.js';
+import { Float, isDict, type TlvValue } from '../dirty/tlv.js';
 
 /** One worker as the commands see it. */
 export interface WorkerView {
@@ -44,6 +49,48 @@ export interface ControlledArbiter {
   signalSelf(sig: NodeJS.Signals): void;
   /** SIGTERM to one worker; the error text when that fails. */
   terminateWorker(pid: number): string | null;
+  /** The dirty arbiter running, or null. */
+  dirty(): { pid: number; socketPath: string; apps: readonly string[] } | null;
+}
+
+/** Gunicorn's timeouts for the dirty arbiter's answer: 2 s for its status, 10 s for add/remove. */
+const STATUS_MS = 2000;
+const MANAGE_MS = 10_000;
+
+/** Gunicorn's MANAGE_OP_ADD / MANAGE_OP_REMOVE. */
+const MANAGE_OP = { add: 1, remove: 2 } as const;
+
+/** A TLV value as JSON (the dirty arbiter's answers hold no bytes and no big integers). */
+function json(v: TlvValue): Json {
+  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Float) return v.value;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('latin1');
+  if (Array.isArray(v)) return v.map(json);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, json(x)]));
+}
+
+interface DirtyStatus {
+  workers: { [key: string]: Json }[];
+  /** Each app's worker limit (null: all), the dirty arbiter's own key. */
+  limits: { [path: string]: Json };
+}
+
+/** The dirty arbiter's status; no workers when it cannot be asked, as Gunicorn's _query_dirty_workers. */
+async function dirtyStatus(socketPath: string): Promise<DirtyStatus> {
+  try {
+    const answer = await askDirtyArbiter(socketPath, 'status', null, STATUS_MS);
+    const result = answer.type === 'response' ? json(answer.payload.result ?? null) : null;
+    if (!result || typeof result !== 'object' || Array.isArray(result)) return { workers: [], limits: {} };
+    const r = result as { [key: string]: Json };
+    const limits = r.app_worker_limits;
+    return {
+      workers: Array.isArray(r.workers) ? (r.workers as { [key: string]: Json }[]) : [],
+      limits: limits && typeof limits === 'object' && !Array.isArray(limits) ? (limits as { [path: string]: Json }) : {},
+    };
+  } catch {
+    return { workers: [], limits: {} };
+  }
 }
 
 /** Python's int() of a command argument; ValueError's text otherwise. */
@@ -67,8 +114,16 @@ export function showWorkers(a: ControlledArbiter): Json {
   return { workers, count: workers.length };
 }
 
-export function showDirty(): Json {
-  return { enabled: false, pid: null, workers: [], apps: [] };
+export async function showDirty(a: ControlledArbiter): Promise<Json> {
+  const dirty = a.dirty();
+  if (!dirty) return { enabled: false, pid: null, workers: [], apps: [] };
+  const { workers, limits } = await dirtyStatus(dirty.socketPath);
+  const apps = dirty.apps.map((raw) => {
+    const spec = parseDirtyAppSpec(raw);
+    const pids = workers.filter((w) => Array.isArray(w.apps) && w.apps.includes(spec.importPath)).map((w) => w.pid!);
+    return { import_path: spec.importPath, worker_count: limits[spec.importPath] ?? spec.workers, current_workers: pids.length, worker_pids: pids };
+  });
+  return { enabled: true, pid: dirty.pid, workers, apps };
 }
 
 export function showStats(a: ControlledArbiter): Json {
@@ -81,7 +136,7 @@ export function showStats(a: ControlledArbiter): Json {
     workers_spawned: s.workersSpawned,
     workers_killed: s.workersKilled,
     reloads: s.reloads,
-    dirty_arbiter_pid: null,
+    dirty_arbiter_pid: a.dirty()?.pid ?? null,
   };
 }
 
@@ -111,8 +166,22 @@ export function workerKill(a: ControlledArbiter, pid: number): Json {
   return error === null ? { success: true, killed: pid } : { success: false, error };
 }
 
-export function dirtyChange(): Json {
-  return { success: false, error: 'Dirty arbiter not running' };
+/** dirty add|remove N: Gunicorn's MANAGE message to the dirty arbiter, its answer as the command's. */
+export async function dirtyChange(a: ControlledArbiter, operation: 'add' | 'remove', count: number): Promise<Json> {
+  const dirty = a.dirty();
+  if (!dirty) return { success: false, error: 'Dirty arbiter not running' };
+  try {
+    const answer = await askDirtyArbiter(dirty.socketPath, 'manage', { op: MANAGE_OP[operation], count: Math.max(1, count) }, MANAGE_MS);
+    if (answer.type === 'response') return json(answer.payload.result ?? { success: true });
+    if (answer.type === 'error') {
+      const error = answer.payload.error;
+      const message = isDict(error) ? error.message : error;
+      return { success: false, error: typeof message === 'string' ? message : String(message) };
+    }
+    return { success: false, error: `Unexpected response type: ${answer.type}` };
+  } catch (e) {
+    return { success: false, error: (e as Error).message };
+  }
 }
 
 export function reload(a: ControlledArbiter): Json {
@@ -130,18 +199,20 @@ export function shutdown(a: ControlledArbiter, mode = 'graceful'): Json {
   return { status: 'shutting_down', mode };
 }
 
-export function showAll(a: ControlledArbiter): Json {
+export async function showAll(a: ControlledArbiter): Promise<Json> {
   const web = a
     .workers()
     .map((w) => ({ pid: w.pid, type: 'web', age: w.age, booted: w.booted, last_heartbeat: heartbeat(w.lastHeartbeat) }))
     .sort((x, y) => x.age - y.age);
+  const dirty = a.dirty();
+  const dirtyList = dirty ? (await dirtyStatus(dirty.socketPath)).workers : [];
   return {
     arbiter: { pid: a.pid, type: 'arbiter', role: 'master' },
     web_workers: web,
     web_worker_count: web.length,
-    dirty_arbiter: null,
-    dirty_workers: [],
-    dirty_worker_count: 0,
+    dirty_arbiter: dirty ? { pid: dirty.pid, type: 'dirty_arbiter', role: 'dirty master' } : null,
+    dirty_workers: dirtyList,
+    dirty_worker_count: dirtyList.length,
   };
 }
 
@@ -168,7 +239,7 @@ export const HELP: { [command: string]: string } = {
  * request's args appended) to its answer. Throws CommandValueError for what
  * Gunicorn raises ValueError for.
  */
-export function executeCommand(a: ControlledArbiter, parts: string[]): Json {
+export function executeCommand(a: ControlledArbiter, parts: string[]): Json | Promise<Json> {
   if (parts.length === 0) throw new CommandValueError('Empty command');
   const cmd = parts[0]!.toLowerCase();
   const rest = parts.slice(1);
@@ -178,7 +249,7 @@ export function executeCommand(a: ControlledArbiter, parts: string[]): Json {
       const target = rest[0]!.toLowerCase();
       if (target === 'all') return showAll(a);
       if (target === 'workers') return showWorkers(a);
-      if (target === 'dirty') return showDirty();
+      if (target === 'dirty') return showDirty(a);
       if (target === 'config') return a.config();
       if (target === 'stats') return showStats(a);
       if (target === 'listeners') return showListeners(a);
@@ -200,10 +271,7 @@ export function executeCommand(a: ControlledArbiter, parts: string[]): Json {
       if (rest.length === 0) throw new CommandValueError('Missing dirty action (add|remove)');
       const action = rest[0]!.toLowerCase();
       const args = rest.slice(1);
-      if (action === 'add' || action === 'remove') {
-        if (args.length) pyInt(args[0]!);
-        return dirtyChange();
-      }
+      if (action === 'add' || action === 'remove') return dirtyChange(a, action, args.length ? pyInt(args[0]!) : 1);
       throw new CommandValueError(`Unknown dirty action: ${action}`);
     }
     case 'reload':

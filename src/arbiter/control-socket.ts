@@ -91,6 +91,9 @@ export class ControlSocketServer {
     sock.on('error', (e) => this.log.debug(`Control client error: ${e.message}`));
     sock.setTimeout(IDLE_MS, () => sock.end());
     const reader = new MessageReader();
+    // Answers go out in the order of the requests; some (the dirty commands) wait for the dirty arbiter.
+    let answered = Promise.resolve();
+    let ended = false;
     sock.on('data', (chunk: Buffer) => {
       let messages: Json[];
       try {
@@ -98,23 +101,28 @@ export class ControlSocketServer {
       } catch (e) {
         // A protocol error ends the client, as Gunicorn's loop breaks on it.
         if (!(e instanceof ProtocolError)) throw e;
+        ended = true;
         sock.end();
         return;
       }
       for (const message of messages) {
-        if (!this.running || sock.destroyed) return;
-        const answer = this.dispatch(message);
-        if (answer === null) {
-          sock.end();
-          return;
-        }
-        sock.write(encodeMessage(answer));
+        answered = answered.then(async () => {
+          if (!this.running || sock.destroyed || ended) return;
+          const answer = await this.dispatch(message);
+          if (ended || sock.destroyed) return;
+          if (answer === null) {
+            ended = true;
+            sock.end();
+            return;
+          }
+          sock.write(encodeMessage(answer));
+        });
       }
     });
   }
 
   /** ControlSocketServer._dispatch: the answer, or null when the message is not one (the client is dropped). */
-  private dispatch(message: Json): Json | null {
+  private async dispatch(message: Json): Promise<Json | null> {
     if (message === null || typeof message !== 'object' || Array.isArray(message) || message instanceof PyFloat) return null;
     const m = message as { [key: string]: Json };
     const id = m.id ?? 0;
@@ -138,7 +146,7 @@ export class ControlSocketServer {
       if (Array.isArray(args)) parts.push(...args.map(pyStrOf));
       else if (typeof args === 'string') parts.push(...args);
       if (parts.length === 0) return error('Empty command');
-      return { id, status: 'ok', data: executeCommand(this.arbiter, parts) };
+      return { id, status: 'ok', data: await executeCommand(this.arbiter, parts) };
     } catch (e) {
       if (e instanceof CommandValueError) return error(`Invalid argument: ${e.message}`);
       this.log.exception(`Command error\n${(e as Error).stack ?? String(e)}`);

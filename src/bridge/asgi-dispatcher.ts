@@ -49,6 +49,10 @@ export class AsgiDispatcher implements WorkerDispatcher {
   private idleWaiters: (() => void)[] = [];
   private lastId = 0;
   handled = 0;
+  // As before the setting existed (the front door's own bound); whether the
+  // loop should take a connection's pipelined requests one at a time, as
+  // uvicorn does, is the asgi class's question, not gthread's.
+  readonly perConnection = 4;
   onRequestDone: (() => void) | null = null;
   onAccess: AccessSink | null = null;
   onThreadDeath: ((death: ThreadDeath) => void) | null = null;

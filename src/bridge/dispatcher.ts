@@ -96,6 +96,14 @@ export interface WebSocketSink {
 /** What the front door calls. */
 export interface Dispatcher {
   handle(request: DispatchedRequest, sink: ResponseSink): void;
+  /**
+   * Requests of one HTTP/1 connection it may hold at once (pipelined ones).
+   * More than 1 only where they are served in order anyway (one interpreter):
+   * spread over several interpreters they would run at the same time, while
+   * RFC 9112 9.3.2 allows that for safe methods only, and Gunicorn's gthread
+   * serves a connection's requests one after another.
+   */
+  readonly perConnection: number;
   /** A WebSocket handshake (classes that serve them: asgi); without it, upgrades are not listened for. */
   upgrade?(request: DispatchedRequest, ws: WebSocketSink): void;
   /** The worker is leaving: WebSockets are closed with 1001 (Going Away), so that idle() can come. */
@@ -109,7 +117,17 @@ export interface Dispatcher {
 }
 
 /** How an interpreter's thread ended without being asked to: its own report, or the error the thread died of. */
-export type ThreadDeath = { kind: 'report'; report: CrashReport } | { kind: 'error'; error: Error } | { kind: 'exit'; code: number };
+/**
+ * How a Python thread ended that was not asked to: a crash report, a JS error,
+ * the thread's exit, or `stopped`: its worker loop returned on its own with an
+ * exit code after saying why in the log (asgi: a lifespan startup that failed
+ * with --asgi-lifespan on, WORKER_BOOT_ERROR).
+ */
+export type ThreadDeath =
+  | { kind: 'report'; report: CrashReport }
+  | { kind: 'error'; error: Error }
+  | { kind: 'exit'; code: number }
+  | { kind: 'stopped'; exitCode: number };
 
 /** The record the access log gets for a finished exchange (filled as the response goes out). */
 export interface ExchangeRecord {

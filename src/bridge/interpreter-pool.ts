@@ -22,6 +22,12 @@ import {
  * hello app, medians of 8 runs).
  */
 export const SYNC_INFLIGHT = 4;
+/**
+ * How long stop() waits for an interpreter interrupted by abortStuck() to end
+ * (its worker_abort logs the stuck frame): the moment an interrupted worker
+ * gets in io-thread.ts too.
+ */
+const ABORTED_GRACE_MS = 2000;
 /** Pause reading an upload when this much is waiting for room in the ring. */
 const UPLOAD_HIGH_WATER = 1 << 20;
 
@@ -265,7 +271,10 @@ export class InterpreterPool implements WorkerDispatcher {
   /** Waiting for an interpreter to take them. */
   private readonly queue: Exchange[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** Interpreters abortStuck() interrupted, until they have ended (worker_abort runs in them). */
+  private readonly aborting: Promise<unknown>[] = [];
   handled = 0;
+  readonly perConnection: number;
   onRequestDone: (() => void) | null = null;
   onAccess: AccessSink | null = null;
   onThreadDeath: ((death: ThreadDeath) => void) | null = null;
@@ -278,6 +287,8 @@ export class InterpreterPool implements WorkerDispatcher {
   constructor(interpreters: Interpreter[], depth: number) {
     if (depth < 1 || depth > GONE_SLOTS) throw new RangeError(`depth ${depth}`);
     this.lanes = interpreters.map((i) => new Lane(i, this, depth));
+    // One interpreter serves a connection's requests in order whatever it holds.
+    this.perConnection = interpreters.length === 1 ? depth : 1;
     for (const lane of this.lanes) lane.interpreter.onDeath = (death) => this.onThreadDeath?.(death);
   }
 
@@ -331,7 +342,7 @@ export class InterpreterPool implements WorkerDispatcher {
       aborted.push(`${h.method} ${h.target} HTTP/${h.httpVersion}`);
       this.lanes.splice(this.lanes.indexOf(lane), 1);
       for (const ex of lane.inflight.splice(0)) if (!ex.sink.finished && !ex.sink.gone) sinks.push(ex.sink);
-      void lane.interpreter.interrupt(6);
+      this.aborting.push(lane.interpreter.interrupt(6));
     }
     if (aborted.length > 0) {
       this.dispatch();
@@ -346,8 +357,10 @@ export class InterpreterPool implements WorkerDispatcher {
     return Math.max(...codes);
   }
 
+  /** Stops the interpreters that serve, and waits (ABORTED_GRACE_MS at most) for those abortStuck() interrupted. */
   async stop(): Promise<void> {
-    await Promise.all(this.lanes.map((l) => l.interpreter.stop()));
+    const aborted = Promise.race([Promise.all(this.aborting), new Promise((r) => setTimeout(r, ABORTED_GRACE_MS).unref())]);
+    await Promise.all([...this.lanes.map((l) => l.interpreter.stop()), aborted]);
   }
 
   /** Hands queued requests to the lanes that can take one, the least loaded first. */

@@ -93,6 +93,7 @@ export class Interpreter {
     let death: ThreadDeath | null = null;
     thread.on('message', (m: PythonThreadMessage) => {
       if (m.kind === 'crashed') death = { kind: 'report', report: m };
+      else if (m.kind === 'stopped') death ??= { kind: 'stopped', exitCode: m.exitCode };
     });
     thread.on('error', (error: Error) => {
       death ??= { kind: 'error', error };

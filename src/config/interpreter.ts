@@ -40,7 +40,7 @@ export class ConfigFileError extends Error {}
  * than a boot, before the config file runs. Null: boot (the first worker of
  * a new install makes the snapshot, not the arbiter, which would wait for it).
  */
-async function restoreBase(layout: HostLayout, env: Record<string, string>): Promise<PyodideInterface | null> {
+export async function restoreBase(layout: HostLayout, env: Record<string, string>): Promise<PyodideInterface | null> {
   const found = findBaseImage();
   if (found.kind !== 'hit') return null;
   try {
@@ -111,6 +111,13 @@ export class ConfigInterpreter {
   callHook(name: string, state: ArbiterState): string | null {
     if (!this.hooks.has(name)) return null;
     const tb = this.py.pyimport('nicorn.hooks').arbiter_call(name, JSON.stringify(state)) as string;
+    return tb || null;
+  }
+
+  /** Runs a dirty arbiter hook (src/dirty/messages.ts's hook message, as JSON); returns the traceback when it raised. */
+  callDirtyHook(name: string, message: string): string | null {
+    if (!this.hooks.has(name)) return null;
+    const tb = this.py.pyimport('nicorn.hooks').dirty_call(name, message) as string;
     return tb || null;
   }
 

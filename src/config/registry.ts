@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
+import { DirtyAppSpecError, parseDirtyAppSpec } from '../dirty/app-specs.js';
 import { LOG_LEVELS } from '../log/levels.js';
 import * as v from './validators.js';
 import { servedWorkerClass } from './worker-classes.js';
@@ -169,7 +170,21 @@ function syslogDefault(): string {
 
 /** A dirty-arbiter hook (Gunicorn 25): as `hook`, in its own section. */
 function dirtyHook(name: string, params: string[], gunicornClass: string, desc: string): SettingSpec<boolean> {
-  return { ...hook(name, params, gunicornClass, false, desc), section: 'Dirty Arbiter Hooks' };
+  return { ...hook(name, params, gunicornClass, true, desc), section: 'Dirty Arbiter Hooks' };
+}
+
+/** dirty_apps: a list of "module:Class" or "module:Class:N", each checked as Gunicorn's parse_dirty_app_spec does. */
+function dirtyApps(raw: unknown): string[] {
+  const list = v.stringList(raw);
+  for (const spec of list) {
+    try {
+      parseDirtyAppSpec(spec);
+    } catch (e) {
+      if (e instanceof DirtyAppSpecError) throw new v.SettingError(e.message);
+      throw e;
+    }
+  }
+  return list;
 }
 
 /** --protocol: the two Gunicorn serves (it takes any other string for http, silently). */
@@ -923,8 +938,8 @@ export const registry = {
       'Permit requests employing obsolete HTTP line folding mechanism. The folding mechanism was deprecated by RFC 7230 ' +
       'Section 3.2.4 and is not employed by standards-compliant HTTP clients. This option is provided to diagnose ' +
       'backwards-incompatible changes; use with care and only if necessary. ' +
-      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
-    supported: false,
+      "In nicorn-py the front door's own parser (Gunicorn's rules) reads the requests this allows that llhttp, its fast path, refuses.",
+    supported: true,
   }),
   strip_header_spaces: spec({
     section: 'Server Mechanics',
@@ -936,8 +951,8 @@ export const registry = {
     desc:
       'Strip spaces present between the header name and the `:`. This is known to induce vulnerabilities and is not ' +
       'compliant with the HTTP/1.1 standard. Deprecated in Gunicorn; scheduled for removal in 25.0.0. ' +
-      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
-    supported: false,
+      "In nicorn-py the front door's own parser (Gunicorn's rules) reads the requests this allows that llhttp, its fast path, refuses.",
+    supported: true,
   }),
   permit_unconventional_http_method: spec({
     section: 'Server Mechanics',
@@ -950,8 +965,8 @@ export const registry = {
       'Permit HTTP methods not matching conventions, such as IANA registration guidelines. This permits request methods ' +
       'of length less than 3 or more than 20, methods with lowercase characters or methods containing the `#` character. ' +
       'Temporary in Gunicorn; scheduled for removal in 24.0.0. ' +
-      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
-    supported: false,
+      "In nicorn-py the front door's own parser (Gunicorn's rules) reads the requests this allows that llhttp, its fast path, refuses.",
+    supported: true,
   }),
   permit_unconventional_http_version: spec({
     section: 'Server Mechanics',
@@ -964,8 +979,8 @@ export const registry = {
       'Permit HTTP version not matching conventions of 2023. This disables the refusal of likely malformed request lines; ' +
       'it is unusual to specify HTTP 1 versions other than 1.0 and 1.1. Provided to diagnose backwards-incompatible ' +
       'changes; use with care and only if necessary. ' +
-      'Not supported by nicorn-py: llhttp, in the strict mode the front door uses, refuses these requests itself.',
-    supported: false,
+      "In nicorn-py the front door's own parser (Gunicorn's rules) reads the requests this allows that llhttp, its fast path, refuses.",
+    supported: true,
   }),
   casefold_http_method: spec({
     section: 'Server Mechanics',
@@ -977,7 +992,8 @@ export const registry = {
     desc:
       'Transform received HTTP methods to uppercase. HTTP methods are case sensitive by definition, and merely uppercase ' +
       'by convention; previous versions of Gunicorn uppercased them. Deprecated in Gunicorn; scheduled for removal in 24.0.0. ' +
-      'In nicorn-py llhttp only accepts methods that are already uppercase, so the setting changes nothing.',
+      'In nicorn-py it takes effect on the methods permit_unconventional_http_method lets through (llhttp, the fast path, ' +
+      'only accepts uppercase ones).',
     supported: true,
   }),
   forwarder_headers: spec({
@@ -1313,7 +1329,10 @@ export const registry = {
   ssl_context: hook('ssl_context', ['config', 'default_ssl_context_factory'], 'NewSSLContext', false,
     'Called when SSLContext is needed. Allows customizing the SSL context: the callable needs to accept an instance ' +
       'variable for the Config and a factory function that returns the default SSLContext (initialized with ' +
-      'certificates, private key, cert_reqs and ciphers according to the config), and to return an SSLContext object.',
+      'certificates, private key, cert_reqs and ciphers according to the config), and to return an SSLContext object. ' +
+      "Not supported by nicorn-py: the listeners' TLS is node's (node:tls in each worker's I/O thread), which a Python " +
+      'SSLContext cannot configure; what the default factory sets (certfile, keyfile, ca_certs, cert_reqs, ciphers) ' +
+      'nicorn-py applies from those settings.',
     'return default_ssl_context_factory()'),
 
   // ------------------------------------------------------------ SSL
@@ -1376,7 +1395,10 @@ export const registry = {
     validate: v.bool,
     default: () => true,
     defaultDoc: 'True',
-    desc: "Suppress ragged EOFs (see stdlib ssl module's).",
+    desc:
+      "Suppress ragged EOFs (see stdlib ssl module's). Not supported by nicorn-py: TLS is node's (OpenSSL through " +
+      'node:tls), which always takes a peer that closes without close_notify as the end of the stream, what the ' +
+      'default True means; False (report it as an error) has no counterpart there, as node does not tell the two apart.',
     supported: false,
   }),
   do_handshake_on_connect: spec({
@@ -1625,8 +1647,8 @@ export const registry = {
       'pure Python PythonProtocol parser; ASGI workers use callback-based parsing in data_received() for efficient ' +
       'incremental parsing. The gunicorn_h1c C extension provides significantly faster HTTP parsing using ' +
       'picohttpparser with SIMD optimizations. Install it with: pip install gunicorn[fast] (New in Gunicorn ' +
-      '25.0.0.) In nicorn-py every worker class parses HTTP/1 in the front door with node\'s llhttp, a C parser, before ' +
-      'Python sees a request: each value is accepted and the parser is the same (gunicorn_h1c is not needed for `fast`).',
+      '25.0.0.) In nicorn-py every worker class parses HTTP/1 in the front door with node\'s llhttp, a C parser (and the ' +
+      'requests llhttp refuses with its own parser of Gunicorn\'s rules), before Python sees a request: each value is accepted and the parser is the same (gunicorn_h1c is not needed for `fast`).',
     supported: true,
   }),
 
@@ -1636,7 +1658,7 @@ export const registry = {
     flags: ['--dirty-app'],
     meta: 'STRING',
     action: 'append',
-    validate: v.stringList,
+    validate: dirtyApps,
     default: () => [],
     defaultDoc: "[]",
     desc:
@@ -1653,8 +1675,13 @@ export const registry = {
       'both are specified. Dirty apps are loaded once when the dirty worker starts and persist in memory for the ' +
       'lifetime of the worker. This is ideal for loading ML models, database connection pools, or other stateful ' +
       'resources that are expensive to initialize. (New in Gunicorn 25.0.0.) (Changed in Gunicorn 25.1.0: Added ' +
-      'per-app worker allocation via `:N` format suffix.)',
-    supported: false,
+      'per-app worker allocation via `:N` format suffix.)' +
+      ' nicorn-py: each dirty worker is a process with its own Pyodide interpreter that imports its apps once; ' +
+      'apps and the HTTP workers\' code import `gunicorn.dirty` (nicorn-py provides it when Gunicorn is not ' +
+      'installed). The `workers` class attribute is read by the first dirty worker (the dirty arbiter is a Node ' +
+      'process and imports nothing), which loads every app, as Gunicorn\'s first one does; the others start once it ' +
+      'has, with the apps short of their limit.',
+    supported: true,
   }),
   dirty_workers: spec({
     section: 'Dirty Arbiters',
@@ -1667,8 +1694,11 @@ export const registry = {
       'The number of dirty worker processes. A positive integer. Set to 0 (default) to disable the dirty arbiter. ' +
       'When set to a positive value, a dirty arbiter process will be spawned to manage the dirty worker pool. Dirty ' +
       'workers are separate from HTTP workers and are designed for long-running, blocking operations like ML model ' +
-      'inference or heavy computation. (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'inference or heavy computation. (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: the dirty arbiter is a Node child process of the arbiter listening on a Unix socket whose ' +
+      'path HTTP workers find in GUNICORN_DIRTY_SOCKET; it speaks Gunicorn\'s dirty protocol, so Gunicorn\'s ' +
+      'own client works against it.',
+    supported: true,
   }),
   dirty_timeout: spec({
     section: 'Dirty Arbiters',
@@ -1680,8 +1710,11 @@ export const registry = {
     desc:
       'Timeout for dirty task execution in seconds. Workers silent for more than this many seconds are considered ' +
       'stuck and will be killed. Set to a high value for operations like model loading that may take a long time. ' +
-      'Value is a positive number. Setting it to 0 disables timeout checking. (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'Value is a positive number. Setting it to 0 disables timeout checking. (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: a request whose answer (or next chunk) does not come within it gets Gunicorn\'s ' +
+      'DirtyTimeoutError ("Worker timeout"); the dirty worker, whose Python is still in the action, is then ' +
+      'aborted (DIRTY WORKER TIMEOUT) and replaced, as Python in Pyodide cannot be left running in a thread.',
+    supported: true,
   }),
   dirty_threads: spec({
     section: 'Dirty Arbiters',
@@ -1692,8 +1725,12 @@ export const registry = {
     defaultDoc: "1",
     desc:
       'The number of threads per dirty worker. Each dirty worker can use threads to handle concurrent operations ' +
-      'within the same process, useful for async-safe applications. (New in Gunicorn 25.0.0.)',
-    supported: false,
+      'within the same process, useful for async-safe applications. (New in Gunicorn 25.0.0.)' +
+      ' nicorn-py: a dirty worker runs one action at a time whatever the value (Pyodide has no OS threads). ' +
+      'Gunicorn 26.2.2\'s dirty arbiter also sends each dirty worker one request at a time (a queue per ' +
+      'worker), so more threads change what a client sees only after a timed-out action, which keeps running ' +
+      'in Gunicorn and is stopped with its worker here. Scale with dirty_workers instead.',
+    supported: true,
   }),
   dirty_graceful_timeout: spec({
     section: 'Dirty Arbiters',
@@ -1705,8 +1742,10 @@ export const registry = {
     desc:
       'Timeout for graceful dirty worker shutdown in seconds. After receiving a shutdown signal, dirty workers have ' +
       'this much time to finish their current tasks. Workers still alive after the timeout are force killed. (New ' +
-      'in Gunicorn 25.0.0.)',
-    supported: false,
+      'in Gunicorn 25.0.0.)' +
+      ' nicorn-py: a dirty worker in the middle of an action stops once the action returns; TERM\'s wait for ' +
+      'the dirty arbiter is the longer of graceful_timeout and this plus one second, so no dirty worker outlives the server.',
+    supported: true,
   }),
 
   // ------------------------------------------------------------ Control (Gunicorn 24-26)
@@ -1758,25 +1797,25 @@ export const registry = {
     'on_dirty_starting',
     ['arbiter'],
     'OnDirtyStarting',
-    'Called just before the dirty arbiter process is initialized. The callable needs to accept a single instance variable for the DirtyArbiter. (New in Gunicorn 25.0.0.)',
+    'Called just before the dirty arbiter process is initialized. The callable needs to accept a single instance variable for the DirtyArbiter. (New in Gunicorn 25.0.0.) nicorn-py: runs in the arbiter\'s config interpreter (the dirty arbiter is a Node process), before the dirty arbiter listens; `arbiter` has pid, ppid, socket_path, num_workers, workers, cfg and log. One that raises ends the dirty arbiter (exit 255), as in Gunicorn; it is started again a second later.',
   ),
   dirty_post_fork: dirtyHook(
     'dirty_post_fork',
     ['arbiter', 'worker'],
     'DirtyPostFork',
-    'Called just after a dirty worker has been forked. The callable needs to accept two instance variables for the DirtyArbiter and new DirtyWorker. (New in Gunicorn 25.0.0.)',
+    'Called just after a dirty worker has been forked. The callable needs to accept two instance variables for the DirtyArbiter and new DirtyWorker. (New in Gunicorn 25.0.0.) nicorn-py: runs in the arbiter\'s config interpreter; `worker` has pid, age, app_paths, booted, cfg and log.',
   ),
   dirty_worker_init: dirtyHook(
     'dirty_worker_init',
     ['worker'],
     'DirtyWorkerInit',
-    'Called just after a dirty worker has initialized all applications. The callable needs to accept one instance variable for the DirtyWorker. (New in Gunicorn 25.0.0.)',
+    'Called just after a dirty worker has initialized all applications. The callable needs to accept one instance variable for the DirtyWorker. (New in Gunicorn 25.0.0.) nicorn-py: runs in the dirty worker\'s interpreter, where `worker.apps` maps each "module:Class" to its instance.',
   ),
   dirty_worker_exit: dirtyHook(
     'dirty_worker_exit',
     ['arbiter', 'worker'],
     'DirtyWorkerExit',
-    'Called when a dirty worker has exited. The callable needs to accept two instance variables for the DirtyArbiter and the exiting DirtyWorker. (New in Gunicorn 25.0.0.)',
+    'Called when a dirty worker has exited. The callable needs to accept two instance variables for the DirtyArbiter and the exiting DirtyWorker. (New in Gunicorn 25.0.0.) nicorn-py: runs in the arbiter\'s config interpreter.',
   ),
 };
 

@@ -139,6 +139,8 @@ export const pythonStdio: { stdout: Output; stderr: Output } = { stdout: fdOutpu
 export interface PythonLogHost {
   /** Text for the error log as it is (lines formatted by Python's logging). */
   write(text: string): void;
+  /** A line of nicorn-py's own (node code in this thread), formatted as the error log's lines are. */
+  line(level: LogLevel, message: string): void;
   /** A record of "gunicorn.error" for the syslog handler: Python's level name and %(message)s (+ traceback). */
   record(level: string, message: string): void;
   /** A statsd gunicorn.log.<kind> count. */
@@ -155,6 +157,7 @@ export interface PythonLogHost {
 
 const stderrHost: PythonLogHost = {
   write: (text) => writeAll(2, text),
+  line: (level, message) => writeAll(2, formatLine(level, message)),
   record: () => {},
   count: () => {},
   metric: () => {},
@@ -181,6 +184,7 @@ const RETIRE_MS = 60_000;
 const CHANNEL = 'nicorn-py:error-log';
 
 type Forwarded =
+  | { t: 'line'; level: LogLevel; message: string }
   | { t: 'record'; level: string; message: string }
   | { t: 'count'; kind: string }
   | { t: 'metric'; mtype: string; name: string; value: string };
@@ -194,6 +198,8 @@ export interface PythonLogOptions {
   forwardRecords: boolean;
   forwardCounts: boolean;
   toStderr: boolean;
+  /** With a log configuration, the thread's own lines (line()) go to the I/O thread's log, which routes them. */
+  routed: boolean;
 }
 
 // ---------------------------------------------------------------- ErrorLog
@@ -360,7 +366,7 @@ export class ErrorLog implements PythonLogHost {
       this.shared = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
       Atomics.store(this.shared, FD, this.fd);
     }
-    if ((this.forwardRecords || this.forwardCounts) && !this.channel) {
+    if ((this.forwardRecords || this.forwardCounts || this.route) && !this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
       this.channel.onmessage = (e) => this.fromPython((e as { data: Forwarded }).data);
       this.channel.unref();
@@ -371,11 +377,13 @@ export class ErrorLog implements PythonLogHost {
       forwardRecords: this.forwardRecords,
       forwardCounts: this.forwardCounts,
       toStderr: this.toStderr,
+      routed: this.route !== null,
     };
   }
 
   private fromPython(m: Forwarded): void {
-    if (m.t === 'record') this.record(m.level, m.message);
+    if (m.t === 'line') this.log(m.level, m.message);
+    else if (m.t === 'record') this.record(m.level, m.message);
     else if (m.t === 'count') this.count(m.kind);
     else this.metric(m.mtype, m.name, m.value);
   }
@@ -384,6 +392,9 @@ export class ErrorLog implements PythonLogHost {
   // config interpreter; through forPythonThread's channel from a worker's Python thread).
   write(text: string): void {
     writeAll(this.fd, text);
+  }
+  line(level: LogLevel, message: string): void {
+    this.log(level, message);
   }
   /** A Python record that passed its logger's level: to the sinks, as a line would go. */
   record(level: string, message: string): void {
@@ -451,7 +462,7 @@ export class PythonThreadLog implements PythonLogHost {
     this.forwardRecords = opts.forwardRecords;
     this.forwardCounts = opts.forwardCounts;
     this.toStderr = opts.toStderr;
-    if (opts.forwardRecords || opts.forwardCounts) {
+    if (opts.forwardRecords || opts.forwardCounts || opts.routed) {
       this.channel = new BroadcastChannel(CHANNEL);
       this.channel.unref();
     }
@@ -471,6 +482,11 @@ export class PythonThreadLog implements PythonLogHost {
 
   write(text: string | Uint8Array): void {
     writeAll(this.current(), text);
+  }
+
+  line(level: LogLevel, message: string): void {
+    if (this.opts.routed) this.post({ t: 'line', level, message });
+    else this.write(formatLine(level, message));
   }
 
   /** sys.stdout / sys.stderr: the error log with capture_output, else fd 1 / 2. */

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatLine, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
+import { pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import { interpreterEnv } from './boot.js';
 import { hostLayout } from './layout.js';
@@ -107,7 +107,7 @@ export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, wh
 /** In the maker's thread, once the image is made: caches it, releases the lock, logs it. */
 export function storeBaseImage(made: SnapshotMakerResult, ms: number, store: BaseStore): void {
   const line = (level: LogLevel, message: string) => {
-    if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(store.loglevel as LogLevel)) pythonLogHost().write(formatLine(level, message));
+    if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(store.loglevel as LogLevel)) pythonLogHost().line(level, message);
   };
   try {
     if (made.kind !== 'image') {

@@ -24,7 +24,7 @@ import { createFrontDoor } from './front-door/server.js';
 import { createUwsgiFrontDoor, type UwsgiServer } from './front-door/uwsgi-door.js';
 import { answerAbandoned } from './abandoned.js';
 import { describeCrash } from '../bridge/fatal.js';
-import type { Init, WorkerMessage } from './messages.js';
+import { INTERRUPT_GRACE_MS, type Init, type WorkerMessage } from './messages.js';
 
 const MIB = 1 << 20;
 
@@ -48,6 +48,18 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   process.on('SIGQUIT', () => exit(0));
   process.on('SIGINT', () => exit(0));
   process.on('disconnect', () => exit(0));
+  // main.ts stopped listening for 'disconnect' when the init arrived: an arbiter
+  // gone since then was not heard.
+  if (!process.connected) exit(0);
+  // As Gunicorn's workers check os.getppid() in their loop: an arbiter gone (its
+  // IPC channel's end not seen) leaves an orphan re-parented to init. Seen in CI:
+  // a worker whose arbiter a test had killed held uvu's output open for ever.
+  const arbiterPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid === arbiterPid) return;
+    log.info(`Parent changed, shutting down: <Worker ${process.pid}>`);
+    exit(0);
+  }, 1000).unref();
 
   // Log files are opened before dropping privileges, as Gunicorn's master opens them.
   // With a log configuration the access lines are Python records, emitted by the arbiter.
@@ -116,6 +128,8 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   let stopping = false;
   /** Set when the worker is leaving: responses then close their connection. */
   let draining = false;
+  /** The 500 pages of requests gthread's --timeout took from their interpreters, until written. */
+  let answeringStuck: Promise<void> = Promise.resolve();
   /** Stops accepting and answers what Python left unanswered (src/worker/abandoned.ts). */
   const answerForPython = () => {
     for (const s of servers) {
@@ -132,6 +146,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   dispatcher.onThreadDeath = (death) => {
     if (stopping) return;
     stopping = true;
+    if (death.kind === 'stopped') return void leaveAfter(death.exitCode);
     const request = dispatcher.currentRequestLine();
     let code = 1;
     if (death.kind === 'report') {
@@ -167,6 +182,7 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     );
     await dispatcher.idle();
     await dispatcher.stop();
+    await answeringStuck;
     exit(0);
   };
 
@@ -218,11 +234,17 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   if (workerClass === 'gthread' && settings.timeout > 0 && dispatcher.abortStuck) {
     const abortStuck = dispatcher.abortStuck.bind(dispatcher);
     const watch = setInterval(() => {
-      if (stopping) return;
+      // Also while TERM drains the worker: it still serves the requests of its
+      // kept-alive connections, and one stuck there held it (and its client)
+      // for as long as the app liked (time.sleep(100): answered 200 after
+      // 100 s); a sync worker's arbiter goes on watching it then too.
+      if (stopping && !draining) return;
       const { sinks, aborted, serving } = abortStuck(settings.timeout * 1000);
       if (aborted.length === 0) return;
       for (const line of aborted) log.critical(`WORKER TIMEOUT (pid:${process.pid}): an interpreter was stuck in "${line}" for --timeout ${settings.timeout} s; aborted`);
-      void answerAbandoned(sinks);
+      answeringStuck = answerAbandoned(sinks);
+      // Leaving already: it exits once idle, after these pages.
+      if (draining) return;
       if (serving === 0) {
         stopping = true;
         void leaveAfter(1);
@@ -237,12 +259,21 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     if (stopping) return;
     stopping = true;
     // ABRT (--timeout): the aborted request gets Gunicorn's 500 page now if nothing was
-    // sent yet (the arbiter's SIGKILL may follow within a second), while Python unwinds
-    // and runs worker_abort.
+    // sent yet, while Python unwinds and runs worker_abort (the arbiter kills a worker
+    // still here INTERRUPT_GRACE_MS and a tick after its ABRT).
     const answered = signal === 6 ? answerForPython() : Promise.resolve();
+    let pythonStopped = false;
     const leave = (code: number) => void answered.then(() => exit(code));
-    setTimeout(() => leave(signal === 6 ? 1 : 0), 2000).unref();
-    void dispatcher.interrupt(signal).then(leave);
+    setTimeout(() => {
+      if (pythonStopped) return;
+      const [sig, hook] = signal === 6 ? ['ABRT', 'worker_abort'] : ['INT/QUIT', 'worker_int'];
+      log.error(`Python did not stop within ${INTERRUPT_GRACE_MS / 1000} s of ${sig}: the worker leaves without ${hook} and worker_exit`);
+      leave(signal === 6 ? 1 : 0);
+    }, INTERRUPT_GRACE_MS).unref();
+    void dispatcher.interrupt(signal).then((code) => {
+      pythonStopped = true;
+      leave(code);
+    });
   };
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.removeAllListeners(sig);
   process.on('SIGTERM', () => void gracefulStop());

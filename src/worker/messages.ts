@@ -4,6 +4,14 @@ import type { ConfigSource } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import type { LogLevel } from '../log/levels.js';
 
+/**
+ * How long a worker's Python has, after INT/QUIT/ABRT, to run worker_int or
+ * worker_abort (and log the stuck frames) before the worker leaves without them.
+ * Unwinding takes 20-130 ms here (idle, and beside 6 busy loops on 2 cores);
+ * on a loaded CI machine it took past 2 s, so worker_abort never ran.
+ */
+export const INTERRUPT_GRACE_MS = 5000;
+
 export type ArbiterMessage =
   | {
       kind: 'init';

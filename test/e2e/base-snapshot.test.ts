@@ -10,7 +10,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get, parseResponse, raw } from '../helpers/http.js';
-import { eventually, startServer, type Server } from '../helpers/server.js';
+import { INTERPRETERS_PER_WORKER, eventually, startServer, type Server } from '../helpers/server.js';
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-base-')));
 /** A snapshot cache of this suite's own: the first launch finds none. */
@@ -75,8 +75,15 @@ const count = (log: string, re: RegExp) => log.match(new RegExp(re.source, 'g'))
 const MADE = /\[INFO\] Base snapshot made in \d+ ms \(([^)]*)\): (\S+)/;
 const RESTORED = /\[DEBUG\] Started from the base snapshot in \d+ ms/;
 
+/**
+ * "Worker start" lines of two workers: one per interpreter, as each of a
+ * gthread worker's interpreters boots (or restores) and imports the app
+ * itself (README, "Worker classes").
+ */
+const STARTS = 2 * INTERPRETERS_PER_WORKER;
+
 /** Resolves once both workers of `srv` have logged how they started (they may still be booting when the first accepts). */
-const bothStarted = (srv: Server) => eventually(() => count(srv.log(), /\[DEBUG\] Worker start: /) === 2, 60_000);
+const bothStarted = (srv: Server) => eventually(() => count(srv.log(), /\[DEBUG\] Worker start: /) === STARTS, 60_000);
 
 const base = suite<{ srv: Server | null }>('workers start from the base snapshot');
 
@@ -91,7 +98,7 @@ base('the first worker of an install boots, then makes the base snapshot, once, 
   // Made in the background once a worker serves: nobody's first response waits for it.
   assert.ok(await eventually(() => MADE.test(srv.log()), 90_000), srv.log());
   const log = srv.log();
-  assert.is(count(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, booted at/), 2, log);
+  assert.is(count(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, booted at/), STARTS, log);
   assert.is(count(log, /Making the base snapshot \(no snapshot yet\)/), 1, `one worker makes it:\n${log}`);
   assert.is(count(log, MADE), 1, log);
   assert.is(MADE.exec(log)![1], 'no snapshot yet');
@@ -115,7 +122,7 @@ base('the next launch: both workers start from it, and each imports the app itse
   assert.ok(await bothStarted(srv), srv.log());
   const log = srv.log();
   assert.is(count(log, MADE), 0, log);
-  assert.is(count(log, RESTORED), 2, log);
+  assert.is(count(log, RESTORED), STARTS, log);
   assert.match(log, /\[DEBUG\] Worker start: Python thread started at \d+ ms, restored \(base\) at \d+ ms \(CPU \d+ ms\), app loaded at \d+ ms/);
   const pids = srv.workerPids();
   assert.is(pids.length, 2);
@@ -123,9 +130,9 @@ base('the next launch: both workers start from it, and each imports the app itse
   assert.equal([...answers.keys()].sort(), [...pids].sort());
   for (const pid of pids) assert.is(answers.get(pid)!.importedIn, pid, 'imported in the worker that serves it');
   assert.is.not(answers.get(pids[0]!)!.random, answers.get(pids[1]!)!.random, 'each worker has its own random sequence');
-  // The app's module-level code ran once in each worker, and never in the arbiter or in the image.
+  // The app's module-level code ran once in each worker (in each of its interpreters), and never in the arbiter or in the image.
   const imports = fs.readFileSync(IMPORTS, 'utf8').trim().split('\n').map(Number);
-  assert.equal(imports.sort(), [...pids].sort());
+  assert.equal(imports.sort(), pids.flatMap((p) => Array<number>(INTERPRETERS_PER_WORKER).fill(p)).sort());
   // sys.prefix is the layout's (Debian's /usr here), installed after the restore.
   assert.is(answers.get(pids[0]!)!.prefix, '/usr');
   await srv.stop();

@@ -88,7 +88,7 @@ fast('--help: usage, then every flag grouped under its Gunicorn section, in the 
     assert.ok(line, `${s.flags.join(', ')} under ${s.section}`);
   }
   assert.match(r.stdout, /-w, --workers <INT>\s+The number of worker processes for handling requests\. \[1\]/);
-  assert.match(r.stdout, /--dirty-workers <INT>\s+.*\(not supported yet\)/);
+  assert.match(r.stdout, /--suppress-ragged-eofs\s+.*\(not supported yet\)/);
 });
 
 fast('an unknown flag is a usage error, as argparse reports it: exit 2', async () => {
@@ -119,7 +119,7 @@ fast('a bad value: exit 1, one line naming the setting and the value', async () 
 });
 
 fast("an unsupported setting at another value: 'Error: NAME is not supported by nicorn-py yet', exit 1", async () => {
-  for (const args of [['--logger-class', 'myapp.Logger'], ['--dirty-workers', '2']]) {
+  for (const args of [['--logger-class', 'myapp.Logger']]) {
     const r = await cli([...args, 'app:app']);
     const name = Object.keys(registry).find((n) => specOf(n as SettingName).flags.includes(args[0]!))!;
     assert.is(r.code, 1, args.join(' '));
@@ -251,7 +251,7 @@ files.before(async (ctx) => {
   fs.mkdirSync(withConf);
   fs.writeFileSync(path.join(withConf, 'gunicorn.conf.py'), 'workers = 3\nwsgi_app = "x:y"\n');
   const unsupported = path.join(tmp, 'unsupported.conf.py');
-  fs.writeFileSync(unsupported, 'permit_obsolete_folding = True\n');
+  fs.writeFileSync(unsupported, 'suppress_ragged_eofs = False\n');
   const sslContext = path.join(tmp, 'ssl_context.conf.py');
   fs.writeFileSync(sslContext, 'def ssl_context(config, factory):\n    return factory()\n');
   const appAndEnv = ['-c', path.join(CONF, 'app_and_env.conf.py'), '--chdir', WSGI, '--print-config'];
@@ -314,7 +314,7 @@ files('a bad value in the file: one line naming the setting and the value, exit 
 
 files('an unsupported setting or hook in the file is rejected by name, exit 1', ({ runs }) => {
   assert.is(runs.unsupported!.code, 1);
-  assert.is(oneLine(runs.unsupported!), 'Error: permit_obsolete_folding is not supported by nicorn-py yet');
+  assert.is(oneLine(runs.unsupported!), 'Error: suppress_ragged_eofs is not supported by nicorn-py yet');
   assert.is(runs.sslContext!.code, 1);
   assert.is(oneLine(runs.sslContext!), 'Error: ssl_context is not supported by nicorn-py yet');
 });

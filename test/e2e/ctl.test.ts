@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CLI, FIXTURES, ROOT, alive, eventually, runCli, sleep, startServer, type Run, type Server } from '../helpers/server.js';
+import { CLI, FIXTURES, INTERPRETERS_PER_WORKER, ROOT, alive, eventually, run, runCli, sleep, startServer, type Run, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-ctl-'));
@@ -25,23 +25,6 @@ const PYTHON = '/usr/bin/python3';
 
 /** `nicorn-py ctl ARGS` with the server's XDG_RUNTIME_DIR (so the default -s is its socket). */
 const ctl = (...args: string[]): Promise<Run> => runCli(['ctl', ...args], { env: { XDG_RUNTIME_DIR: RUNTIME } });
-
-/** Runs a command to its end; `input` goes to its stdin. */
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const proc = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    proc.stdin.end(opts.input ?? '');
-  });
-}
 
 /** Gunicorn's gunicornc console script (entry point gunicorn.ctl.cli:main) on the host's python3. */
 const gunicornc = (...args: string[]) =>
@@ -108,7 +91,9 @@ ctlSuite('show workers, show stats, show listeners, show all: the tables gunicor
   assert.match(all.stdout, /DIRTY ARBITER\n {2}\(not running\)\n$/);
   const config = json(await ctl('-j', '-c', 'show config'));
   assert.equal(config.bind, ['127.0.0.1:0']);
-  assert.is(config.worker_class, "<class 'gunicorn.workers.sync.SyncWorker'>");
+  // Gunicorn's Config.worker_class: sync with threads > 1 is the gthread class.
+  const cls = INTERPRETERS_PER_WORKER > 1 ? 'gunicorn.workers.gthread.ThreadWorker' : 'gunicorn.workers.sync.SyncWorker';
+  assert.is(config.worker_class, `<class '${cls}'>`);
   assert.is(config.control_socket, SOCK);
 });
 

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FIXTURES, eventually, startServer, type Server } from '../helpers/server.js';
+import { connected, raw, splitResponses } from '../helpers/http.js';
+import { FIXTURES, alive, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
 
@@ -60,6 +61,17 @@ s('worker hooks run in every interpreter (post_worker_init: once per interpreter
   assert.ok(lines.some((l) => l.endsWith(seen.token)), 'the serving interpreters are the booted ones');
 });
 
+s('pipelined requests of one connection are served one after another, answered in order (RFC 9112 9.3.2, Gunicorn\'s gthread)', async (ctx) => {
+  // Spread over two idle interpreters they would run at the same time: the
+  // POST's side effects could come after the GET behind it had run.
+  const r = await raw(ctx.srv!.port, 'POST /?s=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /?n=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 5000);
+  const answers = splitResponses(r.bytes).map((res) => JSON.parse(res.body.toString()) as Served & { began: number; ended: number });
+  assert.is(answers.length, 2, r.text);
+  const [first, second] = answers as [Served & { began: number; ended: number }, Served & { began: number; ended: number }];
+  assert.ok(first.ended - first.began >= 1, 'the POST slept first (answered first)');
+  assert.ok(second.began >= first.ended, `the GET began ${(first.ended - second.began).toFixed(3)} s before the POST had ended`);
+});
+
 s('-k gthread is accepted by name and path; the worker serves; TERM stops it cleanly', async (ctx) => {
   await ctx.srv?.stop();
   ctx.srv = await startServer(['--chdir', WSGI, '-k', 'gunicorn.workers.gthread.ThreadWorker', '--threads', '2', 'which_interpreter:application']);
@@ -106,6 +118,35 @@ s('--timeout per interpreter: a stuck one is aborted (500, worker_abort), the ot
   assert.not.match(log, /WORKER TIMEOUT \(pid:\d+\)$/m);
   const after = await served(srv);
   assert.ok(after.pid > 0);
+});
+
+s('--timeout per interpreter holds while TERM drains the worker: a stuck request on a kept-alive connection gets the 500 page', async (ctx) => {
+  await ctx.srv?.stop();
+  ctx.srv = await startServer(['--chdir', WSGI, '--threads', '2', '--timeout', '2', 'which_interpreter:application']);
+  const srv = ctx.srv;
+  const [pid] = srv.workerPids();
+  const c = await connected(srv.port);
+  try {
+    c.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.is((await c.response(10_000)).status, 200);
+    // TERM drains the worker: it stops accepting and serves what comes on its kept-alive connections.
+    process.kill(pid!, 'SIGTERM');
+    // The signal is handled well within this (a stuck request sent before it
+    // would be timed out by the serving worker's watch: no test of draining).
+    await sleep(500);
+    const t0 = Date.now();
+    c.send('GET /?s=30 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const res = await c.response(20_000);
+    assert.is(res.status, 500, srv.log());
+    assert.ok(Date.now() - t0 < 10_000, `answered after ${Date.now() - t0} ms, not when the app returned`);
+  } finally {
+    c.close();
+  }
+  assert.ok(await eventually(() => !alive(pid!), 10_000), srv.log());
+  const log = srv.log();
+  assert.match(log, `[CRITICAL] WORKER TIMEOUT (pid:${pid}): an interpreter was stuck in "GET /?s=30 HTTP/1.1"`);
+  assert.match(log, 'Worker aborted while handling /?s=30');
+  assert.match(log, `Worker exiting (pid: ${pid})`);
 });
 
 s.run();

@@ -8,8 +8,9 @@
 // invalid one when the app is not called and no 2xx comes back (an error page,
 // or the connection closed for a request that never ended).
 //
-// Cases that need other settings are left to the suites that run those
-// settings (malformed.test.ts, proxy.test.ts). The known differences are
+// Cases that need the parser's compatibility settings run below, each on a
+// server with the flags its test sets; other settings' cases are left to the
+// suites that run those settings (malformed.test.ts, proxy.test.ts). The known differences are
 // listed with their reason; the suite fails when one changes either way, and
 // prints the figure.
 
@@ -19,7 +20,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseResponse, raw, responseLength, splitResponses } from '../helpers/http.js';
-import { FIXTURES, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, countingArgs, startServer, type Server } from '../helpers/server.js';
 
 interface Expected {
   method: string;
@@ -83,19 +84,7 @@ const RFC9112: Case[] = [
 ];
 
 /** Where nicorn-py answers otherwise than Gunicorn 26's test expects, and why. */
-const KNOWN: Record<string, string> = {
-  'valid/009':
-    'Transfer-Encoding: identity beside Content-Length: llhttp refuses it in strict mode, and its lenient flags ' +
-    '(kLenientTransferEncoding, kLenientChunkedLength) would read such a body to the end of the connection, ' +
-    'where Gunicorn frames it by Content-Length',
-  'valid/013': 'chunk extensions with whitespace after ";": llhttp refuses them and no lenient flag allows it',
-  'rfc9112/chunk-ext-bws': 'whitespace around ";" in a chunk line (RFC 9112 7.1.1 BWS): as valid/013',
-  'valid/027': 'raw non-ASCII bytes in the target: llhttp refuses them (README, differences from Gunicorn)',
-  'valid/031': 'a method llhttp does not know (-BLARGH): llhttp has a fixed method table, with no lenient flag',
-  'valid/099':
-    'a body shorter than its Content-Length, then the client half-closes: Gunicorn hands the app the bytes that came; ' +
-    'nicorn-py reads the body before calling the app, and node:http drops a request whose client half-closed',
-};
+const KNOWN: Record<string, string> = {};
 
 const gc = suite<{ srv?: Server; count: number }>('Gunicorn 26 request corpus', { count: 0 });
 const outcome = new Map<string, string | null>();
@@ -164,7 +153,8 @@ function responseComplete(buf: Buffer, n: number): boolean {
 }
 
 async function calls(port: number): Promise<number> {
-  const r = await raw(port, 'GET /__count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000);
+  // No header field: the count is read under --limit-request-field_size 14 too.
+  const r = await raw(port, 'GET /__count HTTP/1.0\r\n\r\n', 3000);
   return Number(parseResponse(r.bytes).body.toString());
 }
 
@@ -210,7 +200,7 @@ async function judge(srv: Server, c: Case, before: number): Promise<string | nul
 }
 
 gc('boots one single-worker server with Gunicorn\'s defaults', async (ctx) => {
-  ctx.srv = await startServer(['-w', '1', '--chdir', path.join(FIXTURES, 'wsgi'), 'counting']);
+  ctx.srv = await startServer(['-w', '1', ...countingArgs(), '--chdir', path.join(FIXTURES, 'wsgi'), 'counting']);
   ctx.count = await calls(ctx.srv.port);
 });
 
@@ -229,3 +219,69 @@ for (const c of [...CASES, ...RFC9112]) {
 }
 
 gc.run();
+
+// ------------------------------------------------------------ the compatibility settings
+// Gunicorn's corpus cases for permit_obsolete_folding, strip_header_spaces,
+// permit_unconventional_http_method/_version and casefold_http_method, each on a
+// server started with the flags its test sets (tests/requests/*.py); llhttp refuses
+// every one of these requests, so the front door's own parser serves them.
+
+const PERMITS = ['--permit-obsolete-folding', '--strip-header-spaces', '--permit-unconventional-http-method', '--permit-unconventional-http-version'];
+const COMPAT_SERVERS: Record<string, string[]> = {
+  permits: PERMITS,
+  casefold: [...PERMITS, '--casefold-http-method'],
+  'fold-small': ['--permit-obsolete-folding', '--limit-request-field_size', '14'],
+};
+/** The server each settings case runs on. */
+const COMPAT_CASES: Record<string, string> = {
+  'valid/028': 'permits',
+  'valid/031compat2': 'permits',
+  'valid/compat_obs_fold': 'permits',
+  'valid/compat_obs_fold_huge': 'permits',
+  'valid/031compat': 'casefold',
+  'invalid/013': 'fold-small',
+};
+const version = (v: string, path: string): Expected => ({ ...expect('GET', path, path, { HTTP_HOST: 'x' }), protocol: `HTTP/${v}` });
+/** permit_unconventional_http_version, which Gunicorn's corpus has no case for (RFC 9112 2.3: one digit each). */
+const VERSIONS: [Case, string][] = [
+  [{ name: 'version/3.1', settings: [], bytes: b64('GET /v31 HTTP/3.1\r\nHost: x\r\n\r\n'), requests: [version('3.1', '/v31')] }, 'permits'],
+  [{ name: 'version/0.9-line', settings: [], bytes: b64('GET /v09 HTTP/0.9\r\nHost: x\r\n\r\n'), requests: [version('0.9', '/v09')] }, 'permits'],
+  [{ name: 'version/1.2', settings: [], bytes: b64('GET /v12 HTTP/1.2\r\nHost: x\r\n\r\n'), requests: [version('1.2', '/v12')] }, 'permits'],
+  [{ name: 'version/3.1-refused', settings: [], bytes: b64('GET /v31 HTTP/3.1\r\nHost: x\r\n\r\n'), error: 'InvalidHTTPVersion' }, 'defaults'],
+  [{ name: 'version/1.10-refused', settings: [], bytes: b64('GET /v HTTP/1.10\r\nHost: x\r\n\r\n'), error: 'InvalidHTTPVersion' }, 'permits'],
+];
+COMPAT_SERVERS['defaults'] = [];
+
+const compat = suite<{ servers: Record<string, Server>; counts: Record<string, number> }>('Gunicorn 26 corpus: compatibility settings', { servers: {}, counts: {} });
+
+compat.after(async (ctx) => {
+  await Promise.all(Object.values(ctx.servers).map((s) => s.stop()));
+});
+
+compat('boots a server per combination of settings the cases need', async (ctx) => {
+  await Promise.all(
+    Object.entries(COMPAT_SERVERS).map(async ([name, flags]) => {
+      ctx.servers[name] = await startServer(['-w', '1', ...flags, '--chdir', path.join(FIXTURES, 'wsgi'), 'counting']);
+      ctx.counts[name] = await calls(ctx.servers[name]!.port);
+    }),
+  );
+});
+
+const compatCases: [Case, string][] = [
+  ...corpus.cases.filter((c) => c.name in COMPAT_CASES).map((c): [Case, string] => [c, COMPAT_CASES[c.name]!]),
+  ...VERSIONS,
+];
+compat('every settings case named here is in the corpus file', () => {
+  assert.equal(corpus.cases.filter((c) => c.name in COMPAT_CASES).length, Object.keys(COMPAT_CASES).length);
+});
+for (const [c, server] of compatCases) {
+  compat(`${c.name} (${COMPAT_SERVERS[server]!.join(' ') || 'defaults'})${c.error ? ` (${c.error})` : ''}`, async (ctx) => {
+    const srv = ctx.servers[server];
+    assert.ok(srv, 'server up');
+    const why = await judge(srv!, c, ctx.counts[server]!);
+    ctx.counts[server] = await calls(srv!.port);
+    if (why !== null) assert.unreachable(`${c.name}: ${why}`);
+  });
+}
+
+compat.run();

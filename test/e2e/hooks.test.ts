@@ -7,7 +7,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get, raw } from '../helpers/http.js';
-import { FIXTURES, baseSnapshotSettled, eventually, runCli, runLimited, sleep, startServer, type Run, type Server } from '../helpers/server.js';
+import { FIXTURES, INTERPRETERS_PER_WORKER, baseSnapshotSettled, eventually, runCli, runLimited, sleep, startServer, type Run, type Server } from '../helpers/server.js';
 
 const CONF = path.join(FIXTURES, 'config');
 const WSGI = path.join(FIXTURES, 'wsgi');
@@ -22,6 +22,9 @@ function marks(file: string): Mark[] {
 
 const of = (all: Mark[], hook: string) => all.filter((m) => m.hook === hook);
 
+/** Each interpreter of a worker runs the worker-side hooks itself (helpers/server.ts). */
+const PER_WORKER = INTERPRETERS_PER_WORKER;
+
 // ---------------------------------------------------------------- the lifecycle
 
 const life = suite<{ srv: Server; file: string; all: Mark[]; code: number | null }>('server hooks');
@@ -35,7 +38,7 @@ life('the lifecycle runs: boot, a request, TTIN, TTOU, QUIT to a worker, a timeo
   });
   const { srv, file } = ctx;
   const count = (hook: string) => of(marks(file), hook).length;
-  assert.ok(await eventually(() => count('post_worker_init') === 2, 20_000), 'both workers booted');
+  assert.ok(await eventually(() => count('post_worker_init') === 2 * PER_WORKER, 20_000), 'both workers booted');
   // A suite before this one (hashtz) made the run's base snapshot with another TZ: a worker here makes
   // it again, seconds of CPU in that worker; not while the timeout below is timed.
   assert.ok(await baseSnapshotSettled(srv), 'the base snapshot is made');
@@ -45,23 +48,23 @@ life('the lifecycle runs: boot, a request, TTIN, TTOU, QUIT to a worker, a timeo
   assert.ok(await eventually(() => count('post_request') === 1));
   // TTIN: one more worker; TTOU: one fewer.
   process.kill(srv.pid, 'SIGTTIN');
-  assert.ok(await eventually(() => count('post_worker_init') === 3, 20_000), 'TTIN added a worker');
+  assert.ok(await eventually(() => count('post_worker_init') === 3 * PER_WORKER, 20_000), 'TTIN added a worker');
   process.kill(srv.pid, 'SIGTTOU');
   assert.ok(await eventually(() => count('child_exit') === 1, 10_000), 'TTOU retired a worker');
   // QUIT to one worker: worker_int there; the arbiter replaces it.
   const victim = of(marks(file), 'post_worker_init').at(-1)!.pid;
   process.kill(victim, 'SIGQUIT');
   assert.ok(await eventually(() => count('child_exit') === 2, 10_000), 'the QUIT worker exited');
-  assert.ok(await eventually(() => count('post_worker_init') === 4, 20_000), 'and was replaced');
+  assert.ok(await eventually(() => count('post_worker_init') === 4 * PER_WORKER, 20_000), 'and was replaced');
   // A request stuck past timeout = 3: worker_abort in that worker; it is replaced.
   // A fresh connection: a pooled keep-alive one may lead to the worker QUIT just ended.
   await raw(srv.port, get('/spin'), 6000);
   const counts = () => JSON.stringify(Object.fromEntries(['worker_abort', 'child_exit', 'post_worker_init'].map((h) => [h, count(h)])));
   assert.ok(await eventually(() => count('worker_abort') === 1 && count('child_exit') === 3, 10_000), `timeout: ${counts()}\n${srv.log().slice(-3000)}`);
-  assert.ok(await eventually(() => count('post_worker_init') === 5, 20_000), 'and was replaced');
+  assert.ok(await eventually(() => count('post_worker_init') === 5 * PER_WORKER, 20_000), 'and was replaced');
   // HUP: on_reload, new workers, old ones leave.
   process.kill(srv.pid, 'SIGHUP');
-  assert.ok(await eventually(() => count('on_reload') === 1 && count('post_worker_init') === 7, 20_000), 'HUP');
+  assert.ok(await eventually(() => count('on_reload') === 1 && count('post_worker_init') === 7 * PER_WORKER, 20_000), 'HUP');
   assert.ok(await eventually(() => count('child_exit') === 5, 20_000), 'old workers left after HUP');
   ctx.code = await srv.stop('SIGTERM');
   ctx.all = marks(file);
@@ -110,7 +113,8 @@ life('pre_fork sees the worker before it has a pid; post_fork after', ({ all }) 
   assert.ok(pre.every((m) => m['worker.pid'] === null));
   assert.equal(pre.map((m) => m['worker.age']), pre.map((_, i) => i + 1), 'worker.age counts spawns');
   const post = of(all, 'post_fork');
-  assert.equal(post.map((m) => m['worker.age']).sort(), pre.map((m) => m['worker.age']).sort());
+  const perInterpreter = pre.flatMap((m) => Array<unknown>(PER_WORKER).fill(m['worker.age']));
+  assert.equal(post.map((m) => m['worker.age']).sort(), perInterpreter.sort());
   for (const m of of(all, 'post_worker_init')) {
     assert.is(m.wsgi, true, 'worker.wsgi is the loaded app');
     assert.is(m['worker.cfg.keepalive'], 1, 'worker.cfg carries the config file');
@@ -147,8 +151,9 @@ life('TTIN and TTOU announce the new worker count', ({ all }) => {
 
 life('QUIT to a worker runs worker_int then worker_exit in it; child_exit in the arbiter', ({ all }) => {
   const int = of(all, 'worker_int');
-  assert.is(int.length, 1);
+  assert.is(int.length, PER_WORKER, 'once in each of its interpreters');
   const pid = int[0]!.pid;
+  assert.ok(int.every((m) => m.pid === pid), 'all in the one worker');
   assert.is(int[0]!['worker.alive'], false);
   assert.ok(of(all, 'worker_exit').some((m) => m.pid === pid));
   assert.ok(of(all, 'child_exit').some((m) => m['worker.pid'] === pid && m['worker.alive'] === false));

@@ -47,13 +47,15 @@ interface H2Reply {
   /** Informational (1xx) header blocks before the response. */
   interim: http2.IncomingHttpHeaders[];
   error?: string;
+  /** The RST_STREAM code the stream closed with (0: none). */
+  rstCode: number;
 }
 
 /** One request on an open session; `body` is sent as the request body. */
 function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer): Promise<H2Reply> {
   return new Promise((resolve) => {
     const req = session.request(headers, { endStream: body === undefined });
-    const reply: H2Reply = { status: 0, headers: {}, body: Buffer.alloc(0), interim: [] };
+    const reply: H2Reply = { status: 0, headers: {}, body: Buffer.alloc(0), interim: [], rstCode: 0 };
     const chunks: Buffer[] = [];
     req.on('headers', (h) => reply.interim.push(h));
     req.on('response', (h) => {
@@ -61,8 +63,9 @@ function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHtt
       reply.headers = h;
     });
     req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', () => resolve({ ...reply, body: Buffer.concat(chunks) }));
-    req.on('error', (e: Error) => resolve({ ...reply, body: Buffer.concat(chunks), error: e.message }));
+    req.on('error', (e: Error) => (reply.error = e.message));
+    // 'close' comes last, after 'end' or 'error', with the reset code (a reset may come without an 'error').
+    req.on('close', () => resolve({ ...reply, body: Buffer.concat(chunks), rstCode: req.rstCode ?? 0 }));
     if (body !== undefined) req.end(body);
   });
 }
@@ -281,9 +284,12 @@ test('the request rules apply per stream: the refused stream gets its status, th
   assert.is(name.status, 200);
   assert.is(json(name.body).HTTP_X_UNDER, undefined);
   assert.is(json(name.body).HTTP_X_OVER, '2');
-  // Past http2_max_header_list_size nghttp2 resets the stream (ENHANCE_YOUR_CALM) before a request exists.
-  assert.is(list.status, 0);
-  assert.match(String(list.error), /NGHTTP2_ENHANCE_YOUR_CALM/);
+  // Past http2_max_header_list_size the stream is reset before a request exists.
+  assert.is(list.status, 0, `no response: ${list.status}`);
+  // nghttp2's own limit resets it with ENHANCE_YOUR_CALM; node's header callback, when it sees the
+  // oversize first, with INTERNAL_ERROR (seen 1 run in 3-6): either way refused before a request exists.
+  const refusedCodes: number[] = [http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, http2.constants.NGHTTP2_INTERNAL_ERROR];
+  assert.ok(refusedCodes.includes(list.rstCode), `reset as refused: code ${list.rstCode}, error ${list.error}`);
   assert.is(fine.status, 200);
   assert.is(String(fine.body), 'Hello, World!\n');
   // The connection is still good for more.

@@ -51,8 +51,10 @@ dict('every line is a record the JSON formatter of the project formats, with its
   fs.cpSync(FIXTURE, ctx.dir, { recursive: true });
   ctx.log = path.join(tmp, 'json.log');
   const { dir, log } = ctx;
+  // A cache of its own: the worker makes the base snapshot, and says so from its Python thread.
+  const cache = path.join(tmp, 'cache');
   ctx.srv = await startServer(['-c', path.join(dir, 'gunicorn.conf.py'), '--chdir', dir, 'app'], {
-    env: { NICORN_TEST_JSON_LOG: log },
+    env: { NICORN_TEST_JSON_LOG: log, XDG_CACHE_HOME: cache },
     logFile: log,
   });
   const { srv } = ctx;
@@ -73,7 +75,8 @@ dict('every line is a record the JSON formatter of the project formats, with its
   assert.ok(Number.isInteger(access.duration_us));
   // Gunicorn's default access_log_format, formatted from the atoms.
   assert.match(access.message, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello HTTP\/1\.1" 200 2 "-" "[^"]*"$/);
-  assert.not.match(srv.stdio(), /Starting nicorn-py|Booting worker|app says/);
+  assert.ok(find((l) => l.message.startsWith('Making the base snapshot') && l.pid === worker), "the Python thread's own line, routed too");
+  assert.not.match(srv.stdio(), /Starting nicorn-py|Booting worker|app says|Making the base snapshot/);
 });
 
 dict('HUP with a configuration that fails: the error on stderr, the previous configuration stays, in new workers too', async ({ srv, dir, log }) => {

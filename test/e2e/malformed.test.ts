@@ -9,8 +9,9 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { completeResponses, connected, parseResponse, raw, splitResponses, type FramedResponse, type RawResult } from '../helpers/http.js';
-import { FIXTURES, runLimited, startServer, type Server } from '../helpers/server.js';
-import { REASONS, REFUSED, SERVER_ARGS, type ServerName } from './corpus/malformed.js';
+import { FIXTURES, countingArgs, runLimited, startServer, type Server } from '../helpers/server.js';
+import { REFUSED, SERVER_ARGS, type ServerName } from './corpus/malformed.js';
+import { assertErrorPage, calls, show } from '../helpers/error-page.js';
 
 interface Seen {
   call: number;
@@ -44,44 +45,9 @@ interface Ctx {
 
 const results = new Map<string, boolean>();
 
-const show = (bytes: Buffer | string, max = 240) => {
-  const s = typeof bytes === 'string' ? bytes : bytes.toString('latin1');
-  return JSON.stringify(s.length > max ? `${s.slice(0, max)}... (${s.length} bytes)` : s);
-};
-
-/** The app's call count, asked on a connection of its own. */
-async function calls(port: number): Promise<number> {
-  const r = await raw(port, 'GET /__count HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 3000);
-  const n = Number(parseResponse(r.bytes).body.toString());
-  if (!Number.isInteger(n)) throw new Error(`GET /__count answered ${show(r.text)}`);
-  return n;
-}
-
 function seen(res: FramedResponse): Seen {
   assert.is(res.status, 200, `app answer expected, got ${show(res.head)}`);
   return JSON.parse(res.body.toString('latin1')) as Seen;
-}
-
-/** Checks Gunicorn's error page (util.write_error) and that nothing else came or stays open. */
-function assertErrorPage(r: RawResult, status: number, context: string): void {
-  const reason = REASONS[status]!;
-  const end = r.bytes.indexOf('\r\n\r\n');
-  assert.ok(end > 0, `a response came back: ${context}`);
-  const lines = r.bytes.subarray(0, end).toString('latin1').split('\r\n');
-  assert.is(lines[0], `HTTP/1.1 ${status} ${reason}`, `status line: ${context}`);
-  const names = lines.slice(1).map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
-  assert.equal(names, ['connection', 'content-type', 'content-length'], `error page headers: ${context}`);
-  assert.is(lines[1], 'Connection: close', context);
-  assert.is(lines[2], 'Content-Type: text/html', context);
-  const body = r.bytes.subarray(end + 4);
-  assert.is(lines[3], `Content-Length: ${body.length}`, `one response and nothing after it: ${context}`);
-  const page = body.toString('latin1');
-  assert.ok(
-    page.startsWith(`<html>\n  <head>\n    <title>${reason}</title>\n  </head>\n  <body>\n    <h1><p>${reason}</p></h1>\n`),
-    `Gunicorn's error page: ${context}`,
-  );
-  assert.ok(page.endsWith('  </body>\n</html>\n'), `Gunicorn's error page ends: ${context}`);
-  assert.ok(r.closedByServer, `the server closed the connection: ${context}`);
 }
 
 /** The app's count moved by exactly `by` since the last check (and re-syncs so one failure does not cascade). */
@@ -363,6 +329,127 @@ const SERVED: ServedCase[] = [
       assert.is(seen(splitResponses(r.bytes)[0]!).headers.HTTP_X, value);
     },
   },
+  // What llhttp refuses and Gunicorn 26 serves: the front door's own parser takes the
+  // connection from that request on (h1-fallback.ts), and keeps it.
+  {
+    id: 'method-unregistered',
+    title: 'methods llhttp does not know (FOO, -BLARGH) are served, and the connection goes on with the next request',
+    server: 'main',
+    calls: 3,
+    async run(port) {
+      const c = await connected(port);
+      c.send(req('FOO / HTTP/1.1\r\nHost: x\r\n\r\n-BLARGH /b HTTP/1.1\r\nHost: x\r\n\r\n'));
+      assert.is(seen(splitResponses((await c.response()).raw)[0]!).method, 'FOO');
+      assert.is(seen(splitResponses((await c.response()).raw)[0]!).method, '-BLARGH');
+      // A later write, on our parser now: keep-alive holds.
+      c.send(req('GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      assert.is(seen(splitResponses((await c.response()).raw)[0]!).path, '/third');
+      assert.ok(await c.closedWithin(2000), 'closed after Connection: close');
+    },
+  },
+  {
+    id: 'target-latin1',
+    title: 'a raw byte 0xE9 in the target reaches the app as latin-1, as Gunicorn hands it over',
+    server: 'main',
+    calls: 1,
+    async run(port) {
+      const r = await raw(port, req('GET /caf\xe9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      const s = seen(splitResponses(r.bytes)[0]!);
+      assert.is(s.path, '/caf\xe9');
+      assert.is(s.raw_uri, '/caf\xe9');
+    },
+  },
+  {
+    id: 'te-gzip',
+    title: 'Transfer-Encoding gzip without chunked: no body, the connection closes after (Gunicorn\'s framing)',
+    server: 'main',
+    calls: 1,
+    async run(port) {
+      const r = await raw(port, req('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nGET /never HTTP/1.1\r\n\r\n'));
+      const responses = splitResponses(r.bytes);
+      assert.is(responses.length, 1);
+      assert.is(seen(responses[0]!).body_length, 0);
+      assert.ok(r.closedByServer);
+    },
+  },
+  {
+    id: 'fallback-pipelined',
+    title: 'pipelined: llhttp serves the first, ours the rest (identity + Content-Length, chunk extensions with BWS), in order',
+    server: 'main',
+    calls: 4,
+    async run(port) {
+      const r = await raw(
+        port,
+        req(
+          'GET /one HTTP/1.1\r\nHost: x\r\n\r\n' +
+            'POST /two HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nWorld' +
+            'POST /three HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5 ; a = b\r\nhello\r\n0\r\nX-Sum: 1\r\n\r\n' +
+            'GET /four HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        ),
+      );
+      const got = splitResponses(r.bytes).map((x) => seen(x));
+      assert.equal(got.map((s) => [s.path, s.body]), [['/one', ''], ['/two', 'World'], ['/three', 'hello'], ['/four', '']]);
+      assert.ok(r.closedByServer);
+    },
+  },
+  {
+    id: 'fallback-chunk-ext-later',
+    title: 'a chunk line with BWS in a later read of a body llhttp began: the body goes on on our parser',
+    server: 'main',
+    calls: 2,
+    async run(port) {
+      const c = await connected(port);
+      c.send(req('POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'));
+      await new Promise((r) => setTimeout(r, 100));
+      c.send(req('6; some; parameters=stuff\r\n world\r\n0\r\n\r\n'));
+      assert.is(seen(splitResponses((await c.response()).raw)[0]!).body, 'hello world');
+      c.send(req('GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      assert.is(seen(splitResponses((await c.response()).raw)[0]!).path, '/after');
+    },
+  },
+  {
+    id: 'fallback-100-continue',
+    title: 'Expect: 100-continue on our parser: "100 Continue" once the head passed, then the body, then the answer',
+    server: 'main',
+    calls: 1,
+    async run(port) {
+      const c = await connected(port);
+      c.send(req('PURGE2 /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n'));
+      await c.until(/^HTTP\/1\.1 100 Continue\r\n\r\n/, 3000);
+      c.send(req('hello'));
+      const text = await c.until((t) => completeResponses(t.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')) >= 1, 5000);
+      const s = seen(splitResponses(Buffer.from(text.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, ''), 'latin1'))[0]!);
+      assert.equal([s.method, s.body], ['PURGE2', 'hello']);
+    },
+  },
+  {
+    id: 'fallback-half-close',
+    title: 'on our parser, a body shorter than its Content-Length then the client\'s FIN: served with the bytes that came, then closed',
+    server: 'main',
+    calls: 1,
+    async run(port) {
+      const c = await connected(port);
+      c.send(req('-BLARGH /h HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'));
+      await new Promise((r) => setTimeout(r, 100));
+      c.sock.end();
+      const s = seen(splitResponses((await c.response()).raw)[0]!);
+      assert.equal([s.method, s.body], ['-BLARGH', 'abc']);
+      assert.ok(await c.closedWithin(2000), 'closed after the response');
+    },
+  },
+  {
+    id: 'fallback-split-head',
+    title: 'a head llhttp refuses whose first bytes came in an earlier read cannot be placed exactly: refused, as before',
+    server: 'main',
+    calls: 0,
+    async run(port) {
+      const c = await connected(port);
+      c.send(req('POST /split HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n'));
+      await new Promise((r) => setTimeout(r, 100));
+      c.send(req('Content-Length: 5\r\n\r\nWorld'));
+      assert.match(await c.until(/\r\n\r\n[\s\S]*<\/html>\n$/, 3000), /^HTTP\/1\.1 400 Bad Request\r\n/);
+    },
+  },
 ];
 
 // ------------------------------------------------------------ the suite
@@ -385,7 +472,7 @@ malformed('boots one single-worker counting server per limit set', async (ctx) =
     Object.fromEntries(
       SERVER_NAMES.map((name) => [
         name,
-        () => startServer(['-w', '1', ...SERVER_ARGS[name], '--chdir', path.join(FIXTURES, 'wsgi'), 'counting']),
+        () => startServer(['-w', '1', ...SERVER_ARGS[name], ...countingArgs(), '--chdir', path.join(FIXTURES, 'wsgi'), 'counting']),
       ]),
     ),
   );

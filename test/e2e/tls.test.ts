@@ -81,6 +81,31 @@ test('a GET over TLS reaches the app, with wsgi.url_scheme https', async () => {
   assert.is(e.SERVER_PORT, String(servers.optional!.port));
 });
 
+test('over TLS too, what llhttp refuses and Gunicorn takes is served by the front door\'s own parser, and the connection goes on', async () => {
+  const { connect } = await import('node:tls');
+  const sock = connect({ host: '127.0.0.1', port: servers.optional!.port, ca: read('ca.pem'), servername: 'localhost', checkServerIdentity: () => undefined });
+  let text = '';
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => (text += d));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('secureConnect', resolve);
+    sock.once('error', reject);
+  });
+  const wait = (n: number) =>
+    eventually(() => (text.match(/HTTP\/1\.1 200 OK\r\n/g) ?? []).length >= n && text.trimEnd().endsWith('}'), 5000);
+  sock.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n-BLARGH /blargh HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(await wait(2), `two answers: ${text}`);
+  sock.write('POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5 ; a=b\r\nhello\r\n0\r\n\r\n');
+  assert.ok(await wait(3), `three answers: ${text}`);
+  sock.destroy();
+  const seen = text
+    .split('HTTP/1.1 200 OK\r\n')
+    .slice(1)
+    .map((r) => JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)) as Record<string, string>)
+    .map((e) => `${e.REQUEST_METHOD} ${e.PATH_INFO}`);
+  assert.equal(seen, ['GET /first', '-BLARGH /blargh', 'POST /chunks']);
+});
+
 test('the arbiter announces the listener as https://, as Gunicorn does for an SSL bind', () => {
   assert.match(servers.optional!.log(), `Listening at: https://127.0.0.1:${servers.optional!.port}`);
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get, parseResponse, raw, readArrivals } from '../helpers/http.js';
-import { FIXTURES, eventually, sleep, startServer, type Server } from '../helpers/server.js';
+import { FIXTURES, INTERPRETERS_PER_WORKER, eventually, sleep, startServer, type Server } from '../helpers/server.js';
 
 const wsgi = suite<{ srv: Server }>('WSGI bridge');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-wsgi-'));
@@ -52,7 +52,8 @@ wsgi('environ carries PEP 3333 and Gunicorn keys', async ({ srv }) => {
   assert.is(env.HTTP_USER_AGENT, 'uvu');
   assert.equal(env['wsgi.version'], [1, 0]);
   assert.is(env['wsgi.url_scheme'], 'http');
-  assert.is(env['wsgi.multithread'], false);
+  // True under --threads N > 1 (gthread), as in Gunicorn.
+  assert.is(env['wsgi.multithread'], INTERPRETERS_PER_WORKER > 1);
   assert.is(env['wsgi.multiprocess'], false);
   assert.is(env['wsgi.run_once'], false);
   assert.is(env['wsgi.input_terminated'], true);

@@ -4,12 +4,33 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve('.');
 export const CLI = path.join(ROOT, 'bin/nicorn-py');
 export const FIXTURES = path.join(ROOT, 'fixtures');
 export const PACKAGES = path.join(FIXTURES, '.packages/site-packages');
+
+/**
+ * Python interpreters per worker: the suites also run under
+ * GUNICORN_CMD_ARGS="--threads N" (gthread), where each interpreter imports
+ * the app, runs the worker hooks and logs its own start lines (README,
+ * "Worker classes").
+ */
+export const INTERPRETERS_PER_WORKER = Number(/--threads[= ](\d+)/.exec(process.env.GUNICORN_CMD_ARGS ?? '')?.[1] ?? 1);
+
+/**
+ * Arguments that give fixtures/wsgi/counting.py a count file of its own, so
+ * the count covers every interpreter of the worker (a module global would
+ * count one interpreter's calls under --threads). The file goes when the
+ * test process exits.
+ */
+export function countingArgs(): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-count-'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return ['-e', `COUNTING_FILE=${path.join(dir, 'count')}`];
+}
 
 export interface Server {
   proc: ChildProcess;
@@ -52,8 +73,8 @@ function track(proc: ChildProcess, stderr: () => string): void {
   live.add(proc.pid!);
   proc.once('exit', () => {
     live.delete(proc.pid!);
-    // Workers die with the arbiter; make sure of it by pid.
-    for (const pid of workerPidsIn(stderr())) {
+    // Workers (and the dirty arbiter and its workers) die with the arbiter; make sure of it by pid.
+    for (const pid of [...workerPidsIn(stderr()), ...dirtyPidsIn(stderr())]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -63,17 +84,26 @@ function track(proc: ChildProcess, stderr: () => string): void {
   });
 }
 
+/** Pids of the dirty arbiter and its workers, from Gunicorn's "Spawned dirty ..." lines. */
+export function dirtyPidsIn(log: string): number[] {
+  return [...log.matchAll(/Spawned dirty (?:arbiter|worker) \(pid: (\d+)\)/g)].map((m) => Number(m[1]));
+}
+
 function workerPidsIn(log: string): number[] {
   return [...log.matchAll(/Booting worker with pid: (\d+)/g)].map((m) => Number(m[1]));
 }
 
-/** Runs the CLI to completion (for error paths); kills it after `timeoutMs`. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+/** Runs a command to completion; `input` goes to its stdin; it is killed after `timeoutMs`. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [CLI, ...args], {
+    const proc = spawn(cmd, args, {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -85,7 +115,19 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    if (opts.input !== undefined) proc.stdin!.end(opts.input);
   });
+}
+
+/**
+ * Runs the CLI to its end (for error paths); kills it after `timeoutMs`.
+ * Where neither ARGS nor a config binds, the default is Gunicorn's
+ * 127.0.0.1:8000, where the README's example server may be serving (a case
+ * then met "Connection in use" instead of what it tests): PORT=0 makes that
+ * default an ephemeral port (Gunicorn's 0.0.0.0:$PORT).
+ */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+  return run(process.execPath, [CLI, ...args], { ...opts, env: { PORT: '0', ...opts.env } });
 }
 
 function canConnect(port: number): Promise<boolean> {

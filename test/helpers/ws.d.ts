@@ -4,8 +4,15 @@ declare module 'ws' {
   import type { EventEmitter } from 'node:events';
   import type { IncomingMessage } from 'node:http';
 
+  /** `ca`: the certificates a wss:// client trusts (passed on to tls.connect). */
+  export interface ClientOptions {
+    headers?: Record<string, string>;
+    maxPayload?: number;
+    ca?: Buffer;
+  }
+
   export default class WebSocket extends EventEmitter {
-    constructor(url: string, protocols?: string | string[], options?: { headers?: Record<string, string>; maxPayload?: number });
+    constructor(url: string, protocols?: string | string[], options?: ClientOptions);
     readonly protocol: string;
     readonly readyState: number;
     send(data: string | Buffer, options?: { binary?: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;

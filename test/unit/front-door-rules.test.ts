@@ -181,11 +181,14 @@ test('a first request line without an HTTP version is Invalid Request Line once 
   assert.is(e.message, "Invalid HTTP request line: 'GET /nine'");
   assert.is(versionlessRequestLine(Buffer.from('GET /nine\n'))?.message, "Invalid HTTP request line: 'GET /nine'");
   assert.is(versionlessRequestLine(Buffer.from('GET\r\n'))?.message, "Invalid HTTP request line: 'GET'");
-  // Not complete yet, or three parts (llhttp judges those), or an empty line first.
+  // Gunicorn 26 refuses an empty line first, and two spaces after the method (an empty target).
+  assert.is(versionlessRequestLine(Buffer.from('\r\nGET / HTTP/1.1\r\n'))?.message, "Invalid HTTP request line: ''");
+  assert.is(versionlessRequestLine(Buffer.from('GET  / HTTP/1.1\r\n'))?.message, "Invalid HTTP request line: 'GET  / HTTP/1.1'");
+  // Not complete yet, or three parts (llhttp judges those; methods it does not know, the fallback parser).
   assert.is(versionlessRequestLine(Buffer.from('GET /nine')), null);
   assert.is(versionlessRequestLine(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n')), null);
   assert.is(versionlessRequestLine(Buffer.from('GET / FTP/1.1\r\n')), null);
-  assert.is(versionlessRequestLine(Buffer.from('\r\nGET / HTTP/1.1\r\n')), null);
+  assert.is(versionlessRequestLine(Buffer.from('get  / HTTP/1.1\r\n')), null);
 });
 
 test("trailers may not carry framing, routing or authentication fields (Gunicorn 26's list)", () => {

@@ -566,6 +566,7 @@ class _IO:
     """As src/bridge/python-thread.ts: recv() returns ((id << 21) + length) * 16 + type, send() pads to 8 bytes."""
     def __init__(self): self.sent = []; self.exchanges = 0
     def setInbox(self, addr, size): pass
+    def armInterrupts(self): pass
     def recv(self): return ((${id} << ${RECV_LENGTH_BITS}) + 37) * 16 + channel.IN_HEAD
     def send(self, addr, n):
         self.sent.append(ctypes.string_at(addr, n) + bytes(-n & 7))
@@ -673,6 +674,50 @@ b = body_of((BODY, b"a" * 70000), (BODY, b"b"), (EOF, b""))
 d = b.read()
 [len(d), d[-2:].decode(), b.read().decode(), b.read(5).decode(), b.readline().decode()]`);
   assert.equal(r, [70001, 'ab', '', '', '']);
+});
+
+test('serve(): a signal raised as the interrupt flag is armed runs its hooks; the SIGABRT handler is set before (workers/base.py)', () => {
+  // Pyodide raises a flag set while the worker got ready at its first look after
+  // channel.arm_interrupts(): that must be inside serve()'s try, with the handler set.
+  const r = pyJson<Record<string, { code: number; hooks: string[]; handler_set: boolean }>>(`
+import logging, signal
+from nicorn.channel import WorkerAbort
+from nicorn.workers.sync import SyncWorker
+from nicorn.workers.asgi import AsgiWorker, LoopAbort
+
+class _Process:
+    alive = True
+
+def _serve(cls, raised):
+    w = cls.__new__(cls)
+    seen = {"hooks": [], "handler_set": False}
+    class _Channel:
+        def arm_interrupts(self):
+            seen["handler_set"] = signal.getsignal(signal.SIGABRT) == w._on_abort
+            raise raised()
+    w.channel, w.worker, w.server, w.current = _Channel(), _Process(), None, None
+    w.log = logging.getLogger("serve-test")
+    w.run_hook = lambda name, *args: seen["hooks"].append(name)
+    try:
+        seen["code"] = w.serve()
+    finally:
+        signal.signal(signal.SIGABRT, signal.SIG_DFL)
+    return seen
+
+{
+    "sync INT": _serve(SyncWorker, KeyboardInterrupt),
+    "sync ABRT": _serve(SyncWorker, WorkerAbort),
+    "asgi INT": _serve(AsgiWorker, KeyboardInterrupt),
+    "asgi ABRT": _serve(AsgiWorker, LoopAbort),
+    "asgi ABRT in a wait": _serve(AsgiWorker, WorkerAbort),
+}
+`);
+  for (const [name, seen] of Object.entries(r)) {
+    const abort = name.includes('ABRT');
+    assert.equal(seen.hooks, [abort ? 'worker_abort' : 'worker_int', 'worker_exit'], name);
+    assert.is(seen.code, abort ? 1 : 0, name);
+    assert.ok(seen.handler_set, `${name}: the SIGABRT handler is set before the flag is armed`);
+  }
 });
 
 test('Body.read(0) returns b"" without reading a frame', () => {

@@ -201,6 +201,8 @@ const SUPPORTED = [
   'casefold_http_method', 'secure_scheme_headers', 'forwarded_allow_ips', 'forwarder_headers', 'proxy_protocol',
   'proxy_allow_ips', 'certfile', 'keyfile', 'ca_certs', 'cert_reqs', 'ciphers', 'do_handshake_on_connect', 'ssl_version',
   'reuse_port',
+  // The front door's own HTTP/1 parser (issues 20, 21).
+  'permit_obsolete_folding', 'strip_header_spaces', 'permit_unconventional_http_method', 'permit_unconventional_http_version',
   // Operations (issue 21).
   'reload', 'reload_engine', 'reload_extra_files', 'logconfig', 'logconfig_dict', 'logconfig_json', 'default_proc_name',
   'initgroups', 'spew', 'sendfile', 'enable_backlog_metric', 'paste', 'raw_paste_global_conf',
@@ -213,6 +215,9 @@ const SUPPORTED = [
   'http2_max_header_list_size',
   // The asgi worker (issue 19).
   'asgi_loop', 'asgi_lifespan', 'asgi_disconnect_grace_period', 'root_path', 'http_parser',
+  // Dirty arbiters (issue 21).
+  'dirty_apps', 'dirty_workers', 'dirty_timeout', 'dirty_threads', 'dirty_graceful_timeout',
+  'on_dirty_starting', 'dirty_post_fork', 'dirty_worker_init', 'dirty_worker_exit',
 ];
 
 /** For every unsupported setting, a valid value other than its default (as a CLI string or a config-file value). */
@@ -220,19 +225,6 @@ const NOT_DEFAULT: Record<string, unknown> = {
   logger_class: 'myapp.Logger',
   ssl_context: true,
   suppress_ragged_eofs: false,
-  permit_obsolete_folding: true,
-  strip_header_spaces: true,
-  permit_unconventional_http_method: true,
-  permit_unconventional_http_version: true,
-  dirty_apps: ['myapp.ml:MLApp'],
-  dirty_workers: '2',
-  dirty_timeout: '60',
-  dirty_threads: '4',
-  dirty_graceful_timeout: '5',
-  on_dirty_starting: true,
-  dirty_post_fork: true,
-  dirty_worker_init: true,
-  dirty_worker_exit: true,
 };
 
 /** nicorn-py's own settings (nicornOnly), which Gunicorn does not have. */

@@ -300,7 +300,6 @@ test('an unsupported setting at its default is accepted, from any layer', () => 
 
 test("an unsupported setting at another value is rejected: '<name> is not supported by nicorn-py yet'", () => {
   const cases: [SettingName, unknown][] = [
-    ['permit_obsolete_folding', true],
     ['logger_class', 'myapp.Logger'],
     ['suppress_ragged_eofs', false],
   ];

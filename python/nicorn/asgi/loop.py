@@ -31,20 +31,18 @@ class LoopChannel(Channel):
 
     def __init__(self, io, inbox_size):
         super().__init__(io, inbox_size)
-        self._wait = io.wait
+        self._poll = io.poll
 
-    def wait(self, timeout_ms):
-        """1 once a frame waits, 0 after timeout_ms (-1: no limit); raises when interrupted."""
-        r = self._wait(timeout_ms)
-        if r < 0:
-            raise interrupted(-r)
-        return r
-
-    def recv_frame(self):
-        """The next frame (one waits: wait() said so): (type, exchange id, payload length)."""
-        r = self._recv()
-        if r < 0:
-            raise interrupted(-r)
+    def next_frame(self, timeout_ms):
+        """Hands over the queued frames, then waits up to timeout_ms (-1: no
+        limit) for the next frame: (type, exchange id, payload length), or
+        None. One crossing to the I/O thread's side for all three."""
+        n = self._take_outbox() if self._outlen else 0
+        r = self._poll(self._outaddr, n, timeout_ms)
+        if r <= 0:
+            if r < 0:
+                raise interrupted(-r)
+            return None
         rest = r >> 4
         return r & 15, rest >> RECV_LENGTH_BITS, rest & _LENGTH_MASK
 
@@ -64,26 +62,29 @@ class ChannelSelector(selectors.SelectSelector):
         self._ch = channel
         self._on_frame = on_frame
 
-    def _drain(self):
+    def _drain(self, frame):
+        """Hands `frame` and every other waiting one to on_frame; what they
+        made the loop queue (credits) leaves with the next poll."""
         ch = self._ch
         on_frame = self._on_frame
-        while ch.wait(0):
-            on_frame(*ch.recv_frame())
-        # What the frames made the loop answer at once (credits) leaves with the next wait.
+        while frame is not None:
+            on_frame(*frame)
+            frame = ch.next_frame(0)
 
     def select(self, timeout=None):
         ch = self._ch
-        ch.flush()
         if not self._fd_to_key:
             ms = -1 if timeout is None else math.ceil(max(timeout, 0) * 1000)
-            if ch.wait(ms):
-                self._drain()
+            frame = ch.next_frame(ms)
+            if frame is not None:
+                self._drain(frame)
             return []
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
         while True:
-            got = ch.wait(0)
+            frame = ch.next_frame(0)
+            got = frame is not None
             if got:
-                self._drain()
+                self._drain(frame)
             left = _HOST_SLICE if deadline is None else min(_HOST_SLICE, deadline - time.monotonic())
             ready = super().select(0 if got else max(left, 0))
             if ready or got or (deadline is not None and time.monotonic() >= deadline):

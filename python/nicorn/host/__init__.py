@@ -12,7 +12,7 @@ standard library, calling the host through `_nicorn_host`
 import importlib
 
 # The modules of this package whose install() runs, in this order.
-_PARTS = ("extensions", "locks", "net", "tls", "urllib3_sockets", "hashing", "timezone", "sleep", "threads")
+_PARTS = ("extensions", "locks", "net", "tls", "urllib3_sockets", "hashing", "timezone", "sleep", "threads", "users", "unix_streams")
 
 
 def install():

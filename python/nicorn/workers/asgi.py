@@ -10,7 +10,6 @@ blocking it) is a stuck worker, aborted as the sync worker's stuck request is.
 
 import asyncio
 import json
-import signal
 
 from .. import hooks
 from ..asgi import inline_threads
@@ -18,7 +17,7 @@ from ..asgi.http import HttpExchange, http_scope
 from ..asgi.lifespan import Lifespan, LifespanFailed
 from ..asgi.loop import ChannelSelector, LoopChannel, WorkerLoop
 from ..asgi.websocket import WebSocketExchange, websocket_scope
-from ..channel import IN_HEAD, IN_STOP, IN_WS_HEAD, OUT_CLOSE, OUT_END, WorkerAbort
+from ..channel import IN_HEAD, IN_STOP, IN_WS_HEAD, OUT_CLOSE, OUT_END
 from .base import WORKER_BOOT_ERROR, Worker
 
 
@@ -26,10 +25,6 @@ class LoopAbort(KeyboardInterrupt):
     """SIGABRT (--timeout) in the loop. A KeyboardInterrupt, as asyncio's tasks
     and callbacks re-raise only that and SystemExit: any other BaseException
     raised in a task is kept in the task and the loop goes on."""
-
-
-def _on_abort(signum, frame):
-    raise LoopAbort()
 
 
 class AsgiWorker(Worker):
@@ -44,8 +39,9 @@ class AsgiWorker(Worker):
             self.grace = settings.get("asgi_disconnect_grace_period", 3)
         return code
 
-    def serve(self):
-        signal.signal(signal.SIGABRT, _on_abort)
+    abort_exception = LoopAbort
+
+    def run(self):
         self.exchanges = {}
         self.state = {}
         self.stopping = False
@@ -54,22 +50,11 @@ class AsgiWorker(Worker):
         inline_threads.install(loop)
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
-        code = 0
-        try:
-            code = loop.run_until_complete(self._main())
-        except (WorkerAbort, LoopAbort):
-            self.worker.alive = False
-            # Where the loop was held: the frames the abort interrupted.
-            self.log.critical("Worker aborted: the event loop was blocked for --timeout", exc_info=True)
-            self.run_hook("worker_abort", self.worker)
-            code = 1
-        except KeyboardInterrupt:
-            self.worker.alive = False
-            self.run_hook("worker_int", self.worker)
-        finally:
-            self.worker.alive = False
-            self.run_hook("worker_exit", self.server, self.worker)
-        return code
+        return loop.run_until_complete(self._main())
+
+    def log_abort(self):
+        # Where the loop was held: the frames the abort interrupted.
+        self.log.critical("Worker aborted: the event loop was blocked for --timeout", exc_info=True)
 
     async def _main(self):
         lifespan = None

@@ -1,10 +1,13 @@
 """What every worker class does in its interpreter, as Gunicorn's workers/base.py:
-boot (the process's paths, hooks, the app), and the handling of one request
-(environ, the app call, the response, pre_request/post_request)."""
+boot (the process's paths, hooks, the app), the end of its loop (serve(): the
+signals, worker_int, worker_abort, worker_exit) and the handling of one
+request (environ, the app call, the response, pre_request/post_request).
+Each class overrides only its loop, run()."""
 
 import dataclasses
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -14,7 +17,7 @@ from .. import hooks
 from .. import logconfig
 from .. import recursion
 from ..body import Body, ClientDisconnected, EmptyBody
-from ..channel import OUT_CLOSE, Channel, ClientGone
+from ..channel import OUT_CLOSE, Channel, ClientGone, WorkerAbort
 from ..loader import AppImportError, import_app, native_extension_hint
 from ..log import error_logger
 from ..reload import ModuleReport
@@ -147,7 +150,11 @@ class Worker:
             self.worker.booted = True
         except AppImportError as e:
             log.debug("Exception while loading the application", exc_info=True)
-            print("%s" % e, file=sys.stderr, flush=True)
+            # One write of the whole line: print() writes the text and the newline
+            # apart, and the interpreters of a gthread worker failing at once
+            # interleaved them ("...'hello'.Failed to find ...\n\n").
+            sys.stderr.write("%s\n" % e)
+            sys.stderr.flush()
             self._report_modules(e)
             return APP_LOAD_ERROR
         except BaseException as e:
@@ -168,8 +175,43 @@ class Worker:
         self.base = environ_mod.base_environ(opts.workers > 1, FileWrapper, multithread=opts.threads > 1)
         return 0
 
+    # What SIGABRT (--timeout) raises in this class's loop; a wait the flag
+    # interrupts raises WorkerAbort (channel.interrupted).
+    abort_exception = WorkerAbort
+
     def serve(self):
-        """The class's request loop; returns the worker's exit code."""
+        """Every class's end, as Gunicorn's base worker: runs the class's loop
+        (run()); INT/QUIT end it with worker_int, ABRT with worker_abort (exit
+        code 1); worker_exit last. Returns the worker's exit code."""
+        signal.signal(signal.SIGABRT, self._on_abort)
+        code = 0
+        try:
+            # Only now does the I/O thread's interrupt flag reach Python: a signal
+            # that came since the app was loaded is raised in here, not lost.
+            self.channel.arm_interrupts()
+            code = self.run()
+        except (WorkerAbort, self.abort_exception):
+            self.worker.alive = False
+            self.log_abort()
+            self.run_hook("worker_abort", self.worker)
+            code = 1
+        except KeyboardInterrupt:
+            self.worker.alive = False
+            self.run_hook("worker_int", self.worker)
+        finally:
+            self.worker.alive = False
+            self.run_hook("worker_exit", self.server, self.worker)
+        return code
+
+    def _on_abort(self, signum, frame):
+        raise self.abort_exception()
+
+    def run(self):
+        """The class's serving loop; returns when told to stop (its exit code)."""
+        raise NotImplementedError
+
+    def log_abort(self):
+        """The critical line of an abort, with the frames it interrupted."""
         raise NotImplementedError
 
     def _report_modules(self, error=None):

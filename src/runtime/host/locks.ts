@@ -9,7 +9,16 @@
 // writes. A file under a host mount is a NODEFS stream whose `nfd` is the
 // host descriptor; the lock is taken on it with the host's fcntl()/flock().
 // Locks stay per process (one worker = one host process, as one Gunicorn
-// worker), which is what SQLite's unix VFS is written for.
+// worker), which is what SQLite's unix VFS is written for. A gthread worker
+// runs several interpreters in one process, where process-owned locks never
+// conflict: there each interpreter takes open-file-description locks
+// (F_OFD_*) on one descriptor of its own per file, so they exclude each other
+// as well as other processes. Measured before: flaskr with --threads 2, 24
+// registrations at once, "sqlite3.OperationalError: disk I/O error" on
+// commit. Within an interpreter they behave as a process's POSIX locks: one
+// owner whatever descriptor asks, released when any descriptor of the file
+// is closed. The one difference: F_GETLK answers pid -1 for a lock a gthread
+// worker holds, as Linux answers for every OFD lock.
 //
 // Files in the interpreter's own memory keep Emscripten's answers: no other
 // process can open them, and within one process POSIX locks never conflict.
@@ -20,12 +29,13 @@
 // database. Such a mapping is refused with an error that names the limit
 // (see refuseSharedMapping) rather than let WAL run on copies.
 
+import fs from 'node:fs';
 import os from 'node:os';
 import { hostErrno, libc, wasmErrno } from './libc.js';
 import type { EmModule, WasmImports } from './module.js';
 import { hostStream } from './nodefs.js';
 import { interruptPending } from './wait.js';
-import { formatLine, pythonLogHost } from '../../log/error-log.js';
+import { pythonLogHost } from '../../log/error-log.js';
 
 // The interpreter's fcntl commands (musl for wasm32 with a 64-bit off_t:
 // the *64 numbers) and the host's (x86-64 and aarch64 Linux share them).
@@ -34,6 +44,12 @@ export const WASM_F_SETLK = 13;
 export const WASM_F_SETLKW = 14;
 const HOST_F_GETLK = 5;
 const HOST_F_SETLK = 6;
+// Linux's open file description locks; they conflict with POSIX locks of
+// other processes (the sqlite3 CLI, a host CPython) as POSIX locks do.
+const HOST_F_OFD_GETLK = 36;
+const HOST_F_OFD_SETLK = 37;
+const HOST_F_GETFL = 3;
+const O_ACCMODE = 3;
 
 // l_type and l_whence have the same values in musl and Linux; named here so
 // that the translation below says what it moves.
@@ -124,15 +140,66 @@ const { EAGAIN, EACCES, EINTR } = os.constants.errno;
 /** The module of this thread's interpreter (the one whose imports were patched). */
 let current: EmModule | null = null;
 
+/** Locks per interpreter (F_OFD_*), not per process: set when the worker runs several interpreters. */
+let perInterpreter = false;
+
+/** gthread: this thread's interpreter is one of several in its process (its locks must exclude theirs). */
+export function lockPerInterpreter(): void {
+  perInterpreter = true;
+}
+
+/**
+ * This interpreter's lock owner per host file ("dev:ino"): a descriptor of
+ * its own on the file (reopened through /proc/self/fd, the access mode of
+ * the descriptor that first asked), which holds every lock it takes on it.
+ */
+const owners = new Map<string, number>();
+
+function fileKey(nfd: number): string {
+  const st = fs.fstatSync(nfd, { bigint: true });
+  return `${st.dev}:${st.ino}`;
+}
+
+/** The descriptor holding this interpreter's locks on `nfd`'s file; opened on first use. */
+function ownerFd(nfd: number): number {
+  const key = fileKey(nfd);
+  let fd = owners.get(key);
+  if (fd === undefined) {
+    const mode = fcntlFn()(nfd, HOST_F_GETFL, Buffer.alloc(0)) & O_ACCMODE;
+    fd = fs.openSync(`/proc/self/fd/${nfd}`, mode === O_ACCMODE ? fs.constants.O_RDWR : mode);
+    owners.set(key, fd);
+  }
+  return fd;
+}
+
+/**
+ * A descriptor of a host file is about to close: as for a process's POSIX
+ * locks, this interpreter's locks on the file go (its owner descriptor is
+ * closed, which releases them).
+ */
+function releaseOnClose(nfd: number): void {
+  if (owners.size === 0) return;
+  let key: string;
+  try {
+    key = fileKey(nfd);
+  } catch {
+    return;
+  }
+  const fd = owners.get(key);
+  if (fd === undefined) return;
+  owners.delete(key);
+  fs.closeSync(fd);
+}
+
 /**
  * Tries `request` with F_SETLK until it is granted, refused for another
  * reason than a conflict, or a signal is pending (then EINTR: CPython runs
  * the handler and, as for an interrupted fcntl(), retries or raises).
  * Returns 0 or a host errno.
  */
-function setLockWaiting(nfd: number, buf: Buffer): number {
+function setLockWaiting(nfd: number, setlk: number, buf: Buffer): number {
   for (let attempt = 0; ; attempt++) {
-    if (fcntlFn()(nfd, HOST_F_SETLK, buf) === 0) return 0;
+    if (fcntlFn()(nfd, setlk, buf) === 0) return 0;
     const errno = hostErrno();
     if (errno !== EAGAIN && errno !== EACCES && errno !== EINTR) return errno;
     if (interruptPending()) return EINTR;
@@ -146,7 +213,15 @@ function hostLockFcntl(mod: EmModule, original: (fd: number, cmd: number, vararg
     if (cmd !== WASM_F_GETLK && cmd !== WASM_F_SETLK && cmd !== WASM_F_SETLKW) return original(fd, cmd, varargs);
     const stream = hostStream(mod, fd);
     if (stream === null) return original(fd, cmd, varargs);
-    const nfd = stream.nfd;
+    let nfd = stream.nfd;
+    if (perInterpreter) {
+      try {
+        nfd = ownerFd(stream.nfd);
+      } catch (e) {
+        return -wasmErrno(mod, -((e as NodeJS.ErrnoException).errno ?? -os.constants.errno.EBADF));
+      }
+    }
+    const [getlk, setlk] = perInterpreter ? [HOST_F_OFD_GETLK, HOST_F_OFD_SETLK] : [HOST_F_GETLK, HOST_F_SETLK];
     // The third argument is the address of a pointer to the struct flock.
     const at = mod.HEAPU32[(varargs >>> 0) >>> 2]!;
     const heap = new DataView(mod.HEAPU8.buffer);
@@ -156,8 +231,8 @@ function hostLockFcntl(mod: EmModule, original: (fd: number, cmd: number, vararg
     const hostView = new DataView(buf.buffer, buf.byteOffset, FLOCK_SIZE);
     writeFlock(hostView, 0, toHostRequest(request, Number(stream.position ?? 0)));
     let errno = 0;
-    if (cmd === WASM_F_SETLKW) errno = setLockWaiting(nfd, buf);
-    else if (fcntlFn()(nfd, cmd === WASM_F_GETLK ? HOST_F_GETLK : HOST_F_SETLK, buf) !== 0) errno = hostErrno();
+    if (cmd === WASM_F_SETLKW) errno = setLockWaiting(nfd, setlk, buf);
+    else if (fcntlFn()(nfd, cmd === WASM_F_GETLK ? getlk : setlk, buf) !== 0) errno = hostErrno();
     if (errno !== 0) return -wasmErrno(mod, errno);
     if (cmd === WASM_F_GETLK) {
       const answer = readFlock(hostView, 0);
@@ -222,7 +297,7 @@ function refuseSharedMapping(mod: EmModule, original: (...args: never[]) => numb
         // Once per database and process: SQLite tries again at every statement.
         if (!refused.has(path)) {
           refused.add(path);
-          pythonLogHost().write(formatLine('error', walRefusal(path.slice(0, -4))));
+          pythonLogHost().line('error', walRefusal(path.slice(0, -4)));
         }
         return -mod.ERRNO_CODES.ENODEV!;
       }
@@ -245,6 +320,13 @@ export function walRefusal(db: string): string {
 /** The ImportPatch (imports.ts PATCHES). */
 export function patchLocks(imports: WasmImports, mod: EmModule): void {
   current = mod;
+  const close = imports.fd_close as (fd: number) => number;
+  if (typeof close !== 'function') throw new Error('nicorn-py host locks: Pyodide has no fd_close import');
+  imports.fd_close = (fd: number): number => {
+    const stream = hostStream(mod, fd);
+    if (stream !== null) releaseOnClose(stream.nfd);
+    return close(fd);
+  };
   const fcntl = imports.__syscall_fcntl64 as (fd: number, cmd: number, varargs: number) => number;
   if (typeof fcntl !== 'function') throw new Error('nicorn-py host locks: Pyodide has no __syscall_fcntl64 import');
   imports.__syscall_fcntl64 = hostLockFcntl(mod, fcntl);

@@ -9,6 +9,7 @@ import { NET_API } from './sockets.js';
 import { HASHING } from './hashing.js';
 import { TIMEZONE } from './timezone.js';
 import { TLS_API } from './tls-api.js';
+import { USERS_API } from './users.js';
 
 export const HOST_API = hostObject('_nicorn_host', {
   ...NET_API,
@@ -17,4 +18,5 @@ export const HOST_API = hostObject('_nicorn_host', {
   ...HASHING,
   ...TIMEZONE,
   ...LOCKS_API,
+  ...USERS_API,
 });

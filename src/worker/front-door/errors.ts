@@ -55,6 +55,11 @@ export const forbiddenProxyRequest = (host: string) =>
 // the parser meets them before the app is called, and the request is refused.
 export const invalidChunk = (detail: string) => bad(`Invalid chunk size: ${pyRepr(detail)}`);
 
+/** Gunicorn's InvalidChunkSize (its data is bytes: the log quotes them as b'...'). */
+export const invalidChunkSize = (data: Buffer) => bad(`Invalid chunk size: ${pyBytesRepr(data)}`);
+export const chunkMissingTerminator = (term: Buffer) => bad(`Invalid chunk terminator is not '\\r\\n': ${pyBytesRepr(term)}`);
+export const invalidChunkExtension = (reason: string) => bad(`Invalid chunk extension: ${reason}`);
+
 export const unsupportedConnect = (target: string) => bad(`CONNECT with a body is not supported: ${pyRepr(target)}`);
 
 const escapeHtml = (s: string) =>

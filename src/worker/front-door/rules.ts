@@ -4,6 +4,7 @@
 // scheme headers a trusted proxy may set. Checked once per request head,
 // before anything reaches Python.
 
+import http from 'node:http';
 import type { Settings } from '../../config/registry.js';
 import { AllowList, parseIPv6 } from '../../config/networks.js';
 import {
@@ -20,7 +21,8 @@ export type RuleSettings = Pick<
   | 'secure_scheme_headers'
   | 'forwarded_allow_ips'
   | 'forwarder_headers'
->;
+> &
+  Partial<Pick<Settings, 'permit_unconventional_http_version'>>;
 
 /** Gunicorn's hard ceilings (message.py). */
 const MAX_REQUEST_LINE = 8190;
@@ -63,6 +65,7 @@ export class RequestRules {
   private readonly schemeHeaders: Map<string, string>;
   private readonly forwarders: Set<string>;
   private readonly headerMap: RuleSettings['header_map'];
+  private readonly anyVersion: boolean;
 
   constructor(s: RuleSettings) {
     const line = s.limit_request_line;
@@ -75,6 +78,7 @@ export class RequestRules {
     this.schemeHeaders = new Map(Object.entries(s.secure_scheme_headers).map(([k, v]) => [k.toUpperCase(), String(v)]));
     this.forwarders = new Set(s.forwarder_headers.map((h) => h.toUpperCase()));
     this.headerMap = s.header_map;
+    this.anyVersion = s.permit_unconventional_http_version ?? false;
   }
 
   /** The most a request head may take before the parser gives up (node's maxHeaderSize). */
@@ -107,10 +111,15 @@ export class RequestRules {
 
   private checkHead(head: ParsedHead, peer: string | null, listenerScheme: 'http' | 'https', http2: boolean): CheckedHead {
     if (head.url === '*' && head.method !== 'OPTIONS') throw invalidRequestLine(`${head.method} * HTTP/${head.httpVersion}`);
+    // Gunicorn 26.2's parser passes a NUL in the target on (its corpus once refused it: nonascii_05);
+    // the head crosses to Python as a NUL-separated record (bridge/protocol.ts), which cannot carry one.
+    if (head.url.includes('\0')) throw invalidRequestLine(`${head.method} ${head.url} HTTP/${head.httpVersion}`);
     if (!validAuthority(head.url)) throw invalidRequestLine(`${head.method} ${head.url} HTTP/${head.httpVersion}`);
     const lineLength = head.method.length + head.url.length + head.httpVersion.length + 7;
     if (this.requestLine > 0 && lineLength > this.requestLine) throw limitRequestLine(lineLength, this.requestLine);
-    if (!http2 && head.httpVersion !== '1.1' && head.httpVersion !== '1.0') {
+    // Gunicorn takes any HTTP/1.x (1.2 too: h1-parser.ts reads what llhttp refuses), others with
+    // permit_unconventional_http_version (llhttp itself passes 0.9 and 2.0 on).
+    if (!http2 && !head.httpVersion.startsWith('1.') && !this.anyVersion) {
       throw invalidVersion(`(${head.httpVersion.split('.').join(', ')})`);
     }
 
@@ -166,7 +175,7 @@ export class RequestRules {
  * One Transfer-Encoding value, as Gunicorn's set_body_reader reads the list:
  * chunked once and last; identity and the compressions only before it.
  */
-function transferCodings(value: string, chunkedBefore: boolean): { chunked: boolean; close: boolean } {
+export function transferCodings(value: string, chunkedBefore: boolean): { chunked: boolean; close: boolean } {
   let chunked = chunkedBefore;
   let close = false;
   for (const coding of value.split(',').map((v) => v.trim().toLowerCase())) {
@@ -206,16 +215,25 @@ export function parserRefusal(err: ParserError, requestLineLimit: number): Reque
  * version ("GET /path", HTTP/0.9's form): Gunicorn's parse_request_line splits
  * the line on its first two spaces and refuses anything but three parts, at
  * once. llhttp takes such a line for HTTP/0.9 and waits for header lines
- * that never come. `bytes` are the connection's first bytes; null while the
+ * that never come. The same look at the line refuses, as Gunicorn does, an
+ * empty line before the request and two spaces after the method, which
+ * llhttp takes (a connection's first request only: later ones reach llhttp
+ * directly). `bytes` are the connection's first bytes; null while the
  * line is not complete, or when it has its three parts (the parser's to judge).
  */
 export function versionlessRequestLine(bytes: Buffer): RequestError | null {
   const end = bytes.indexOf(0x0a);
   if (end < 0) return null;
   const line = bytes.subarray(0, end > 0 && bytes[end - 1] === 0x0d ? end - 1 : end).toString('latin1');
-  // An empty line before the request is llhttp's to skip or refuse.
-  if (line === '' || line.split(' ').length >= 3) return null;
-  return invalidRequestLine(line);
+  // Gunicorn 26 refuses an empty line before the request (llhttp skips it, as RFC 9112 2.2 allows).
+  if (line === '') return invalidRequestLine(line);
+  const parts = line.split(' ');
+  if (parts.length < 3) return invalidRequestLine(line);
+  // Two spaces after a method llhttp knows: Gunicorn's split makes the target empty and refuses
+  // the line; llhttp takes the spaces as one. (Other methods are llhttp's to refuse, and the
+  // front door's own parser's to judge: h1-fallback.ts.)
+  if (parts[1] === '' && http.METHODS.includes(parts[0]!)) return invalidRequestLine(line);
+  return null;
 }
 
 /**

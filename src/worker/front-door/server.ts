@@ -27,6 +27,8 @@ import { DEFAULT_BODY_LIMITS, RequestBody, type BodyLimits } from './request-bod
 import { Http1Response } from './response-rules.js';
 import { RequestRules, forbiddenTrailer, parserRefusal, versionlessRequestLine, type CheckedHead } from './rules.js';
 import { Http1Sink } from './http1-sink.js';
+import { endShortBody, followReads, takeOver, type FallbackDoor } from './h1-fallback.js';
+import type { H1ParserOptions } from './h1-parser.js';
 import { createHttp2Door, type Http2Door, type Http2Settings } from './http2-streams.js';
 import { WebSocketConnection, handshakeRefusal, writeRefusal } from './websocket.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
@@ -48,15 +50,17 @@ export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
     | 'tmp_upload_dir'
     | 'http_protocols'
     | 'http2_cleartext'
-  >;
+  > &
+  H1ParserOptions;
 
 /**
  * Requests of one connection in Python's hands at once (the bridge's queue and
- * the heads it has handed over). A request counts until node has written its
- * whole response to the socket, so a client that does not read its responses
- * has this many with Python and no more: the rest wait in its own queue, and
- * other connections' requests pass. 4 keeps Python fed by a pipelining client
- * as the sync dispatcher's SYNC_INFLIGHT does.
+ * the heads it has handed over), at most: the dispatcher may allow fewer
+ * (gthread: 1, see Dispatcher.perConnection). A request counts until node has
+ * written its whole response to the socket, so a client that does not read
+ * its responses has this many with Python and no more: the rest wait in its
+ * own queue, and other connections' requests pass. 4 keeps Python fed by a
+ * pipelining client as the sync dispatcher's SYNC_INFLIGHT does.
  */
 const IN_PYTHON_PER_CONNECTION = 4;
 /**
@@ -99,6 +103,8 @@ interface Connection {
   whenIdle: (() => void) | null;
   /** The request handed to Python last, whose body may still be arriving. */
   reading: { req: http.IncomingMessage; res: http.ServerResponse } | null;
+  /** The response of the request accepted last, until it closes (our parser's next response waits for it). */
+  lastResponse: http.ServerResponse | null;
 }
 
 const state = new WeakMap<Socket, Connection>();
@@ -112,7 +118,7 @@ function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
   let c = state.get(raw);
   if (!c) {
-    c = { active: 0, queue: [], inPython: 0, buffering: null, refused: false, proxy: null, whenIdle: null, reading: null };
+    c = { active: 0, queue: [], inPython: 0, buffering: null, refused: false, proxy: null, whenIdle: null, reading: null, lastResponse: null };
     state.set(raw, c);
   }
   return c;
@@ -135,6 +141,7 @@ export function createFrontDoor(
   draining: () => boolean,
 ): http.Server {
   const rules = new RequestRules(settings);
+  const inPythonPerConnection = Math.min(IN_PYTHON_PER_CONNECTION, dispatcher.perConnection);
   const tls = tlsServerOptions(settings);
   // Gunicorn 26's http_protocols: over TLS, ALPN offers them in its order (h2 -> "h2",
   // h1 -> "http/1.1"); in cleartext, h2 only with --http2-cleartext prior-knowledge.
@@ -159,6 +166,13 @@ export function createFrontDoor(
   };
   const server: http.Server = tls ? https.createServer({ ...options, ...tls }) : http.createServer(options);
   server.keepAliveTimeout = settings.keepalive * 1000;
+  // Right after node:http's own listener (later listeners, and readers of first bytes, keep this order):
+  // what the fallback parser needs to know of each read (h1-fallback.ts). Its cost, measured on a bare
+  // node:http server (wrk -c50, server CPU per request, 4 runs each, medians): 12.1 us with it, 12.0 without.
+  // (The front door's own cost per request is larger still; Python's, in the hundreds of us.)
+  server.on(tls ? 'secureConnection' : 'connection', (sock: Socket) => {
+    if (!followReads(sock)) log.debug('HTTP/1 fallback parser off for a connection: node:http has no parser on it as expected');
+  });
   // One past the limit, so that "too many" is seen rather than silently cut.
   server.maxHeadersCount = rules.fields + 1;
   const scheme = tls ? 'https' : 'http';
@@ -176,7 +190,7 @@ export function createFrontDoor(
 
   /** Hands the connection's next ready requests to Python, in order, as far as its share allows. */
   const dispatch = (sock: Socket, conn: Connection) => {
-    while (conn.queue.length > 0 && conn.inPython < IN_PYTHON_PER_CONNECTION && conn.queue[0]!.ready) {
+    while (conn.queue.length > 0 && conn.inPython < inPythonPerConnection && conn.queue[0]!.ready) {
       const { request, req, res, expectsContinue } = conn.queue.shift()!;
       // The client left while it waited (its 'close' released it).
       if (res.destroyed) continue;
@@ -262,6 +276,10 @@ export function createFrontDoor(
     // Gunicorn's keepalive = 0 turns keep-alive off; node's 0 would mean "forever".
     if (checked.close || settings.keepalive <= 0) res.shouldKeepAlive = false;
     conn.active++;
+    conn.lastResponse = res;
+    res.once('close', () => {
+      if (conn.lastResponse === res) conn.lastResponse = null;
+    });
     const head = requestHead(req, checked, conn.proxy);
     const queued: Queued = {
       request: { head, body: null, startedAt: Date.now(), t0: process.hrtime.bigint() },
@@ -329,6 +347,19 @@ export function createFrontDoor(
     });
   };
   server.on('request', (req, res) => onRequest(req, res, false));
+
+  const fallbackDoor: FallbackDoor = {
+    options: settings,
+    onRequest,
+    refuse,
+    refused: (sock) => connectionOf(sock).refused,
+    active: (sock) => connectionOf(sock).active,
+    lastResponse: (sock) => connectionOf(sock).lastResponse,
+    requestTimeout,
+    keepAliveMs: settings.keepalive * 1000,
+    headTimeoutMs: timeoutMs,
+    debug: (message) => log.debug(message),
+  };
   // Gunicorn answers "100 Continue" once the head has passed its checks, not before.
   server.on('checkContinue', (req, res) => onRequest(req, res, true));
 
@@ -375,11 +406,13 @@ export function createFrontDoor(
     });
   }
 
-  server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer }, sock: Socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string; rawPacket?: Buffer; bytesParsed?: number }, sock: Socket) => {
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout(sock);
     if (err.code === 'HPE_INVALID_EOF_STATE') {
-      // The client left in the middle of a request (its head, or a body still
-      // on its way): nothing to answer. Gunicorn logs it at debug level only.
+      // A body shorter than its Content-Length, then the client's FIN: Gunicorn hands the app the bytes that came.
+      if (endShortBody(sock, fallbackDoor)) return;
+      // The client left in the middle of a request (its head, or a chunked body
+      // still on its way): nothing to answer. Gunicorn logs it at debug level only.
       log.debug('Ignored premature client disconnection.');
       sock.destroy();
       return;
@@ -388,6 +421,8 @@ export function createFrontDoor(
       sock.destroy();
       return;
     }
+    // Gunicorn's parser judges what llhttp refuses, where the request can be placed exactly.
+    if (!connectionOf(sock).refused && takeOver(sock, err, fallbackDoor)) return;
     refuse(sock, parserRefusal({ code: err.code, reason: err.reason ?? err.message, rawPacket: err.rawPacket }, rules.requestLine));
   });
 

@@ -1,0 +1,43 @@
+"""gunicorn.dirty.stash (python/nicorn/dirty/stash.py)."""
+
+from nicorn.dirty.stash import (
+    StashClient,
+    StashError,
+    StashKeyNotFoundError,
+    StashTable,
+    StashTableNotFoundError,
+    clear,
+    delete,
+    delete_table,
+    ensure,
+    exists,
+    get,
+    get_stash_socket_path,
+    info,
+    keys,
+    put,
+    set_stash_socket_path,
+    table,
+    tables,
+)
+
+__all__ = [
+    "StashClient",
+    "StashTable",
+    "StashError",
+    "StashTableNotFoundError",
+    "StashKeyNotFoundError",
+    "put",
+    "get",
+    "delete",
+    "keys",
+    "clear",
+    "info",
+    "ensure",
+    "exists",
+    "delete_table",
+    "tables",
+    "table",
+    "get_stash_socket_path",
+    "set_stash_socket_path",
+]
