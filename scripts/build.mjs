@@ -1,5 +1,5 @@
-// Bundles the entry points (CLI/arbiter, worker process, Python thread, and
-// the dirty arbiter's and dirty workers' processes)
+// Bundles the entry points (CLI/arbiter, worker process, Python thread, the
+// base snapshot's maker, and the dirty arbiter's and dirty workers' processes)
 // into dist/ side by side; python/ is read from beside dist/ at run time.
 // Code they share, and what the worker process imports later (io-thread.ts),
 // goes into chunks beside them: a worker starts its Python thread before it
@@ -15,6 +15,7 @@ await build({
     cli: 'src/cli.ts',
     worker: 'src/worker/main.ts',
     'python-thread': 'src/bridge/python-thread.ts',
+    'base-maker': 'src/runtime/base-maker-main.ts',
     'dirty-arbiter': 'src/dirty/arbiter-main.ts',
     'dirty-worker': 'src/dirty/worker-main.ts',
   },

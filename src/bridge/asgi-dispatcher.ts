@@ -70,6 +70,10 @@ export class AsgiDispatcher implements WorkerDispatcher {
     void this.pump();
   }
 
+  get baseMissing(): string | null {
+    return this.interpreter.baseMissing;
+  }
+
   wasmMemoryBytes(): number {
     return this.interpreter.wasmMemoryBytes();
   }
@@ -329,6 +333,10 @@ export class AsgiDispatcher implements WorkerDispatcher {
 
   interrupt(signal: 2 | 6): Promise<number> {
     return this.interpreter.interrupt(signal);
+  }
+
+  interruptUnread(): boolean {
+    return this.interpreter.interruptUnread();
   }
 
   /** Python leaves its loop after the lifespan shutdown. */

@@ -174,6 +174,8 @@ export interface WorkerDispatcher extends Dispatcher {
   onAccess: AccessSink | null;
   /** Called once if an interpreter's thread ends while serving (not after stop() or interrupt()). */
   onThreadDeath: ((death: ThreadDeath) => void) | null;
+  /** Why the interpreters booted without the base image (the worker has it made once it serves), or null. */
+  readonly baseMissing: string | null;
   /** The largest wasm memory among the interpreters as of their last responses, in bytes. */
   wasmMemoryBytes(): number;
   /** The request line of a request in Python (the longest-running), or null. */
@@ -184,6 +186,8 @@ export interface WorkerDispatcher extends Dispatcher {
    * Resolves with the exit code Python reports.
    */
   interrupt(signal: 2 | 6): Promise<number>;
+  /** After interrupt(): true while some interpreter has not read the flag yet (for the log of one that never stops). */
+  interruptUnread(): boolean;
   /**
    * Python is gone: the sinks of every request handed over whose response is
    * not finished, the one in Python first. They are the caller's to answer.

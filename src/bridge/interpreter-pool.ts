@@ -278,6 +278,7 @@ export class InterpreterPool implements WorkerDispatcher {
   onRequestDone: (() => void) | null = null;
   onAccess: AccessSink | null = null;
   onThreadDeath: ((death: ThreadDeath) => void) | null = null;
+  readonly baseMissing: string | null;
 
   /**
    * @param depth requests one interpreter holds at once (the one it serves and
@@ -289,6 +290,7 @@ export class InterpreterPool implements WorkerDispatcher {
     this.lanes = interpreters.map((i) => new Lane(i, this, depth));
     // One interpreter serves a connection's requests in order whatever it holds.
     this.perConnection = interpreters.length === 1 ? depth : 1;
+    this.baseMissing = interpreters.find((i) => i.baseMissing !== null)?.baseMissing ?? null;
     for (const lane of this.lanes) lane.interpreter.onDeath = (death) => this.onThreadDeath?.(death);
   }
 
@@ -355,6 +357,10 @@ export class InterpreterPool implements WorkerDispatcher {
   async interrupt(signal: 2 | 6): Promise<number> {
     const codes = await Promise.all(this.lanes.map((l) => l.interpreter.interrupt(signal)));
     return Math.max(...codes);
+  }
+
+  interruptUnread(): boolean {
+    return this.lanes.some((l) => l.interpreter.interruptUnread());
   }
 
   /** Stops the interpreters that serve, and waits (ABORTED_GRACE_MS at most) for those abortStuck() interrupted. */

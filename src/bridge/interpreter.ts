@@ -87,7 +87,12 @@ export class Interpreter {
   onDeath: ((death: ThreadDeath) => void) | null = null;
   private leaving = false;
 
-  private constructor(readonly thread: Worker, sab: SharedArrayBuffer) {
+  /** `baseMissing`: why the thread booted without the base image, or null (its 'ready' message). */
+  private constructor(
+    readonly thread: Worker,
+    sab: SharedArrayBuffer,
+    readonly baseMissing: string | null,
+  ) {
     this.channel = openChannel(sab);
     this.writer = new FrameWriter(this.channel.inRing);
     let death: ThreadDeath | null = null;
@@ -142,7 +147,7 @@ export class Interpreter {
       throw new BootFailure(booted.exitCode);
     }
     thread.removeAllListeners();
-    return new Interpreter(thread, sab);
+    return new Interpreter(thread, sab, booted.kind === 'ready' ? booted.baseMissing : null);
   }
 
   /** The size of the thread's wasm memory as of its last response, in bytes. */
@@ -172,6 +177,11 @@ export class Interpreter {
     Atomics.store(this.channel.ctl, Ctl.Interrupt, signal);
     Atomics.notify(this.channel.ctl, Ctl.InWrite);
     return stopped;
+  }
+
+  /** True while a raised interrupt flag is still unread: Python has not looked at it since. */
+  interruptUnread(): boolean {
+    return Atomics.load(this.channel.ctl, Ctl.Interrupt) !== 0;
   }
 
   /** Asks the thread to leave its loop and waits for it to end. */

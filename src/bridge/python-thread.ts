@@ -11,10 +11,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PyodideInterface } from 'pyodide';
 import type { BootOptions, WorkerBootOptions } from './boot-options.js';
 import { RELOAD_DIR_ENV, RELOAD_TRIAL_ENV, bootPyodide, installPrefix, saveCodeCache, useCodeCache, interpreterEnv, type HostLayout } from '../runtime/boot.js';
-import { findBaseImage, startMakingBaseImage, storeBaseImage } from '../runtime/base-image.js';
+import { findBaseImage } from '../runtime/base-image.js';
 import { SnapshotError, imageFromFd, type ImageSource } from '../runtime/snapshot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
-import { makeBaseSnapshot, makeSnapshot, type BaseMakerData, type SnapshotMakerData, type SnapshotMakerResult } from '../runtime/snapshot-maker.js';
+import { makeSnapshot, type SnapshotMakerData } from '../runtime/snapshot-maker.js';
 import type { CompiledWasmMessage, WasmModule } from '../runtime/wasm.js';
 import { watchInterrupts } from '../runtime/host/wait.js';
 import { lockPerInterpreter } from '../runtime/host/locks.js';
@@ -59,7 +59,8 @@ export interface ConfigMessage {
 
 /** Messages this thread posts to the I/O thread. */
 export type PythonThreadMessage =
-  | { kind: 'ready' }
+  /** `baseMissing`: why the thread booted without the base image (the worker then has it made), or null. */
+  | { kind: 'ready'; baseMissing: string | null }
   | { kind: 'boot-failed'; exitCode: number }
   | { kind: 'stopped'; exitCode: number }
   | CrashReport;
@@ -364,20 +365,13 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   // Deep C recursion raises RecursionError before V8's stack runs out (src/runtime/stack.ts).
   guardCStack(py);
   const crashReport = collectFatalReport();
-  post({ kind: 'ready' });
+  post({ kind: 'ready', baseMissing: missing });
   timeline.mark('app loaded');
   logLine(data.boot.loglevel, 'debug', `Worker start: ${timeline.toString()}`);
   // The first worker without a cache V8 takes writes one (as this worker's user: it may not be allowed to).
   const cache = saveCodeCache();
   if (cache && cache.found !== 'used') {
     logLine(data.boot.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
-  }
-  // The first worker of an install (or after its files changed) makes the base snapshot now that it serves.
-  if (missing !== null) {
-    const making = startMakingBaseImage(data.log, data.boot.loglevel, missing);
-    // Info when this worker makes it (it costs this worker seconds of CPU, and "made in" follows); debug otherwise.
-    if (making) logLine(data.boot.loglevel, 'info', `Making the base snapshot (${missing})`);
-    else logLine(data.boot.loglevel, 'debug', `Base snapshot: ${missing}; another process made it or is making it`);
   }
   let exitCode: number;
   try {
@@ -392,19 +386,11 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   process.exit(0);
 }
 
-/** The snapshot makers (src/runtime/preload.ts, base-image.ts) run in this entry too. */
-async function makerMain(data: SnapshotMakerData | BaseMakerData): Promise<void> {
-  if (data.role === 'base-maker') {
-    // Its worker's Python thread is busy serving: the maker caches the image itself.
-    installPythonThreadLog(data.store.log);
-    const t0 = performance.now();
-    const made = await makeBaseSnapshot(data).catch((e: unknown): SnapshotMakerResult => ({ kind: 'uncarriable', reason: String(e) }));
-    storeBaseImage(made, Math.round(performance.now() - t0), data.store);
-    return;
-  }
+/** The --preload snapshot maker (src/runtime/preload.ts) runs in this entry too. */
+async function makerMain(data: SnapshotMakerData): Promise<void> {
   const result = await makeSnapshot(data);
   parentPort?.postMessage(result, result.kind === 'image' ? [result.image.buffer as ArrayBuffer] : []);
 }
-const data = workerData as PythonThreadBoot | SnapshotMakerData | BaseMakerData;
+const data = workerData as PythonThreadBoot | SnapshotMakerData;
 if ('role' in data) await makerMain(data);
 else await main(data);

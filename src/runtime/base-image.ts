@@ -8,16 +8,16 @@
 // (snapshot-cache.ts: a manifest of what it was made from, the install's
 // identity in its key) and made again when any of it changes; the first
 // worker of an install that finds none boots as before and, once it serves,
-// makes it in the background.
+// has it made in the background, by a process of its own (base-maker-main.ts).
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
-import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { LogLevel } from '../log/levels.js';
 import { interpreterEnv } from './boot.js';
-import { hostLayout } from './layout.js';
-import { startMaker } from './maker-thread.js';
+import { findUp, hostLayout } from './layout.js';
 import { SnapshotCache, identityKey, installIdentity } from './snapshot-cache.js';
 import type { BaseMakerData, BaseStore, SnapshotMakerResult } from './snapshot-maker.js';
 
@@ -83,14 +83,31 @@ export function findBaseImage(cache = new SnapshotCache()): BaseLookup {
   }
 }
 
+/** The base maker's process entry (base-maker-main.ts). */
+const BASE_MAKER = path.join(findUp(path.dirname(fileURLToPath(import.meta.url)), 'dist/base-maker.js'), 'base-maker.js');
+
+/** A line for the error log of the worker that had the image made. */
+export interface BaseReport {
+  level: LogLevel;
+  message: string;
+}
+
 /**
- * Starts making the base image in a thread of its own, which caches it
- * and logs what it did (`log`: this thread's error log options): the first
- * worker of an install calls this once it serves, so that making the image
- * delays nobody's first response. One process at a time (a lock file naming
- * its pid): false when another is at it, or the cache cannot be written.
+ * Has the base image made by a process of its own, which caches it; `report`
+ * gets the line to log once it is done (not if this process has gone since).
+ * The first worker of an install calls this once it serves, so that making
+ * the image delays nobody's first response. One maker at a time (a lock file
+ * naming its pid): false when another is at it, or the cache cannot be written.
+ *
+ * A process, not a thread of the worker. The thread it was shared the
+ * serving interpreter's process (V8's engine and the compiled wasm, the CPU)
+ * and was started from the Python thread, whose event loop never turns
+ * again once it serves. A worker with that thread, and only such a worker,
+ * now and then never stopped on --timeout's ABRT (three CI runs: "Python did
+ * not stop within 5 s of ABRT"; never in 16 tries here): which of the shared
+ * things did it was not found, so the maker now shares none of them.
  */
-export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, why: string, cache = new SnapshotCache()): boolean {
+export function startMakingBaseImage(why: string, report: (r: BaseReport) => void, cache = new SnapshotCache()): boolean {
   const lock = takeLock(path.join(cache.dir, `${baseKey()}.lock`));
   if (lock === null) return false;
   // Another worker may have made it while this one booted without it (seen: a worker
@@ -99,25 +116,40 @@ export function startMakingBaseImage(log: PythonLogOptions, loglevel: string, wh
     fs.rmSync(lock, { force: true });
     return false;
   }
-  const data: BaseMakerData = { role: 'base-maker', layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS, store: { cacheDir: cache.dir, lock, log, loglevel, why } };
-  startMaker(data).unref();
+  const data: BaseMakerData = { layout: hostLayout(os.tmpdir(), []), imports: BASE_IMPORTS, store: { cacheDir: cache.dir, lock, why } };
+  // Its own stdio is nobody's: what it has to say comes back as a report. It
+  // outlives a worker that leaves meanwhile, and caches the image all the same.
+  // Not the worker's V8 flags (a small young generation, for its memory): the maker lives seconds.
+  const maker = fork(BASE_MAKER, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [] });
+  // The lock names the maker from now on, so that it stays taken while the maker lives.
+  if (maker.pid !== undefined) fs.writeFileSync(lock, String(maker.pid));
+  let reported = false;
+  maker.once('message', (r: BaseReport) => {
+    reported = true;
+    report(r);
+  });
+  maker.once('exit', (code, signal) => {
+    if (!reported) report({ level: 'warning', message: `Cannot make the base snapshot (its process ended: ${signal ?? `exit code ${code}`}); workers boot without it` });
+    // One that died leaves its lock behind; a live maker's is its own to remove.
+    if (!reported) fs.rmSync(lock, { force: true });
+  });
+  maker.once('error', () => {});
+  maker.send(data);
+  maker.unref();
+  (maker.channel as { unref?: () => void } | undefined)?.unref?.();
   return true;
 }
 
-/** In the maker's thread, once the image is made: caches it, releases the lock, logs it. */
-export function storeBaseImage(made: SnapshotMakerResult, ms: number, store: BaseStore): void {
-  const line = (level: LogLevel, message: string) => {
-    if (LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(store.loglevel as LogLevel)) pythonLogHost().line(level, message);
-  };
+/** In the maker's process, once the image is made: caches it, releases the lock; the line to log. */
+export function storeBaseImage(made: SnapshotMakerResult, ms: number, store: BaseStore): BaseReport {
   try {
     if (made.kind !== 'image') {
-      line('warning', `Cannot make the base snapshot (${made.kind === 'app-error' ? made.traceback : made.reason}); workers boot without it`);
-      return;
+      return { level: 'warning', message: `Cannot make the base snapshot (${made.kind === 'app-error' ? made.traceback : made.reason}); workers boot without it` };
     }
     const file = new SnapshotCache(store.cacheDir).store(baseKey(), made.image, made.reads, interpreterEnv());
-    line('info', `Base snapshot made in ${ms} ms (${store.why}): ${file}`);
+    return { level: 'info', message: `Base snapshot made in ${ms} ms (${store.why}): ${file}` };
   } catch (e) {
-    line('warning', `Cannot cache the base snapshot: ${(e as Error).message}`);
+    return { level: 'warning', message: `Cannot cache the base snapshot: ${(e as Error).message}` };
   } finally {
     fs.rmSync(store.lock, { force: true });
   }

@@ -65,12 +65,11 @@ export type SnapshotMakerResult =
 
 /** What the base snapshot's maker (base-image.ts) starts with. */
 export interface BaseMakerData {
-  role: 'base-maker';
   /** Host directories to mount while it is made (python/nicorn's among them); not part of the image. */
   layout: HostLayout;
   /** Standard-library modules to import into the image. */
   imports: string[];
-  /** Where the maker caches the image itself (base-image.ts storeBaseImage), and how it logs. */
+  /** Where the maker caches the image itself (base-image.ts storeBaseImage). */
   store: BaseStore;
 }
 
@@ -78,8 +77,6 @@ export interface BaseStore {
   cacheDir: string;
   /** The lock file to remove once done. */
   lock: string;
-  log: PythonLogOptions;
-  loglevel: string;
   /** Why it is made (the cache's miss), for the log. */
   why: string;
 }

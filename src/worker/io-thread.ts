@@ -13,6 +13,7 @@ import { servedWorkerClass } from '../config/worker-classes.js';
 import { WORKER_CLASS_IMPLEMENTATIONS } from './classes.js';
 import { appSpec, procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
+import { startMakingBaseImage } from '../runtime/base-image.js';
 import { hostLayout } from '../runtime/layout.js';
 import { AccessLog, accessAtoms, environAtoms, formatAccess } from '../log/access-log.js';
 import { statsdAccessSink } from '../log/statsd.js';
@@ -267,7 +268,10 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     setTimeout(() => {
       if (pythonStopped) return;
       const [sig, hook] = signal === 6 ? ['ABRT', 'worker_abort'] : ['INT/QUIT', 'worker_int'];
-      log.error(`Python did not stop within ${INTERRUPT_GRACE_MS / 1000} s of ${sig}: the worker leaves without ${hook} and worker_exit`);
+      // Whether Python ever looked at the flag tells a Python that never checked
+      // (blocked outside its eval loop and the host's waits) from one that dropped it.
+      const seen = dispatcher.interruptUnread() ? 'Python never read the interrupt flag' : 'Python read the interrupt flag';
+      log.error(`Python did not stop within ${INTERRUPT_GRACE_MS / 1000} s of ${sig} (${seen}): the worker leaves without ${hook} and worker_exit`);
       leave(signal === 6 ? 1 : 0);
     }, INTERRUPT_GRACE_MS).unref();
     void dispatcher.interrupt(signal).then((code) => {
@@ -281,5 +285,15 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   process.on('SIGQUIT', () => interrupt(2));
   process.on('SIGABRT', () => interrupt(6));
   process.send?.({ kind: 'ready' } satisfies WorkerMessage);
+  // The first worker of an install (or after its files changed) has the base snapshot made now that it serves.
+  if (dispatcher.baseMissing !== null) makeBaseImage(dispatcher.baseMissing, log);
+}
+
+/** Has the base image made (base-image.ts) and logs what became of it. */
+function makeBaseImage(why: string, log: ErrorLog): void {
+  const making = startMakingBaseImage(why, ({ level, message }) => log[level](message));
+  // Info when this worker has it made (the maker costs seconds of CPU beside it, and "made in" follows); debug otherwise.
+  if (making) log.info(`Making the base snapshot (${why})`);
+  else log.debug(`Base snapshot: ${why}; another process made it or is making it`);
 }
 

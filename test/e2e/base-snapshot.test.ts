@@ -1,6 +1,6 @@
 // Without --preload every worker starts from the base snapshot: the
-// interpreter before the app (src/runtime/base-image.ts), made by the first
-// worker of an install once it serves, cached, and made again when
+// interpreter before the app (src/runtime/base-image.ts), made once the first
+// worker of an install serves, by a process of its own, cached, and made again when
 // nicorn-py's Python changes. The app is then imported in each worker, after the fork, as
 // Gunicorn does: its module-level code runs once per worker, in that worker.
 
@@ -158,6 +158,26 @@ base("a change to nicorn-py's Python makes it again", async (ctx) => {
   const [pid] = srv.workerPids();
   assert.is((await probe(srv.port)).importedIn, pid);
   assert.is(fs.readdirSync(CACHE).filter((f) => f.endsWith('.snap')).length, 1, 'the replaced image left the cache');
+});
+
+base('the maker is a process of its own, the worker\'s child; killed, it is reported and its lock freed', async (ctx) => {
+  await ctx.srv?.stop();
+  // A cache of the case's own: its worker finds no image and has one made.
+  const cacheHome = path.join(tmp, 'killed');
+  const lockDir = path.join(cacheHome, 'nicorn-py');
+  const srv = (ctx.srv = await startServer(['-w', '1', '--chdir', appDir, 'probe'], { env: { ...ENV, XDG_CACHE_HOME: cacheHome } }));
+  assert.ok(await eventually(() => /Making the base snapshot \(no snapshot yet\)/.test(srv.log()), 60_000), srv.log());
+  const lock = fs.readdirSync(lockDir).find((f) => f.endsWith('.lock'));
+  assert.ok(lock, `a lock while it is made: ${fs.readdirSync(lockDir)}`);
+  const maker = Number(fs.readFileSync(path.join(lockDir, lock!), 'utf8'));
+  const [worker] = srv.workerPids();
+  assert.is.not(maker, worker, 'the lock names the maker, not the worker');
+  assert.match(fs.readFileSync(`/proc/${maker}/cmdline`, 'utf8'), /base-maker\.js/);
+  assert.match(fs.readFileSync(`/proc/${maker}/status`, 'utf8'), new RegExp(`\\nPPid:\\s+${worker}\\n`));
+  process.kill(maker, 'SIGKILL');
+  assert.ok(await eventually(() => /\[WARNING\] Cannot make the base snapshot \(its process ended: SIGKILL\); workers boot without it/.test(srv.log()), 10_000), srv.log());
+  assert.not.ok(fs.readdirSync(lockDir).some((f) => f.endsWith('.lock')), 'its lock is gone');
+  assert.is((await probe(srv.port)).importedIn, worker, 'the worker serves on');
 });
 
 base('NICORN_BASE_SNAPSHOT=0 boots the interpreter instead', async (ctx) => {

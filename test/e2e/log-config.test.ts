@@ -51,7 +51,7 @@ dict('every line is a record the JSON formatter of the project formats, with its
   fs.cpSync(FIXTURE, ctx.dir, { recursive: true });
   ctx.log = path.join(tmp, 'json.log');
   const { dir, log } = ctx;
-  // A cache of its own: the worker makes the base snapshot, and says so from its Python thread.
+  // A cache of its own: the worker has the base snapshot made, and says so.
   const cache = path.join(tmp, 'cache');
   ctx.srv = await startServer(['-c', path.join(dir, 'gunicorn.conf.py'), '--chdir', dir, 'app'], {
     env: { NICORN_TEST_JSON_LOG: log, XDG_CACHE_HOME: cache },
@@ -61,6 +61,7 @@ dict('every line is a record the JSON formatter of the project formats, with its
   const worker = srv.workerPids()[0]!;
   assert.is(await get(`${srv.url}/hello`), 200);
   assert.is(await get(`${srv.url}/fail`), 500);
+  assert.is(await get(`${srv.url}/wal`), 200);
   assert.ok(await eventually(() => lines(log).some((l) => l.logger === 'gunicorn.access' && l.path === '/fail'), 10_000), read(log));
   const all = lines(log);
   const find = (pred: (l: JsonLine) => boolean) => all.find(pred);
@@ -75,8 +76,11 @@ dict('every line is a record the JSON formatter of the project formats, with its
   assert.ok(Number.isInteger(access.duration_us));
   // Gunicorn's default access_log_format, formatted from the atoms.
   assert.match(access.message, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello HTTP\/1\.1" 200 2 "-" "[^"]*"$/);
-  assert.ok(find((l) => l.message.startsWith('Making the base snapshot') && l.pid === worker), "the Python thread's own line, routed too");
-  assert.not.match(srv.stdio(), /Starting nicorn-py|Booting worker|app says|Making the base snapshot/);
+  assert.ok(find((l) => l.message.startsWith('Making the base snapshot') && l.pid === worker), "the worker's base snapshot line");
+  assert.ok(await eventually(() => lines(log).some((l) => l.message.startsWith('SQLite WAL mode on')), 10_000), read(log));
+  const wal = lines(log).find((l) => l.message.startsWith('SQLite WAL mode on') && l.pid === worker);
+  assert.is(wal?.level, 'ERROR', "the Python thread's own line, routed too");
+  assert.not.match(srv.stdio(), /Starting nicorn-py|Booting worker|app says|Making the base snapshot|SQLite WAL mode/);
 });
 
 dict('HUP with a configuration that fails: the error on stderr, the previous configuration stays, in new workers too', async ({ srv, dir, log }) => {
