@@ -33,6 +33,10 @@ function receiveInit(): Promise<Init> {
     };
     process.on('message', onMessage);
     process.once('disconnect', orphaned);
+    // Gone already: this module's imports load asynchronously, and the channel's
+    // end may have been read (its 'disconnect' emitted, to nobody) meanwhile.
+    // Seen on a loaded machine (load 12): the orphan case's worker never exited.
+    if (!process.connected) orphaned();
   });
 }
 
