@@ -124,16 +124,20 @@ export function startMakingBaseImage(why: string, report: (r: BaseReport) => voi
   // The lock names the maker from now on, so that it stays taken while the maker lives.
   if (maker.pid !== undefined) fs.writeFileSync(lock, String(maker.pid));
   let reported = false;
+  const failed = (why: string) => {
+    if (reported) return;
+    reported = true;
+    report({ level: 'warning', message: `Cannot make the base snapshot (${why}); workers boot without it` });
+    // One that died leaves its lock behind; a live maker's is its own to remove.
+    fs.rmSync(lock, { force: true });
+  };
   maker.once('message', (r: BaseReport) => {
     reported = true;
     report(r);
   });
-  maker.once('exit', (code, signal) => {
-    if (!reported) report({ level: 'warning', message: `Cannot make the base snapshot (its process ended: ${signal ?? `exit code ${code}`}); workers boot without it` });
-    // One that died leaves its lock behind; a live maker's is its own to remove.
-    if (!reported) fs.rmSync(lock, { force: true });
-  });
-  maker.once('error', () => {});
+  // 'close', not 'exit': its message may still be in the channel when it has exited.
+  maker.once('close', (code, signal) => failed(`its process ended: ${signal ?? `exit code ${code}`}`));
+  maker.once('error', (e) => failed(`its process: ${e.message}`));
   maker.send(data);
   maker.unref();
   (maker.channel as { unref?: () => void } | undefined)?.unref?.();
