@@ -58,7 +58,7 @@ test('npm pack on a clean copy builds dist/ first and packs exactly bin/, dist/*
       `${f} does not belong in the package`,
     );
   }
-  for (const need of ['bin/nicorn-py', 'dist/cli.js', 'dist/worker.js', 'dist/python-thread.js', 'python/nicorn/__init__.py']) {
+  for (const need of ['bin/nicorn-py', 'dist/cli.js', 'dist/worker.js', 'dist/python-thread.js', 'dist/base-maker.js', 'python/nicorn/__init__.py']) {
     assert.ok(files.includes(need), `${need} is missing from the package`);
   }
   // Every chunk the entry points import is in the package.
