@@ -669,6 +669,11 @@ class Server {
 
   async stop() {
     if (!this.child) return;
+    // nicorn-py: a base snapshot being made is let finish (its maker is in this
+    // process group, ended below), so that the next launch finds it cached:
+    // --launch-only stopped every first launch at its first 200, and each
+    // launch after it booted without the image (Flask -w 1: 5.8 s, 2.7 s with it).
+    if (this.kind === 'nicorn' && !this.exited) await this.baseSnapshotSettled();
     if (!this.exited) {
       try {
         process.kill(this.pid, 'SIGTERM'); // graceful shutdown, as in Gunicorn
@@ -684,6 +689,15 @@ class Server {
     this.killGroup();
     if (!this.exited) await this.exitPromise;
     if (current === this) current = null;
+  }
+
+  /** Until every "Making the base snapshot" in the log has its outcome (120 s at most). */
+  async baseSnapshotSettled() {
+    const count = (re) => (safeRead(this.logFile).match(re) ?? []).length;
+    const deadline = performance.now() + 120_000;
+    while (count(/Making the base snapshot/g) > count(/Base snapshot made in|Cannot (?:make|cache) the base snapshot/g) && performance.now() < deadline && !this.exited) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Ends whatever is left of the process group this server was started in. */
