@@ -117,7 +117,7 @@ ctlSuite('worker add / remove / kill change the workers; stats count them', asyn
       const w = json(await ctl('-j', '-c', 'show workers')).workers;
       return w.length === 1 && w[0].pid !== survivor.pid;
     }, 60_000),
-    'a new worker replaced the killed one',
+    `a new worker replaced the killed one:\n${srv.log().slice(-4000)}`,
   );
   const stats = json(await ctl('-j', '-c', 'show stats'));
   assert.is(stats.workers_spawned, 4);
