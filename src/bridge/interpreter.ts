@@ -12,7 +12,7 @@ import type { ThreadDeath } from './dispatcher.js';
 import { Ctl, InFrame, PADDING, createChannelBuffer, frameHeader, framePadding, goneSlot, openChannel, type Channel } from './protocol.js';
 import type { Ring } from './ring.js';
 import { PYTHON_THREAD_LIMITS } from '../runtime/memory.js';
-import { compilePyodideWasm, type CompiledWasmMessage } from '../runtime/wasm.js';
+import { compilePyodideWasm, tuneWasmTiers, type CompiledWasmMessage } from '../runtime/wasm.js';
 
 /** Largest request head the Python side accepts in one frame. */
 const INBOX_BYTES = 1 << 20;
@@ -116,6 +116,8 @@ export class Interpreter {
    * thread starts up. `start` hands it the rest.
    */
   static launch(snapshotFd: number | null): LaunchedThread {
+    // Before the thread exists: V8's flags are the process's (it compiles no wasm of its own here).
+    tuneWasmTiers();
     const sab = createChannelBuffer();
     const boot: PythonThreadBoot = { sab, snapshotFd, inboxSize: INBOX_BYTES };
     const thread = new Worker(PYTHON_THREAD, { workerData: boot, resourceLimits: PYTHON_THREAD_LIMITS });

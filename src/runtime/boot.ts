@@ -8,7 +8,7 @@ import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
 import { IMAGE_FD_ENV, hostObject, moduleOf, restoreHeap, restoreOptions, type ImageSource } from './snapshot.js';
 import { addedTunables } from './memory.js';
-import { instantiateCompiled, type InstantiateWasm, type WasmModule } from './wasm.js';
+import { instantiateCompiled, tuneWasmTiers, type InstantiateWasm, type WasmModule } from './wasm.js';
 import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
 import { guardFileSystem, mountHost } from './host/filesystem.js';
@@ -162,6 +162,8 @@ export async function bootPyodide(
   mode: BootMode = { kind: 'fresh' },
   wasm?: Promise<WasmModule | null>,
 ): Promise<PyodideInterface> {
+  // A module compiled ahead was compiled with them (its thread set them); setting them again here would race V8's compiler threads.
+  if (!wasm) tuneWasmTiers();
   const createPyodideModule = moduleFactory(mode, wasm);
   if (log) installPythonThreadLog(log);
   const py = await loadPyodide({
