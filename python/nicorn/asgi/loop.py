@@ -13,6 +13,7 @@ import asyncio
 import math
 import selectors
 import time
+from operator import call
 
 from ..channel import Channel, RECV_LENGTH_BITS, interrupted
 
@@ -95,6 +96,12 @@ class WorkerLoop(asyncio.SelectorEventLoop):
     """asyncio's selector loop without its self-pipe: nothing else runs in this
     thread to wake it (call_soon_threadsafe has no other thread to come from),
     and the pipe would be a pair of host TCP sockets here."""
+
+    def _run_once(self):
+        # Each turn (the wait, the frames it hands on, the callbacks) in an
+        # activation of CPython's eval loop of its own, not in run_forever's,
+        # which began in V8's baseline code and stays there (workers/sync.py).
+        call(super()._run_once)
 
     def _make_self_pipe(self):
         self._ssock = self._csock = None
