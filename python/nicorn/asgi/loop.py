@@ -98,9 +98,13 @@ class WorkerLoop(asyncio.SelectorEventLoop):
     and the pipe would be a pair of host TCP sockets here."""
 
     def _run_once(self):
-        # Each turn (the wait, the frames it hands on, the callbacks) in an
-        # activation of CPython's eval loop of its own, not in run_forever's,
-        # which began in V8's baseline code and stays there (workers/sync.py).
+        # Each turn (the wait, the frames it hands on) in an activation of
+        # CPython's eval loop of its own, not in run_forever's, which began in
+        # V8's baseline code and stays there (workers/sync.py). The callbacks
+        # and tasks had theirs already (Context.run, Task's step: C calls), so
+        # this is small: Starlette's JSON route, a worker restored from the
+        # base snapshot, 131-133 us of the Python thread's CPU per request
+        # against 133-137 without it (3 runs each).
         call(super()._run_once)
 
     def _make_self_pipe(self):
