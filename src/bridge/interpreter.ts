@@ -116,7 +116,7 @@ export class Interpreter {
    * thread starts up. `start` hands it the rest.
    */
   static launch(snapshotFd: number | null): LaunchedThread {
-    // Before the thread exists: V8's flags are the process's (it compiles no wasm of its own here).
+    // Before the Python thread starts: V8's flags are per process, and its wasm is compiled in this thread (below).
     tuneWasmTiers();
     const sab = createChannelBuffer();
     const boot: PythonThreadBoot = { sab, snapshotFd, inboxSize: INBOX_BYTES };

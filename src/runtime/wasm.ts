@@ -42,11 +42,12 @@ export interface CompiledWasmMessage {
  *
  * --wasm-inlining (wasm-into-wasm inlining) is V8's default from V8 12 on,
  * experimental before it. --no-wasm-deopt: Node 26 deoptimizes speculatively
- * inlined calls, and in a worker (the module compiled in the I/O thread, run
- * in the Python thread) CPython's eval loop ran at 0.027 µs a turn for its
- * first few million turns, then at 0.045 for good after a deopt; without
- * deopts an inlined call keeps a guarded fallback instead. Each flag is set
- * only on the V8s that know it: V8 prints an error for any other.
+ * inlined calls, and a deoptimized call goes on in baseline code until it
+ * returns: in a route's loop CPython's eval loop ran at 0.027 µs a turn for
+ * its first few million turns, then at 0.045 to the end of the request (for
+ * good before workers/sync.py started a call per request). Without deopts an
+ * inlined call keeps a guarded fallback instead. Each flag is set only on
+ * the V8s that know it: V8 prints an error for any other.
  */
 const WASM_TIER_FLAGS: readonly { flag: string; sinceV8: number }[] = [
   { flag: '--wasm-inlining', sinceV8: 11 },
