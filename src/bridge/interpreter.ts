@@ -12,7 +12,7 @@ import type { ThreadDeath } from './dispatcher.js';
 import { Ctl, InFrame, PADDING, createChannelBuffer, frameHeader, framePadding, goneSlot, openChannel, type Channel } from './protocol.js';
 import type { Ring } from './ring.js';
 import { PYTHON_THREAD_LIMITS } from '../runtime/memory.js';
-import { compilePyodideWasm, tuneWasmTiers, type CompiledWasmMessage } from '../runtime/wasm.js';
+import { compilePyodideWasm, type CompiledWasmMessage } from '../runtime/wasm.js';
 
 /** Largest request head the Python side accepts in one frame. */
 const INBOX_BYTES = 1 << 20;
@@ -116,13 +116,13 @@ export class Interpreter {
    * thread starts up. `start` hands it the rest.
    */
   static launch(snapshotFd: number | null): LaunchedThread {
-    // Before the Python thread starts: V8's flags are per process, and its wasm is compiled in this thread (below).
-    tuneWasmTiers();
+    // pyodide.asm.wasm, compiled in this thread while the Python thread starts (src/runtime/wasm.ts);
+    // begun before the thread exists, as it first sets V8's flags, which are the process's.
+    const compiled = compilePyodideWasm();
     const sab = createChannelBuffer();
     const boot: PythonThreadBoot = { sab, snapshotFd, inboxSize: INBOX_BYTES };
     const thread = new Worker(PYTHON_THREAD, { workerData: boot, resourceLimits: PYTHON_THREAD_LIMITS });
-    // pyodide.asm.wasm, compiled in this thread while the Python thread starts (src/runtime/wasm.ts).
-    void compilePyodideWasm().then((module) => {
+    void compiled.then((module) => {
       thread.postMessage({ kind: 'compiled-wasm', module } satisfies CompiledWasmMessage);
     });
     const booted = new Promise<PythonThreadMessage>((resolve, reject) => {
