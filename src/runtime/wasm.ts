@@ -41,18 +41,20 @@ export interface CompiledWasmMessage {
  *   Flask's JSON route (called)   228   -> 215        212  -> 204
  *
  * --wasm-inlining (wasm-into-wasm inlining) is V8's default from V8 12 on,
- * experimental before it. --no-wasm-deopt: Node 26 deoptimizes speculatively
- * inlined calls, and a deoptimized call goes on in baseline code until it
- * returns: in a route's loop CPython's eval loop ran at 0.027 µs a turn for
- * its first few million turns, then at 0.045 to the end of the request (for
- * good before workers/sync.py started a call per request). Without deopts an
- * inlined call keeps a guarded fallback instead. Each flag is set only on
- * the V8s that know it: V8 prints an error for any other.
+ * experimental before it; Node 26's column is --no-wasm-deopt, which is NOT
+ * set: with it, about one worker in ten (Node 26.10, a worker that booted
+ * fresh and made the base snapshot) read --timeout's ABRT flag in a
+ * `while True: pass` route and never ran the handler (worker_abort missing,
+ * "Python did not stop within 5 s"): 2 of 11 tries with the flag (and once
+ * in CI's hooks suite), 0 of 10 without (-w 1 with fixtures/config/hooks.conf.py,
+ * an empty cache, GET /spin). Without it Node 26
+ * deoptimizes speculatively inlined calls, and a deoptimized call goes on in
+ * baseline code until it returns: a long loop runs at 0.045 µs a turn from
+ * then on, but only to the end of its request (workers/sync.py makes a call
+ * per turn). The flag is set only on the V8s that know it: V8 prints an
+ * error for any other.
  */
-const WASM_TIER_FLAGS: readonly { flag: string; sinceV8: number }[] = [
-  { flag: '--wasm-inlining', sinceV8: 11 },
-  { flag: '--no-wasm-deopt', sinceV8: 13 },
-];
+const WASM_TIER_FLAGS: readonly { flag: string; sinceV8: number }[] = [{ flag: '--wasm-inlining', sinceV8: 11 }];
 
 let tiersTuned = false;
 
