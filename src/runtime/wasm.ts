@@ -30,29 +30,28 @@ export interface CompiledWasmMessage {
 }
 
 /**
- * V8's optimizing tier for CPython's wasm. Measured in a worker (-w 1, routes
- * timing Python; the fixtures' Flask and SQLAlchemy + pg8000 against the local
- * PostgreSQL), µs per turn, V8's defaults -> these flags:
+ * V8's optimizing tier for CPython's wasm. --wasm-inlining (wasm-into-wasm
+ * inlining) is V8's default from V8 12 on, experimental before it; on
+ * Node 20 (V8 11.3) it gives, in a worker (-w 1, routes timing Python; the
+ * fixtures' Flask and SQLAlchemy + pg8000 against the local PostgreSQL),
+ * µs per turn, V8's defaults -> the flag:
  *
- *                               Node 20 (V8 11.3)   Node 26 (V8 14)
- *   empty for loop               0.0345 -> 0.0267    0.045 -> 0.027
- *   method calls, new objects    0.81   -> 0.62      0.90  -> 0.62
- *   one SQLAlchemy query          729   -> 641        750  -> 654
- *   Flask's JSON route (called)   228   -> 215        212  -> 204
+ *   empty for loop               0.0345 -> 0.0267
+ *   method calls, new objects    0.81   -> 0.62
+ *   one SQLAlchemy query          729   -> 641
+ *   Flask's JSON route (called)   228   -> 215
  *
- * --wasm-inlining (wasm-into-wasm inlining) is V8's default from V8 12 on,
- * experimental before it; Node 26's column is --no-wasm-deopt, which is NOT
- * set: with it, about one worker in ten (Node 26.10, a worker that booted
- * fresh and made the base snapshot) read --timeout's ABRT flag in a
+ * Not set: --no-wasm-deopt (V8 13 on). On Node 26 it took the same loop from
+ * 0.045 to 0.027 µs a turn once V8 had deoptimized a speculatively inlined
+ * call (a deoptimized call goes on in baseline code until it returns: now to
+ * the end of its request at most, as workers/sync.py makes a call per turn).
+ * But with it about one worker in ten (Node 26.10, a worker that booted fresh
+ * and made the base snapshot) read --timeout's ABRT flag in a
  * `while True: pass` route and never ran the handler (worker_abort missing,
- * "Python did not stop within 5 s"): 2 of 11 tries with the flag (and once
- * in CI's hooks suite), 0 of 10 without (-w 1 with fixtures/config/hooks.conf.py,
- * an empty cache, GET /spin). Without it Node 26
- * deoptimizes speculatively inlined calls, and a deoptimized call goes on in
- * baseline code until it returns: a long loop runs at 0.045 µs a turn from
- * then on, but only to the end of its request (workers/sync.py makes a call
- * per turn). The flag is set only on the V8s that know it: V8 prints an
- * error for any other.
+ * "Python did not stop within 5 s"): 2 of 11 tries with the flag and once in
+ * CI's hooks suite, 0 of 10 without (-w 1 with fixtures/config/hooks.conf.py,
+ * an empty cache, GET /spin). A flag is set only on the V8s that know it: V8
+ * prints an error for any other.
  */
 const WASM_TIER_FLAGS: readonly { flag: string; sinceV8: number }[] = [{ flag: '--wasm-inlining', sinceV8: 11 }];
 
