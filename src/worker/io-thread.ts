@@ -26,6 +26,7 @@ import { createUwsgiFrontDoor, type UwsgiServer } from './front-door/uwsgi-door.
 import { answerAbandoned } from './abandoned.js';
 import { describeCrash } from '../bridge/fatal.js';
 import { INTERRUPT_GRACE_MS, type Init, type WorkerMessage } from './messages.js';
+import { yieldCoresToPython } from './scheduling.js';
 
 const MIB = 1 << 20;
 
@@ -106,6 +107,10 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     log.error(`Exception in worker process\n${why}`);
     return exit(3);
   }
+
+  // Every interpreter runs now (they keep SCHED_OTHER): from here on this thread yields to them (scheduling.ts).
+  const scheduling = yieldCoresToPython();
+  if (scheduling.kind === 'failed') log.debug(`The I/O thread stays SCHED_OTHER: ${scheduling.why}`);
 
   if (accessLog || syslogAccess || statsdAccess || configuredAccess) {
     dispatcher.onAccess = (r) => {

@@ -362,6 +362,17 @@ envSuite('workers run with the malloc tunables of src/runtime/memory.ts, which t
   assert.is(environ['os.environ'].GLIBC_TUNABLES, undefined);
 });
 
+envSuite('the worker\'s I/O thread runs as SCHED_BATCH once its interpreter runs; every other thread keeps SCHED_OTHER (src/worker/scheduling.ts)', async ({ srv }) => {
+  const [pid] = srv.workerPids();
+  // /proc/PID/task/TID/stat's 41st field; the 2nd (comm, in parentheses) may hold spaces.
+  const policy = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[38]);
+  const tids = fs.readdirSync(`/proc/${pid}/task`);
+  assert.is(policy(String(pid)), 3, 'the I/O thread (the process\'s main thread): SCHED_BATCH');
+  const others = tids.filter((t) => t !== String(pid));
+  assert.ok(others.length > 0);
+  assert.equal(others.map(policy), others.map(() => 0), 'the Python thread and node\'s own threads: SCHED_OTHER');
+});
+
 envSuite.run();
 
 const ownTunables = suite<{ srv: Server }>('GLIBC_TUNABLES set by the user');
