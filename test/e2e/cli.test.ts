@@ -363,6 +363,8 @@ envSuite('workers run with the malloc tunables of src/runtime/memory.ts, which t
 });
 
 envSuite('the worker\'s I/O thread runs as SCHED_BATCH once its interpreter runs; every other thread keeps SCHED_OTHER (src/worker/scheduling.ts)', async ({ srv }) => {
+  // A response: the worker is past its switch (made before it listens).
+  await (await fetch(`${srv.url}/`)).text();
   const [pid] = srv.workerPids();
   // /proc/PID/task/TID/stat's 41st field; the 2nd (comm, in parentheses) may hold spaces.
   const policy = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1').replace(/^.*\) /s, '').split(' ')[38]);
