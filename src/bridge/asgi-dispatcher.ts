@@ -85,6 +85,11 @@ export class AsgiDispatcher implements WorkerDispatcher {
     return Math.max(0, ((now | 0) - since) | 0);
   }
 
+  /** The event loop takes every request up to --worker-connections at once: only those past it wait. */
+  backlog(): number {
+    return this.queue.length;
+  }
+
   currentRequestLine(): string | null {
     const first = this.exchanges.values().next();
     if (first.done) return null;

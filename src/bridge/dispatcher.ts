@@ -178,6 +178,8 @@ export interface WorkerDispatcher extends Dispatcher {
   readonly baseMissing: string | null;
   /** The largest wasm memory among the interpreters as of their last responses, in bytes. */
   wasmMemoryBytes(): number;
+  /** Requests handed over that no interpreter serves yet: queued, or behind the one an interpreter serves. */
+  backlog(): number;
   /** The request line of a request in Python (the longest-running), or null. */
   currentRequestLine(): string | null;
   /**

@@ -325,6 +325,12 @@ export class InterpreterPool implements WorkerDispatcher {
     return this.longest(now)?.busyFor(now) ?? 0;
   }
 
+  backlog(): number {
+    let n = this.queue.length;
+    for (const lane of this.lanes) if (lane.inflight.length > 1) n += lane.inflight.length - 1;
+    return n;
+  }
+
   handle(request: DispatchedRequest, sink: ResponseSink): void {
     this.queue.push({ request, sink, id: 0, bodySent: false, gone: false, bytesSent: 0 });
     this.dispatch();

@@ -26,6 +26,7 @@ import { createUwsgiFrontDoor, type UwsgiServer } from './front-door/uwsgi-door.
 import { answerAbandoned } from './abandoned.js';
 import { describeCrash } from '../bridge/fatal.js';
 import { INTERRUPT_GRACE_MS, type Init, type WorkerMessage } from './messages.js';
+import { keepAliveSpread } from './keepalive-spread.js';
 import { yieldCoresToPython } from './scheduling.js';
 
 const MIB = 1 << 20;
@@ -121,12 +122,14 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
     };
   }
 
+  // With other workers on the socket, one over its share of kept-alive connections sheds some (keepalive-spread.ts).
+  const spread = settings.workers > 1 ? keepAliveSpread(() => dispatcher.backlog()) : null;
   const servers: (http.Server | UwsgiServer)[] = handles.map((handle) => {
     // --protocol: every listener speaks HTTP/1 (node:http), or uwsgi to nginx's uwsgi_pass.
     const server =
       settings.protocol === 'uwsgi'
         ? createUwsgiFrontDoor(dispatcher, settings, log, () => draining)
-        : createFrontDoor(dispatcher, settings, log, () => draining);
+        : createFrontDoor(dispatcher, settings, log, () => draining, spread);
     // listen(2) happens here, in each worker, with Gunicorn's --backlog.
     server.listen(handle as never, settings.backlog);
     return server;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startLoad } from '../helpers/http.js';
+import { connect, get, startLoad, type Connection } from '../helpers/http.js';
 import { FIXTURES, alive, eventually, runCli, sleep, startServer, type Server } from '../helpers/server.js';
 
 const WSGI = path.join(FIXTURES, 'wsgi');
@@ -81,6 +81,53 @@ life.before(async (ctx) => {
 });
 life.after(async (ctx) => {
   await ctx.srv?.stop();
+});
+
+life('kept-alive connections that all landed on one worker are spread: it closes some, the other worker gets them', async ({ srv }) => {
+  assert.ok(await eventually(() => srv.workerPids().filter(alive).length === 2, 20_000), 'both workers up');
+  const [, other] = srv.workerPids().filter(alive);
+  // A stopped worker accepts nothing: every connection lands on the first, as a burst of connects can.
+  process.kill(other!, 'SIGSTOP');
+  const clients: Connection[] = [];
+  const closes: number[] = [];
+  const pids = new Set<number>();
+  try {
+    for (let i = 0; i < 8; i++) {
+      const c = connect(srv.port);
+      c.send(get('/pid'));
+      const res = await c.response();
+      assert.is(res.status, 200);
+      pids.add(Number(res.body.toString()));
+      clients.push(c);
+    }
+    assert.is(pids.size, 1, `all on one worker: ${[...pids]}`);
+  } finally {
+    process.kill(other!, 'SIGCONT');
+  }
+  // Each client asks again as soon as it has its answer (20 ms each: requests wait behind each other),
+  // and opens a new connection when the server closes its own.
+  const deadline = Date.now() + 10_000;
+  const loop = async (i: number) => {
+    while (!pids.has(other!) && Date.now() < deadline) {
+      const c = clients[i]!;
+      c.send(get('/pid?s=0.02'));
+      const res = await c.response();
+      assert.is(res.status, 200);
+      pids.add(Number(res.body.toString()));
+      if (res.headers.get('connection')?.[0] === 'close') {
+        closes.push(i);
+        await c.closed;
+        clients[i] = connect(srv.port);
+      }
+    }
+  };
+  try {
+    await Promise.all(clients.map((_, i) => loop(i)));
+  } finally {
+    for (const c of clients) c.close();
+  }
+  assert.ok(closes.length > 0, 'the worker holding every connection closed some');
+  assert.ok(pids.has(other!), `the other worker (${other}) served a request within 10 s; ${closes.length} connections closed:\n${srv.log().slice(-2000)}`);
 });
 
 life('kill -9 of a worker: only its in-flight requests may fail; it is replaced at once', async ({ srv }) => {

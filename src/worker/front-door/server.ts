@@ -16,6 +16,7 @@ import type { Dispatcher, DispatchedRequest } from '../../bridge/dispatcher.js';
 import type { RequestHead } from '../../bridge/protocol.js';
 import type { Settings } from '../../config/registry.js';
 import type { ErrorLog } from '../../log/error-log.js';
+import type { KeepAliveSpread } from '../keepalive-spread.js';
 import { AllowList } from '../../config/networks.js';
 import {
   RequestError, errorResponse, forbiddenProxyRequest, invalidH2CPreface, invalidHeaderName, invalidProxyHeader,
@@ -132,13 +133,15 @@ function peerOf(sock: Socket): string | null {
 /**
  * The worker's HTTP server: requests that pass go to `dispatcher`, each with
  * its HTTP/1 writer; `draining` says the worker is leaving (responses then
- * close their connection).
+ * close their connection); `spread`, where other workers share the socket,
+ * sheds a kept-alive connection of a worker over its share (keepalive-spread.ts).
  */
 export function createFrontDoor(
   dispatcher: Dispatcher,
   settings: FrontDoorSettings,
   log: ErrorLog,
   draining: () => boolean,
+  spread: KeepAliveSpread | null = null,
 ): http.Server {
   const rules = new RequestRules(settings);
   const inPythonPerConnection = Math.min(IN_PYTHON_PER_CONNECTION, dispatcher.perConnection);
@@ -201,7 +204,11 @@ export function createFrontDoor(
       });
       if (!req.complete) conn.reading = { req, res };
       if (expectsContinue) res.writeContinue();
-      dispatcher.handle(request, new Http1Sink(res, draining, new Http1Response(request.head.method, request.head.httpVersion, warn)));
+      // Only a connection with nothing else of its own in Python or waiting is shed: no pipelined request is cut off.
+      const closes = spread
+        ? () => draining() || (res.shouldKeepAlive && conn.inPython === 1 && conn.queue.length === 0 && spread.shed())
+        : draining;
+      dispatcher.handle(request, new Http1Sink(res, closes, new Http1Response(request.head.method, request.head.httpVersion, warn)));
     }
     if (conn.queue.length >= QUEUED_PER_CONNECTION) holdReading(sock, true);
     else if (conn.queue.length <= QUEUED_PER_CONNECTION / 2) holdReading(sock, false);
