@@ -15,9 +15,10 @@
 // connections than it can serve at once) answers one of them, now and then,
 // with `Connection: close`; the client's next connect is accepted by
 // whichever worker is free to take it first. Once the load is spread, every
-// saturated worker still sheds at this pace, at the cost of a reconnect per
-// SHED_INTERVAL_MS (~0.2 ms of CPU a second). A worker without a backlog never
-// sheds, so a light load keeps its connections.
+// saturated worker still sheds at this pace: 20 reconnects a second, at the
+// ~250 us a new connection costs (the bench's close rows), about 0.5% of a
+// core. A worker without a backlog never sheds, so a light load keeps its
+// connections.
 
 /** Requests waiting behind the ones being served before the worker counts as over its share. */
 const SHED_BACKLOG = 2;
