@@ -54,6 +54,20 @@ async function askWorker(srv: Server, method: string, target: string, want: { no
   throw new Error(`no worker as wanted (${JSON.stringify(want)}) answered ${target}`);
 }
 
+/**
+ * True once two /init requests made side by side have been answered by both
+ * workers (30 s at most). They init a database of their own in `dir`, so a
+ * test's database held locked by the host does not turn them into 500s.
+ */
+async function bothWorkersAnswer(srv: Server, dir: string): Promise<boolean> {
+  const db = path.join(dir, 'probe.db');
+  const seen = new Set<number>();
+  return eventually(async () => {
+    for (const r of await Promise.all([1, 2].map(() => ask(srv, 'POST', `/init?${q({ db })}`)))) seen.add(r.body.pid as number);
+    return seen.size === 2;
+  }, 30_000);
+}
+
 const q = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
 
 /** Host processes a test started: each is killed (by pid) after its test, passed or failed. */
@@ -144,6 +158,9 @@ locks.after(async (ctx) => {
 locks('300 concurrent inserts from two workers: 300 answers 200, 300 distinct rows on disk', async ({ srv, dir }) => {
   const db = path.join(dir, 'concurrent.db');
   assert.is((await ask(srv, 'POST', `/init?${q({ db })}`)).status, 200);
+  // The master listens before the second worker has booted (CI once saw all
+  // 300 inserts served by the first): wait until both answer.
+  assert.ok(await bothWorkersAnswer(srv, dir), 'both workers answer');
   const tokens = Array.from({ length: 300 }, (_, i) => `t${i}`);
   const answers: Answer[] = [];
   let next = 0;
@@ -177,11 +194,7 @@ locks('a host sqlite3 holding BEGIN EXCLUSIVE: an app write waits its timeout, t
 
   // Both workers up and none making the base snapshot: only the wait is counted.
   assert.ok(await baseSnapshotSettled(srv), 'no base snapshot being made');
-  const seen = new Set<number>();
-  await eventually(async () => {
-    for (const r of await Promise.all([1, 2].map(() => ask(srv, 'POST', `/init?${q({ db })}`)))) seen.add(r.body.pid as number);
-    return seen.size === 2;
-  }, 30_000);
+  assert.ok(await bothWorkersAnswer(srv, dir), 'both workers answer');
   // The CPU of both workers is read over the middle 2 s of a 3 s wait: the
   // request's own work at either end (and V8's background tier-up of the
   // wasm it runs, seen at 0.17 s in one CI run) stays out of the window.
