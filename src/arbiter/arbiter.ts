@@ -14,7 +14,7 @@ import { ErrorLog } from '../log/error-log.js';
 import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
 import { INTERRUPT_GRACE_MS, type ArbiterMessage, type WorkerMessage } from '../worker/messages.js';
-import { BindError, bindOne, closeListeners, listenerSpecs, type Listener } from './listeners.js';
+import { BindError, bindOne, closeListeners, listenAll, listenerSpecs, type Listener } from './listeners.js';
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
@@ -175,6 +175,7 @@ export class Arbiter {
       const specs = inherited ?? listenerSpecs(settings.bind, activated);
       const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group, reusePort: settings.reuse_port };
       for (const spec of specs) this.listeners.push(await bindOne(spec, opts));
+      listenAll(this.listeners, settings.backlog);
     } catch (e) {
       if (!(e instanceof BindError)) throw e;
       log.error(e.message);

@@ -1,7 +1,10 @@
-// Binds the listening sockets once, in the arbiter. Workers receive the bound
-// handles over IPC and accept on them themselves, so the arbiter never sees a
-// request byte (the same arrangement as node:cluster's SCHED_NONE). The
-// workers call listen(), with --backlog.
+// Binds the listening sockets once, in the arbiter, and puts them in the
+// listening state (listen(2), with --backlog) as Gunicorn's master does, so
+// that a connection made while no worker is up yet (at start, or between a
+// lone worker's crash and its replacement) waits in the queue instead of being
+// refused. Workers receive the handles over IPC and accept on them themselves,
+// so the arbiter never sees a request byte (the same arrangement as
+// node:cluster's SCHED_NONE).
 //
 // Every form of Gunicorn's --bind: HOST:PORT, [IPv6]:PORT, unix:PATH and
 // fd://FD (an inherited socket, as systemd's socket activation hands over).
@@ -11,6 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import util from 'node:util';
+import { hostErrno, libc } from '../runtime/host/libc.js';
 
 /** The libuv handle (TCP or Pipe) node keeps inside a net.Server. */
 export interface ServerHandle {
@@ -231,6 +235,28 @@ export function unixSocketPath(fd: number): string | undefined {
     // not Linux, or /proc not mounted
   }
   return undefined;
+}
+
+type Listen = (fd: number, backlog: number) => number;
+let listen: Listen | null = null;
+
+/**
+ * listen(2) on each listener, as Gunicorn's BaseSocket.set_options does right
+ * after binding (also for an inherited fd). It goes to the host's C library:
+ * node's handle.listen() would also start accepting here, in the arbiter.
+ * The workers' server.listen() repeats it, which changes nothing. Before
+ * this, the port refused connections until the first worker had booted
+ * (2-6 s), while the log already said "Listening at".
+ */
+export function listenAll(listeners: readonly Listener[], backlog: number): void {
+  listen ??= libc().func('int listen(int, int)') as Listen;
+  for (const l of listeners) {
+    if (listen(l.handle.fd, backlog) !== 0) {
+      const code = hostErrno();
+      const reason = code === 98 ? 'Connection in use' : `listen failed (${errnoName(-code)})`;
+      throw new BindError(`${reason}: ${l.spec}`);
+    }
+  }
 }
 
 /**

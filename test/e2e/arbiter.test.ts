@@ -258,3 +258,21 @@ orphan('an arbiter killed with SIGKILL: its workers exit (Gunicorn: "Parent chan
 });
 
 orphan.run();
+
+// ---------------------------------------------------------------- the listen queue
+
+const queue = suite('the listen queue');
+
+queue('a connection made before any worker has booted waits in the queue, as with Gunicorn (not refused)', async () => {
+  // Connected as soon as the port takes connections; the app's import sleeps 2 s, so no worker listens yet.
+  const srv = await startServer(['-w', '1', '--chdir', path.join(FIXTURES, 'wsgi'), 'slow_start:app'], { until: 'listening' });
+  try {
+    const answer = fetch(srv.url).then(async (r) => `${r.status} ${await r.text()}`);
+    assert.not.match(srv.log(), /slow_start: imported/, 'the worker was still importing the app when the request was made');
+    assert.is(await answer, '200 booted\n');
+  } finally {
+    await srv.stop();
+  }
+});
+
+queue.run();

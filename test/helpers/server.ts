@@ -142,10 +142,50 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /**
- * Starts `nicorn-py ARGS -b 127.0.0.1:0` and resolves once a worker accepts.
+ * Whether a worker accepts a connection within `ms`. The arbiter listens
+ * before any worker has booted (as Gunicorn's does), so a connection is made
+ * at once and waits in the queue: accepted is told by the server's end of it
+ * in /proc/net/tcp, whose inode stays 0 until accept() gave it a file.
+ */
+function workerAccepts(port: number, ms = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      clearInterval(poll);
+      s.destroy();
+      resolve(ok);
+    };
+    let poll: NodeJS.Timeout | undefined;
+    s.once('error', () => done(false));
+    s.once('connect', () => {
+      const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+      const remote = `0100007F:${s.localPort!.toString(16).toUpperCase().padStart(4, '0')}`;
+      const deadline = Date.now() + ms;
+      const check = () => {
+        const inode = fs
+          .readFileSync('/proc/net/tcp', 'utf8')
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/))
+          .find((cols) => cols[1] === local && cols[2] === remote)?.[9];
+        if (inode !== undefined && inode !== '0') done(true);
+        else if (Date.now() > deadline) done(false);
+      };
+      poll = setInterval(check, 20);
+      check();
+    });
+  });
+}
+
+/**
+ * Starts `nicorn-py ARGS -b 127.0.0.1:0` and resolves once a worker accepts
+ * (`until: 'listening'`: once the port takes connections, which the arbiter's
+ * does before any worker has booted).
  * `logFile`: the --error-logfile the ARGS give, read along with stderr.
  */
-export async function startServer(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string } = {}): Promise<Server> {
+export async function startServer(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string; until?: 'accepted' | 'listening' } = {},
+): Promise<Server> {
   const proc = spawn(process.execPath, [CLI, '-b', '127.0.0.1:0', ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
@@ -169,7 +209,7 @@ export async function startServer(args: string[], opts: { cwd?: string; env?: No
     }
     const listening = /Listening at: (https?):\/\/127\.0\.0\.1:(\d+)/.exec(all());
     if (listening && !port) [scheme, port] = [listening[1]!, Number(listening[2])];
-    if (port && (await canConnect(port))) break;
+    if (port && (await (opts.until === 'listening' ? canConnect(port) : workerAccepts(port)))) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
