@@ -397,3 +397,23 @@ wsgi('the worker survives every failure above', async ({ srv }) => {
 });
 
 wsgi.run();
+
+// ---------------------------------------------------------------- SERVER_NAME of a wildcard listener
+
+const wildcard = suite('SERVER_NAME and SERVER_PORT');
+
+wildcard('are the listener\'s address, as Gunicorn passes listener.getsockname(): 0.0.0.0 for -b 0.0.0.0, not the interface connected to', async () => {
+  const srv = await startServer(['-b', '0.0.0.0:0', '--chdir', path.join(FIXTURES, 'wsgi'), 'conformance']);
+  try {
+    const port = Number(/Listening at: http:\/\/127\.0\.0\.1:\d+,http:\/\/0\.0\.0\.0:(\d+)/.exec(srv.log())?.[1]);
+    assert.ok(port > 0, srv.log());
+    const viaWildcard = (await (await fetch(`http://127.0.0.1:${port}/environ`)).json()) as Record<string, unknown>;
+    assert.equal([viaWildcard.SERVER_NAME, viaWildcard.SERVER_PORT], ['0.0.0.0', String(port)]);
+    const viaLoopback = await fetchJson(srv, '/environ');
+    assert.equal([viaLoopback.SERVER_NAME, viaLoopback.SERVER_PORT], ['127.0.0.1', String(srv.port)]);
+  } finally {
+    await srv.stop();
+  }
+});
+
+wildcard.run();

@@ -18,7 +18,7 @@
 // whose header list is larger, with ENHANCE_YOUR_CALM, before it is a request).
 
 import http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { DispatchedRequest, Dispatcher } from '../../bridge/dispatcher.js';
 import type { RequestHead } from '../../bridge/protocol.js';
 import type { Settings } from '../../config/registry.js';
@@ -28,6 +28,7 @@ import { Http2Sink, NO_DATE } from './http2-sink.js';
 import type { ProxyInfo } from './proxy-protocol.js';
 import { RequestBody, type BodyLimits } from './request-body.js';
 import type { RequestRules } from './rules.js';
+import { listenerAddress } from './listener-address.js';
 
 export type Http2Settings = Pick<
   Settings,
@@ -147,7 +148,6 @@ export function createHttp2Door(o: Http2DoorOptions): Http2Door {
     // Gunicorn 26 takes a client's :scheme only from a peer trusted to speak for the connection.
     if ((claimedScheme === 'http' || claimedScheme === 'https') && rules.trusts(peer)) scheme = claimedScheme;
 
-    const local = sock.address() as AddressInfo | Record<string, never>;
     const proxy = conn.proxy;
     const proxied = proxy?.clientAddr != null;
     const head: RequestHead = {
@@ -158,8 +158,7 @@ export function createHttp2Door(o: Http2DoorOptions): Http2Door {
       scheme,
       remoteAddress: proxied ? proxy.clientAddr! : (sock.remoteAddress ?? ''),
       remotePort: proxied ? (proxy.clientPort ?? 0) : (sock.remotePort ?? 0),
-      serverName: 'address' in local ? local.address : '',
-      serverPort: 'port' in local ? String(local.port) : '',
+      ...listenerAddress(sock),
       proxy: proxied ? `${proxy.protocol} ${proxy.proxyAddr} ${proxy.proxyPort}` : '',
       rawHeaders: headers,
     };

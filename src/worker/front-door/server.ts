@@ -10,7 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher, DispatchedRequest } from '../../bridge/dispatcher.js';
 import type { RequestHead } from '../../bridge/protocol.js';
@@ -33,6 +33,7 @@ import type { H1ParserOptions } from './h1-parser.js';
 import { createHttp2Door, type Http2Door, type Http2Settings } from './http2-streams.js';
 import { WebSocketConnection, handshakeRefusal, writeRefusal } from './websocket.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
+import { listenerAddress } from './listener-address.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
   Http2Settings &
@@ -660,7 +661,6 @@ function hasBody(req: http.IncomingMessage): boolean {
 
 export function requestHead(req: http.IncomingMessage, checked: CheckedHead, proxy: ProxyInfo | null): RequestHead {
   const sock = req.socket;
-  const local = sock.address() as AddressInfo | Record<string, never>;
   const proxied = proxy?.clientAddr != null;
   return {
     method: req.method ?? 'GET',
@@ -670,8 +670,7 @@ export function requestHead(req: http.IncomingMessage, checked: CheckedHead, pro
     scheme: checked.scheme,
     remoteAddress: proxied ? proxy.clientAddr! : (sock.remoteAddress ?? ''),
     remotePort: proxied ? (proxy.clientPort ?? 0) : (sock.remotePort ?? 0),
-    serverName: 'address' in local ? local.address : '',
-    serverPort: 'port' in local ? String(local.port) : '',
+    ...listenerAddress(sock),
     proxy: proxied ? `${proxy.protocol} ${proxy.proxyAddr} ${proxy.proxyPort}` : '',
     rawHeaders: checked.headers,
   };

@@ -30,6 +30,7 @@ import { RequestError, errorResponse } from './errors.js';
 import { Http1Response } from './response-rules.js';
 import { UwsgiSink } from './uwsgi-sink.js';
 import { forbiddenUwsgiRequest, readPacket, requestInfo, uwsgiPeerAllowed, type UwsgiError, type UwsgiRequestInfo } from './uwsgi-packet.js';
+import { listenerAddress } from './listener-address.js';
 
 export type UwsgiDoorSettings = Pick<Settings, 'uwsgi_allow_ips' | 'keepalive' | 'timeout' | 'worker_connections'>;
 
@@ -129,7 +130,6 @@ export function createUwsgiFrontDoor(
       busy = true;
       idle.delete(sock);
       sock.setTimeout(0);
-      const local = sock.address() as net.AddressInfo | Record<string, never>;
       const head: RequestHead = {
         method: info.method,
         target: targetOf(info),
@@ -138,8 +138,7 @@ export function createUwsgiFrontDoor(
         scheme: info.scheme as RequestHead['scheme'],
         remoteAddress: sock.remoteAddress ?? '',
         remotePort: sock.remotePort ?? 0,
-        serverName: 'address' in local ? local.address : '',
-        serverPort: 'port' in local ? String(local.port) : '',
+        ...listenerAddress(sock),
         proxy: '',
         rawHeaders: info.headers,
       };
