@@ -373,6 +373,12 @@ async function main(boot: PythonThreadBoot): Promise<void> {
   if (cache && cache.found !== 'used') {
     logLine(data.boot.loglevel, 'debug', `pyodide.asm.mjs code cache ${cache.found}; ${cache.written ? 'written anew' : 'could not be written'}`);
   }
+  // One turn of this thread's event loop before serve() blocks it for good: a
+  // MessagePort closed during the boot is only let go (with the messages still
+  // queued on it) by the loop's close callbacks. wasm.ts's releaseNow drops the
+  // 9.6 MB of wasm bytes Pyodide read that way: without this turn they stayed
+  // in every interpreter for its whole life.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   let exitCode: number;
   try {
     exitCode = worker.serve() as number;

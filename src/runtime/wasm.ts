@@ -134,7 +134,9 @@ export function instantiateCompiled(settings: object, module: Promise<WasmModule
  * were one dead copy per interpreter and one in the I/O thread (hello app,
  * --threads 2: four copies of the wasm bytes in the worker's memory, found by
  * their symbol names). Transferring the ArrayBuffer into a port that is
- * closed at once detaches it and drops its memory with the message.
+ * closed at once detaches it; its memory goes with the queued message when
+ * the close completes, on the thread's next event-loop turn (the Python
+ * thread takes one before serve() blocks it: python-thread.ts).
  */
 function releaseNow(bytes: Uint8Array): void {
   if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength || !(bytes.buffer instanceof ArrayBuffer)) return;
