@@ -29,7 +29,7 @@ interface Reply {
 }
 
 /** GET over https, trusting only the test CA; `client` presents that certificate. No agent: no session reuse between cases. */
-function httpsGet(port: number, target: string, client?: 'client' | 'rogue', extra: tls.ConnectionOptions = {}): Promise<Reply> {
+function httpsGet(port: number, target: string, client?: 'client' | 'rogue', extra: tls.ConnectionOptions & { headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve) => {
     const creds = client ? { cert: read(`${client}.pem`), key: read(`${client}.key`) } : {};
     const req = https.get({ host: '127.0.0.1', port, path: target, ca: read('ca.pem'), agent: false, ...creds, ...extra }, (res) => {
@@ -79,6 +79,9 @@ test('a GET over TLS reaches the app, with wsgi.url_scheme https', async () => {
   assert.is(e.PATH_INFO, '/over-tls');
   assert.is(e.QUERY_STRING, 'x=1');
   assert.is(e.SERVER_PORT, String(servers.optional!.port));
+  // The listener's address, as Gunicorn's listener.getsockname(), not the Host header's.
+  const other = env(await httpsGet(servers.optional!.port, '/', undefined, { headers: { host: 'example.com:9999' }, servername: 'localhost', checkServerIdentity: () => undefined }));
+  assert.equal([other.SERVER_NAME, other.SERVER_PORT], ['127.0.0.1', String(servers.optional!.port)]);
 });
 
 test('over TLS too, what llhttp refuses and Gunicorn takes is served by the front door\'s own parser, and the connection goes on', async () => {

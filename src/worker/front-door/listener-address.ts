@@ -9,6 +9,7 @@
 // request (hello app, --cpu-prof).
 
 import type net from 'node:net';
+import { rawSocket } from './raw-socket.js';
 
 export interface ListenerAddress {
   serverName: string;
@@ -20,8 +21,7 @@ const known = new WeakMap<net.Server, ListenerAddress>();
 
 /** The address of the listener that accepted `sock` (a TLS socket's: of its TCP socket's). */
 export function listenerAddress(sock: net.Socket): ListenerAddress {
-  const raw = (sock as net.Socket & { _parent?: net.Socket })._parent ?? sock;
-  const server = (raw as net.Socket & { server?: net.Server }).server;
+  const server = (rawSocket(sock) as net.Socket & { server?: net.Server }).server;
   if (!server) return UNIX;
   let address = known.get(server);
   if (!address) {

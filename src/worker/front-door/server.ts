@@ -34,6 +34,7 @@ import { createHttp2Door, type Http2Door, type Http2Settings } from './http2-str
 import { WebSocketConnection, handshakeRefusal, writeRefusal } from './websocket.js';
 import { clientCertAcceptable, clientCertRefusal, sslErrorText, tlsServerOptions } from './tls.js';
 import { listenerAddress } from './listener-address.js';
+import { rawSocket } from './raw-socket.js';
 
 export type FrontDoorSettings = ConstructorParameters<typeof RequestRules>[0] &
   Http2Settings &
@@ -110,11 +111,6 @@ interface Connection {
 }
 
 const state = new WeakMap<Socket, Connection>();
-
-/** The accepted socket under a TLS one (node keeps it as `_parent`). */
-function rawSocket(sock: Socket): Socket {
-  return (sock as Socket & { _parent?: Socket })._parent ?? sock;
-}
 
 function connectionOf(sock: Socket): Connection {
   const raw = rawSocket(sock);
