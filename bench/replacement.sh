@@ -10,6 +10,9 @@ set -euo pipefail
 port=$1; shift
 reps=${REPS:-1}
 log=$(mktemp)
+# Bytecode written and read as in a deployment (as bench/run.mjs does): without it each worker compiles Flask in wasm.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX=${TMPDIR:-/tmp}/nicorn-bench-pycache
 t0=$(date +%s%N)
 node bin/nicorn-py -b 127.0.0.1:$port -w 1 --chdir fixtures/flaskapp --pythonpath $PWD/fixtures/.packages/site-packages "$@" app:app > "$log" 2>&1 &
 until curl -sf http://127.0.0.1:$port/ -o /dev/null; do sleep 0.02; done
