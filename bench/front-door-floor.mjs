@@ -160,7 +160,8 @@ async function main() {
   const self = new URL(import.meta.url).pathname;
   const gunicornSite = path.join(ROOT, 'bench/.gunicorn/site-packages');
   const apps = path.join(ROOT, 'bench/apps');
-  const env = { ...process.env, PYTHONPYCACHEPREFIX: path.join(process.env.TMPDIR ?? '/tmp', 'nicorn-bench-pycache') };
+  // Bytecode written and read as in a deployment, as run.mjs and lifecycle.mjs do.
+  const env = { ...process.env, PYTHONPYCACHEPREFIX: path.join(os.tmpdir(), 'nicorn-bench-pycache') };
   delete env.PYTHONDONTWRITEBYTECODE;
   const servers = [
     { name: 'node:http, bare', cmd: (p) => [opts.node, self, '--serve', 'http', p] },
