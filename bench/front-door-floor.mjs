@@ -9,13 +9,15 @@
 // Figures only, printed as a table; the suite asserts behaviour.
 //
 // The raw server is a measuring device, not a front door: it answers every
-// read with one response and checks nothing. Its I/O thread runs its own
+// read with one response and checks nothing (not even a socket closed and its
+// number reused while its answer is on the way). Its I/O thread runs its own
 // epoll loop through koffi (accept4, read, write, close), hands the socket
 // to the other thread through a SharedArrayBuffer (Atomics.notify), and that
 // thread hands it back through an eventfd the loop polls.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,14 +32,12 @@ const wantsClose = (head) => /\r\nconnection:[ \t]*close/i.test(head);
 // ------------------------------------------------------------------ servers
 
 function serveHttp(port) {
-  import('node:http').then(({ default: http }) =>
-    http
-      .createServer({ keepAlive: true }, (_req, res) => {
-        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(BODY.length) });
-        res.end(BODY);
-      })
-      .listen(port, '127.0.0.1'),
-  );
+  http
+    .createServer({ keepAlive: true }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(BODY.length) });
+      res.end(BODY);
+    })
+    .listen(port, '127.0.0.1');
 }
 
 function serveNet(port) {
