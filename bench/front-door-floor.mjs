@@ -22,8 +22,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, nodeVersion } from './servers.mjs';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const BODY = 'Hello, world!\n'; // bench/apps/hello.py's
 const response = (close) =>
   Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n${BODY}`);
@@ -161,22 +161,19 @@ async function main() {
   }
   if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is missing (apt-get install wrk)');
   const self = new URL(import.meta.url).pathname;
-  const gunicornSite = path.join(ROOT, 'bench/.gunicorn/site-packages');
   const apps = path.join(ROOT, 'bench/apps');
-  // Bytecode written and read as in a deployment, as run.mjs and lifecycle.mjs do.
-  const env = { ...process.env, PYTHONPYCACHEPREFIX: path.join(os.tmpdir(), 'nicorn-bench-pycache') };
-  delete env.PYTHONDONTWRITEBYTECODE;
+  const env = deploymentEnv();
   const servers = [
     { name: 'node:http, bare', cmd: (p) => [opts.node, self, '--serve', 'http', p] },
     { name: 'node:net, bare', cmd: (p) => [opts.node, self, '--serve', 'net', p] },
     { name: 'raw syscalls, two threads', cmd: (p) => [opts.node, self, '--serve', 'raw', p] },
-    { name: 'nicorn-py -w 1, hello.py', cmd: (p) => [opts.node, path.join(ROOT, 'bin/nicorn-py'), '-w', '1', '-b', `127.0.0.1:${p}`, '--chdir', apps, 'hello:app'] },
+    { name: 'nicorn-py -w 1, hello.py', cmd: (p) => [opts.node, NICORN_BIN, '-w', '1', '-b', `127.0.0.1:${p}`, '--chdir', apps, 'hello:app'] },
   ];
-  if (fs.existsSync(path.join(gunicornSite, 'gunicorn'))) {
+  if (fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) {
     servers.push({
       name: 'Gunicorn 26 -w 1, hello.py',
-      cmd: (p) => ['/usr/bin/python3', '-m', 'gunicorn', '-w', '1', '-b', `127.0.0.1:${p}`, '--chdir', apps, 'hello:app'],
-      env: { PYTHONPATH: gunicornSite },
+      cmd: (p) => [...GUNICORN_CMD, '-w', '1', '-b', `127.0.0.1:${p}`, '--chdir', apps, 'hello:app'],
+      env: { PYTHONPATH: GUNICORN_SITE },
     });
   }
   const rows = [];
@@ -269,10 +266,6 @@ function groupCpuUs(pgid) {
     if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
   }
   return (ticks * 1e6) / CLK_TCK;
-}
-
-function nodeVersion(node) {
-  return spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 }
 
 // ------------------------------------------------------------------ entry (last: main() reads the constants above)

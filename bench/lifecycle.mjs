@@ -10,15 +10,11 @@
 // Gunicorn is the one bench/run.mjs fetches into bench/.gunicorn (run it once
 // first). Figures only; the suite (test/e2e/lifecycle.test.ts) asserts behaviour.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, nodeVersion, requireGunicorn } from './servers.mjs';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const CLI = path.join(ROOT, 'bin/nicorn-py');
 const WSGI = path.join(ROOT, 'fixtures/wsgi');
-const GUNICORN_SITE = path.join(ROOT, 'bench/.gunicorn/site-packages');
 
 const opts = { seconds: 30, node: process.execPath, doc: null, servers: ['nicorn', 'gunicorn'] };
 for (let i = 2; i < process.argv.length; i++) {
@@ -34,51 +30,22 @@ for (let i = 2; i < process.argv.length; i++) {
     process.exit(2);
   }
 }
-if (opts.servers.includes('gunicorn') && !fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) {
-  console.error('bench/.gunicorn is missing: run `npm run bench -- --rows a --quick --no-doc` once to fetch Gunicorn 26');
-  process.exit(2);
-}
-
-// Both servers write and read bytecode as a deployment does (bench/run.mjs does the same):
-// a PYTHONDONTWRITEBYTECODE in the caller's environment would make every nicorn-py worker
-// compile the app's modules in wasm at each boot (Flask's import: 2.85 s instead of 1.2 s here),
-// and not Gunicorn's (Debian's python3 reads its own precompiled stdlib).
-const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
-const BASE_ENV = { ...process.env, PYTHONPYCACHEPREFIX: PYCACHE };
-delete BASE_ENV.PYTHONDONTWRITEBYTECODE;
+if (opts.servers.includes('gunicorn')) requireGunicorn();
 
 const SERVERS = {
-  nicorn: { label: 'nicorn-py', cmd: () => [opts.node, CLI], env: {} },
-  gunicorn: { label: 'gunicorn', cmd: () => ['/usr/bin/python3', '-m', 'gunicorn'], env: { PYTHONPATH: GUNICORN_SITE } },
+  nicorn: { label: 'nicorn-py', cmd: () => [opts.node, NICORN_BIN], env: {} },
+  gunicorn: { label: 'gunicorn', cmd: () => GUNICORN_CMD, env: { PYTHONPATH: GUNICORN_SITE } },
 };
 
 async function start(server, args) {
   const [cmd, ...pre] = SERVERS[server].cmd();
-  const proc = spawn(cmd, [...pre, '-b', '127.0.0.1:0', '--chdir', WSGI, ...args, 'lifecycle:application'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...BASE_ENV, ...SERVERS[server].env },
-  });
-  let log = '';
-  proc.stderr.on('data', (d) => (log += d));
-  proc.stdout.on('data', (d) => (log += d));
-  let port = 0;
-  while (!port) {
-    if (proc.exitCode !== null) throw new Error(`${server} exited: ${log}`);
-    await sleep(50);
-    port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1] ?? 0);
-  }
+  const srv = await launch(cmd, [...pre, '--chdir', WSGI, ...args, 'lifecycle:application'], deploymentEnv({ ...process.env, ...SERVERS[server].env }));
+  const { port, log } = srv;
   const url = `http://127.0.0.1:${port}`;
   await until(async () => (await get(`${url}/hello`, 2000))?.status === 200);
   // A new install's first worker makes the base snapshot once it serves: measured ends start from it, as on a second launch.
-  if (/Making the base snapshot/.test(log)) await until(async () => /Base snapshot made/.test(log));
-  return {
-    url,
-    log: () => log,
-    stop: () => {
-      proc.kill('SIGTERM');
-      return new Promise((r) => proc.once('exit', r));
-    },
-  };
+  if (/Making the base snapshot/.test(log())) await until(async () => /Base snapshot made/.test(log()));
+  return { url, log, stop: srv.stop };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -184,12 +151,6 @@ const rows = [
   ['os._exit(1) in a request -> serving again, ms (median of 3)', (r) => r.exit, true],
   ['--timeout 2, a request stuck for 100 s gets', (r) => r.timeout, false],
 ];
-const nodeVersion = (await new Promise((resolve) => {
-  const p = spawn(opts.node, ['--version']);
-  let out = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.on('exit', () => resolve(out.trim()));
-}));
 const table = [
   `| | nicorn-py | gunicorn | nicorn/gunicorn |`,
   `| --- | ---: | ---: | ---: |`,
@@ -201,7 +162,7 @@ if (opts.doc) {
     opts.doc,
     `# Worker ends as clients see them: nicorn-py vs Gunicorn 26
 
-Produced by \`node bench/lifecycle.mjs --seconds ${opts.seconds}${opts.node === process.execPath ? '' : ' --node NODE'} --doc ${path.relative(ROOT, opts.doc)}\` on ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, nicorn-py on node ${nodeVersion}; the app is fixtures/wsgi lifecycle.py, every request on a new connection. Each 4-client run lasts ${opts.seconds} s.
+Produced by \`node bench/lifecycle.mjs --seconds ${opts.seconds}${opts.node === process.execPath ? '' : ' --node NODE'} --doc ${path.relative(ROOT, opts.doc)}\` on ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, nicorn-py on node ${nodeVersion(opts.node)}; the app is fixtures/wsgi lifecycle.py, every request on a new connection. Each 4-client run lasts ${opts.seconds} s.
 
 ${table}
 `,

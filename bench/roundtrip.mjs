@@ -7,14 +7,12 @@
 // bench/run.mjs fetches into bench/.gunicorn. Figures only; the network
 // suite (test/e2e/network.test.ts) asserts behaviour.
 
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, nodeVersion, requireGunicorn } from './servers.mjs';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const GUNICORN_SITE = path.join(ROOT, 'bench/.gunicorn/site-packages');
 const ROUND_TRIPS = 2000;
 const WARMUP_ROUNDS = 15;
 
@@ -26,17 +24,11 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--doc') opts.doc = path.resolve(process.argv[++i]);
   else throw new Error(`unknown option ${a}`);
 }
-if (!fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) {
-  console.error('bench/.gunicorn is missing: run `npm run bench -- --rows a --quick --no-doc` once to fetch Gunicorn 26');
-  process.exit(2);
-}
+requireGunicorn();
 
-// Bytecode written and read as in a deployment, as run.mjs and lifecycle.mjs do.
-const env = { ...process.env, PYTHONPYCACHEPREFIX: path.join(os.tmpdir(), 'nicorn-bench-pycache') };
-delete env.PYTHONDONTWRITEBYTECODE;
 const SERVERS = {
-  'nicorn-py': { cmd: [opts.node, path.join(ROOT, 'bin/nicorn-py')], env: {} },
-  'CPython (Gunicorn 26)': { cmd: ['/usr/bin/python3', '-m', 'gunicorn'], env: { PYTHONPATH: GUNICORN_SITE } },
+  'nicorn-py': { cmd: [opts.node, NICORN_BIN], env: {} },
+  'CPython (Gunicorn 26)': { cmd: GUNICORN_CMD, env: { PYTHONPATH: GUNICORN_SITE } },
 };
 
 const echo = net.createServer((s) => {
@@ -50,29 +42,14 @@ const echoPort = echo.address().port;
 const results = {};
 for (const [name, server] of Object.entries(SERVERS)) {
   const [cmd, ...pre] = server.cmd;
-  const proc = spawn(cmd, [...pre, '-w', '1', '-b', '127.0.0.1:0', '--chdir', path.join(ROOT, 'bench/apps'), 'roundtrip:app'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, ...server.env },
-  });
-  let log = '';
-  proc.stdout.on('data', (d) => (log += d));
-  proc.stderr.on('data', (d) => (log += d));
+  const srv = await launch(cmd, [...pre, '-w', '1', '--chdir', path.join(ROOT, 'bench/apps'), 'roundtrip:app'], deploymentEnv({ ...process.env, ...server.env }));
   try {
-    let port = 0;
-    while (!port) {
-      if (proc.exitCode !== null) throw new Error(`${name} exited: ${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-      port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1] ?? 0);
-    }
-    const url = `http://127.0.0.1:${port}/?port=${echoPort}&n=${ROUND_TRIPS}`;
+    const url = `http://127.0.0.1:${srv.port}/?port=${echoPort}&n=${ROUND_TRIPS}`;
+    // The port queues connections from "Listening at" on, in both servers: the first one waits for the worker.
     const once = async () => {
-      for (const end = Date.now() + 120_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-        const res = await fetch(url).catch(() => null);
-        if (!res) continue;
-        if (res.status !== 200) throw new Error(`${name} answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
-        return (await res.json()).us;
-      }
-      throw new Error(`${name} did not answer`);
+      const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+      if (res.status !== 200) throw new Error(`${name} answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
+      return (await res.json()).us;
     };
     // Warm-up: a new nicorn-py worker's first rounds run while V8 still compiles (Node 20: 117 µs, then 42-45; Node 26 swings between 46 and 108 for longer).
     for (let i = 0; i < WARMUP_ROUNDS; i++) await once();
@@ -81,8 +58,7 @@ for (const [name, server] of Object.entries(SERVERS)) {
     results[name] = rounds;
     console.error(`roundtrip: ${name}: ${rounds.map((us) => us.toFixed(1)).join(', ')} µs`);
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    await srv.stop();
   }
 }
 echo.close();
@@ -97,12 +73,11 @@ const table = [
 ].join('\n');
 console.log(table);
 if (opts.doc) {
-  const nodeVersion = spawnSync(opts.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   fs.writeFileSync(
     opts.doc,
     `# One socket round trip from the app: nicorn-py vs CPython
 
-Produced by \`node bench/roundtrip.mjs --rounds ${opts.rounds}${opts.node === process.execPath ? '' : ' --node NODE'} --doc ${path.relative(ROOT, opts.doc)}\` on ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, nicorn-py on node ${nodeVersion}, ${os.cpus().length} cores. bench/apps/roundtrip.py under each server (-w 1) times ${ROUND_TRIPS.toLocaleString('en-US')} round trips to a TCP echo server (node, in the bench's process) on one connection, after 200 unrecorded ones; one request is a round, after ${WARMUP_ROUNDS} unrecorded rounds.
+Produced by \`node bench/roundtrip.mjs --rounds ${opts.rounds}${opts.node === process.execPath ? '' : ' --node NODE'} --doc ${path.relative(ROOT, opts.doc)}\` on ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC, nicorn-py on node ${nodeVersion(opts.node)}, ${os.cpus().length} cores. bench/apps/roundtrip.py under each server (-w 1) times ${ROUND_TRIPS.toLocaleString('en-US')} round trips to a TCP echo server (node, in the bench's process) on one connection, after 200 unrecorded ones; one request is a round, after ${WARMUP_ROUNDS} unrecorded rounds.
 
 ${table}
 `,

@@ -21,15 +21,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { GUNICORN_CMD, GUNICORN_DIR, GUNICORN_SITE, NICORN_BIN, PYCACHE, ROOT, deploymentEnv } from './servers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = path.join(ROOT, 'bench');
 const APPS = path.join(BENCH, 'apps');
 const SITE = path.join(ROOT, 'fixtures', '.packages', 'site-packages');
 const POST_SCRIPT = path.join(BENCH, 'post64k.lua');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
-const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
 /** The node that runs nicorn-py (--node); the script itself runs on any. */
 let NICORN_NODE = process.execPath;
 /** wrk's connections: 10 per worker, so -w 2 is loaded as -w 1 is (-c20 at -w 2). */
@@ -39,18 +37,13 @@ let THREADS = 1;
 const threadArgs = () => (THREADS > 1 ? ['--threads', String(THREADS)] : []);
 /**
  * Gunicorn 26 is Debian forky's python3-gunicorn (pure Python), fetched from
- * the archive as the fixtures' packages are, and run by the machine's
- * python3 with PYTHONPATH: bookworm's /usr/bin/gunicorn is 20.1. Its
- * `packaging` dependency is only for its gevent and testing extras.
+ * the archive as the fixtures' packages are (into GUNICORN_DIR, servers.mjs),
+ * and run by the machine's python3 with PYTHONPATH: bookworm's
+ * /usr/bin/gunicorn is 20.1. Its `packaging` dependency is only for its
+ * gevent and testing extras.
  */
-const GUNICORN_DIR = path.join(BENCH, '.gunicorn');
-const GUNICORN_SITE = path.join(GUNICORN_DIR, 'site-packages');
 const GUNICORN_SOURCE = 'forky:python3-gunicorn';
-const PYTHON = '/usr/bin/python3';
-const GUNICORN_CMD = [PYTHON, '-m', 'gunicorn'];
-// Both servers' bytecode goes here instead of __pycache__/ beside the sources
-// (PYTHONPYCACHEPREFIX; Gunicorn's python3 and nicorn-py's CPython 3.14 name their files apart).
-const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
+const PYTHON = GUNICORN_CMD[0];
 /**
  * Row (f) serves a copy of fixtures/djangoproject: its database, db.sqlite3 under
  * BASE_DIR, is written by the first launch's gunicorn.conf.py (migrate and
@@ -495,15 +488,13 @@ const ROWS = [
 // ---------------------------------------------------------------- servers
 
 function childEnv() {
-  const env = { ...process.env };
+  const env = deploymentEnv();
   // Both servers read these; the command line must be the whole story.
   delete env.GUNICORN_CMD_ARGS;
   delete env.WEB_CONCURRENCY;
   delete env.PYTHONPATH;
   delete env.VIRTUAL_ENV;
   env.XDG_CACHE_HOME = SNAPSHOT_CACHE;
-  env.PYTHONPYCACHEPREFIX = PYCACHE;
-  delete env.PYTHONDONTWRITEBYTECODE;
   return env;
 }
 

@@ -1,0 +1,73 @@
+// What the bench scripts share about the two servers they run side by side:
+// where Gunicorn 26 lives, the environment both run in, and starting one on
+// an ephemeral port.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
+/** Debian forky's python3-gunicorn (pure Python), fetched by run.mjs's ensureTools(). */
+export const GUNICORN_DIR = path.join(ROOT, 'bench', '.gunicorn');
+export const GUNICORN_SITE = path.join(GUNICORN_DIR, 'site-packages');
+export const GUNICORN_CMD = ['/usr/bin/python3', '-m', 'gunicorn'];
+/** Exits (2) with how to fetch Gunicorn 26 when bench/.gunicorn does not hold it yet. */
+export function requireGunicorn() {
+  if (fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) return;
+  console.error('bench/.gunicorn is missing: run `npm run bench -- --rows a --quick --no-doc` once to fetch Gunicorn 26');
+  process.exit(2);
+}
+
+/**
+ * Both servers' bytecode goes here instead of __pycache__/ beside the sources
+ * (Gunicorn's python3 and nicorn-py's CPython 3.14 name their files apart).
+ */
+export const PYCACHE = path.join(os.tmpdir(), 'nicorn-bench-pycache');
+
+/**
+ * `base` with bytecode written and read as in a deployment. A
+ * PYTHONDONTWRITEBYTECODE in the caller's environment would make each
+ * nicorn-py worker compile the app's modules in wasm at every boot (Flask's
+ * import: 2.85 s instead of 1.2 s on a slow machine), and not Gunicorn's
+ * (Debian's python3 reads its own precompiled stdlib).
+ */
+export function deploymentEnv(base = process.env) {
+  const env = { ...base, PYTHONPYCACHEPREFIX: PYCACHE };
+  delete env.PYTHONDONTWRITEBYTECODE;
+  return env;
+}
+
+/**
+ * Starts `cmd args -b 127.0.0.1:0` and resolves once its arbiter logged the
+ * port it listens on (both servers log "Listening at"): its process, port,
+ * log so far, and stop() (TERM, then its exit).
+ */
+export async function launch(cmd, args, env) {
+  const proc = spawn(cmd, [...args, '-b', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  let port = 0;
+  while (!port) {
+    if (proc.exitCode !== null) throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited: ${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+    port = Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1] ?? 0);
+  }
+  return {
+    proc,
+    port,
+    log: () => log,
+    stop: () => {
+      proc.kill('SIGTERM');
+      return new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+/** `node --version` of the node binary at `node`. */
+export function nodeVersion(node) {
+  return spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
