@@ -217,6 +217,8 @@ netsuite('--timeout interrupts a worker blocked in recv: worker_abort runs, the 
   );
   assert.match(stuck, /failed|status 5/);
   assert.ok(await eventually(() => srv.workerPids().length === before + 1, 15_000), 'a replacement booted');
+  // The stuck worker runs worker_abort and logs the frames as it unwinds, which may end after its replacement boots.
+  await eventually(() => /Worker aborted while handling \/hang[\s\S]*in hang/.test(srv.log()), 15_000);
   const log = srv.log();
   const tail = `\n${log.slice(-4000)}`;
   assert.ok(/WORKER TIMEOUT \(pid:\d+\)/.test(log), `no WORKER TIMEOUT line:${tail}`);
