@@ -14,6 +14,7 @@ export const NICORN_BIN = path.join(ROOT, 'bin', 'nicorn-py');
 export const GUNICORN_DIR = path.join(ROOT, 'bench', '.gunicorn');
 export const GUNICORN_SITE = path.join(GUNICORN_DIR, 'site-packages');
 export const GUNICORN_CMD = ['/usr/bin/python3', '-m', 'gunicorn'];
+
 /** Exits (2) with how to fetch Gunicorn 26 when bench/.gunicorn does not hold it yet. */
 export function requireGunicorn() {
   if (fs.existsSync(path.join(GUNICORN_SITE, 'gunicorn'))) return;
