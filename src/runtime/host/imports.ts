@@ -17,6 +17,7 @@ import { patchSockets } from './sockets.js';
 import { patchTimeZone } from './timezone.js';
 import { keepModuleForTls } from './tls-api.js';
 import { patchLocks } from './locks.js';
+import { patchInterruptCheck } from './wait.js';
 
 /** Replaces some of `imports` with host-backed versions; `mod` is the module being built (filled in as it boots). */
 export type ImportPatch = (imports: WasmImports, mod: EmModule) => void;
@@ -31,6 +32,7 @@ const PATCHES: ImportPatch[] = [
   patchDns,
   keepModuleForTls,
   patchTimeZone,
+  patchInterruptCheck,
 ];
 
 /**
