@@ -45,13 +45,12 @@ export interface CompiledWasmMessage {
  * 0.045 to 0.027 µs a turn once V8 had deoptimized a speculatively inlined
  * call (a deoptimized call goes on in baseline code until it returns: now to
  * the end of its request at most, as workers/sync.py makes a call per turn).
- * But with it about one worker in ten (Node 26.10, a worker that booted fresh
- * and made the base snapshot) read --timeout's ABRT flag in a
- * `while True: pass` route and never ran the handler (worker_abort missing,
- * "Python did not stop within 5 s"): 2 of 11 tries with the flag and once in
- * CI's hooks suite, 0 of 10 without (-w 1 with fixtures/config/hooks.conf.py,
- * an empty cache, GET /spin). A flag is set only on the V8s that know it: V8
- * prints an error for any other.
+ * Where no call was deoptimized it costs: the same loop, best of 5 after a
+ * warm-up, 0.0182 µs a turn against 0.0161 without (Node 26.10). It once
+ * seemed to lose --timeout's ABRT (2 of 11 `while True: pass` tries never ran
+ * worker_abort); that was Pyodide's racy look at the interrupt flag, fixed in
+ * host/wait.ts (patchInterruptCheck): 0 of 32 since, with the flag. A flag is
+ * set only on the V8s that know it: V8 prints an error for any other.
  */
 const WASM_TIER_FLAGS: readonly { flag: string; sinceV8: number }[] = [{ flag: '--wasm-inlining', sinceV8: 11 }];
 
