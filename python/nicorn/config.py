@@ -181,6 +181,12 @@ def remember_host_env(keys):
     _host_env_keys = frozenset(keys)
 
 
+def environ_json():
+    """os.environ as JSON, read from its underlying mapping: a look that
+    track_host_env's recorder does not count as the app's."""
+    return json.dumps({os.fsdecode(k): os.fsdecode(v) for k, v in os.environ._data.items()})
+
+
 def restore_process(pid, cwd, env):
     """A worker started from a snapshot: the interpreter (sys.path, imported
     modules, the app) is the snapshot maker's; the process is its own. The

@@ -62,11 +62,18 @@ export async function restoreBase(layout: HostLayout, env: Record<string, string
   }
 }
 
+/** The interpreter's os.environ. */
+function environOf(py: PyodideInterface): Record<string, string> {
+  return JSON.parse(py.pyimport('nicorn.config').environ_json() as string) as Record<string, string>;
+}
+
 export class ConfigInterpreter {
   private constructor(
     private readonly py: PyodideInterface,
     readonly source: ConfigSource | null,
     readonly hooks: ReadonlySet<string>,
+    /** os.environ as Python had it when last brought to process.env (syncEnviron). */
+    private environ: Record<string, string>,
   ) {}
 
   /** Boots Pyodide with the app's directories; runs the config file when there is one. */
@@ -86,6 +93,7 @@ export class ConfigInterpreter {
       // JS arrays arrive as iterable JsProxy objects, which is all prepare_process needs.
       py.pyimport('nicorn.config').prepare_process(process.pid, layout.cwd, layout.pythonPath, layout.siteDirs);
     }
+    const booted = environOf(py);
     let loaded: LoadedConfig = { values: {}, hooks: [] };
     if (opts.source) {
       const config = py.pyimport('nicorn.config');
@@ -99,7 +107,24 @@ export class ConfigInterpreter {
       if ('error' in out) throw new ConfigFileError(out.error);
       loaded = out;
     }
-    return { interpreter: new ConfigInterpreter(py, opts.source, new Set(loaded.hooks)), loaded };
+    const interpreter = new ConfigInterpreter(py, opts.source, new Set(loaded.hooks), booted);
+    interpreter.syncEnviron();
+    return { interpreter, loaded };
+  }
+
+  /**
+   * Brings what Python changed in os.environ since the last look (the config
+   * file, a hook) to this process's environment, which every worker started
+   * later inherits, as Gunicorn's forked workers inherit the master's
+   * os.environ (on_starting setting DJANGO_SETTINGS_MODULE, a Django
+   * TIME_ZONE's TZ). node reads TZ again when it is set here, so the
+   * arbiter's log lines follow the new zone, as Gunicorn's do after tzset.
+   */
+  private syncEnviron(): void {
+    const now = environOf(this.py);
+    for (const [key, value] of Object.entries(now)) if (this.environ[key] !== value) process.env[key] = value;
+    for (const key of Object.keys(this.environ)) if (!(key in now)) delete process.env[key];
+    this.environ = now;
   }
 
   /** Hands the final settings to the hook objects (server.cfg). */
@@ -111,6 +136,7 @@ export class ConfigInterpreter {
   callHook(name: string, state: ArbiterState): string | null {
     if (!this.hooks.has(name)) return null;
     const tb = this.py.pyimport('nicorn.hooks').arbiter_call(name, JSON.stringify(state)) as string;
+    this.syncEnviron();
     return tb || null;
   }
 

@@ -229,6 +229,58 @@ failing('post_request raising is logged; the response was already complete', asy
 
 failing.run();
 
+// ---------------------------------------------------------------- os.environ
+
+const environ = suite<{ srv: Server }>('hooks that change os.environ');
+
+environ.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+/** Europe/Paris's UTC offset at `d`, as strftime's %z writes it ("+0100"). */
+function parisOffset(d: Date): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Paris', timeZoneName: 'longOffset' }).formatToParts(d).find((p) => p.type === 'timeZoneName')!.value;
+  return name === 'GMT' ? '+0000' : name.slice(3).replace(':', '');
+}
+
+environ('os.environ set or removed by on_starting and pre_fork reaches the workers; TZ set there moves the log lines after it', async (ctx) => {
+  // As a forked worker inherits the master's os.environ (Django's TIME_ZONE
+  // sets TZ and calls time.tzset() wherever its settings load).
+  const conf = path.join(tmp, 'environ.conf.py');
+  fs.writeFileSync(
+    conf,
+    [
+      'import os, time',
+      'def on_starting(server):',
+      '    os.environ["NICORN_TEST_ON_STARTING"] = "set in on_starting"',
+      '    del os.environ["NICORN_TEST_REMOVED"]',
+      '    os.environ["TZ"] = "Europe/Paris"',
+      '    time.tzset()',
+      'def pre_fork(server, worker):',
+      '    os.environ["NICORN_TEST_PRE_FORK"] = "set in pre_fork"',
+      '',
+    ].join('\n'),
+  );
+  ctx.srv = await startServer(['-c', conf, '--chdir', WSGI, 'environ_echo'], {
+    env: { TZ: 'UTC', NICORN_TEST_REMOVED: 'from the shell', NICORN_TEST_KEPT: 'from the shell' },
+  });
+  const body = (await (await fetch(ctx.srv.url + '/')).json()) as { 'os.environ': Record<string, string> };
+  assert.equal(body['os.environ'], {
+    NICORN_TEST_KEPT: 'from the shell',
+    NICORN_TEST_ON_STARTING: 'set in on_starting',
+    NICORN_TEST_PRE_FORK: 'set in pre_fork',
+  });
+  const log = ctx.srv.log();
+  const stamp = (what: RegExp) => log.split('\n').find((l) => what.test(l))?.match(/^\[[^\]]* ([+-]\d{4})\]/)?.[1];
+  // Gunicorn logs "Starting" before on_starting runs.
+  assert.is(stamp(/Starting nicorn-py/), '+0000', log);
+  const paris = parisOffset(new Date());
+  assert.is(stamp(/Listening at/), paris, log);
+  assert.is(stamp(/Booting worker/), paris, log);
+});
+
+environ.run();
+
 // ---------------------------------------------------------------- cleanup
 
 const cleanup = suite('hooks cleanup');
