@@ -13,6 +13,7 @@ import { Ctl, InFrame, PADDING, createChannelBuffer, frameHeader, framePadding, 
 import type { Ring } from './ring.js';
 import { PYTHON_THREAD_LIMITS } from '../runtime/memory.js';
 import { compilePyodideWasm, type CompiledWasmMessage } from '../runtime/wasm.js';
+import { setLogTimeZone } from '../log/log-clock.js';
 
 /** Largest request head the Python side accepts in one frame. */
 const INBOX_BYTES = 1 << 20;
@@ -99,6 +100,7 @@ export class Interpreter {
     thread.on('message', (m: PythonThreadMessage) => {
       if (m.kind === 'crashed') death = { kind: 'report', report: m };
       else if (m.kind === 'stopped') death ??= { kind: 'stopped', exitCode: m.exitCode };
+      else if (m.kind === 'time-zone') setLogTimeZone(m.tz, m.tzdir);
     });
     thread.on('error', (error: Error) => {
       death ??= { kind: 'error', error };
@@ -126,7 +128,13 @@ export class Interpreter {
       thread.postMessage({ kind: 'compiled-wasm', module } satisfies CompiledWasmMessage);
     });
     const booted = new Promise<PythonThreadMessage>((resolve, reject) => {
-      thread.once('message', resolve);
+      // The app may set TZ as it loads (Django's TIME_ZONE), before the thread reports its boot.
+      const onMessage = (m: PythonThreadMessage) => {
+        if (m.kind === 'time-zone') return setLogTimeZone(m.tz, m.tzdir);
+        thread.off('message', onMessage);
+        resolve(m);
+      };
+      thread.on('message', onMessage);
       thread.once('error', reject);
       thread.once('exit', (code) => reject(new Error(`the Python thread exited (${code}) during boot`)));
     });

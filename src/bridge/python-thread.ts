@@ -21,6 +21,8 @@ import { lockPerInterpreter } from '../runtime/host/locks.js';
 import { Ctl, FRAME_HEADER, InFrame, PADDING, RECV_LENGTH_BITS, framePadding, goneSlot, openChannel } from './protocol.js';
 import { installPythonThreadLog, pythonLogHost, type PythonLogOptions } from '../log/error-log.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
+import { setLogTimeZone } from '../log/log-clock.js';
+import { onTimeZoneChange } from '../runtime/host/timezone.js';
 import { collectFatalReport, type CrashReport } from './fatal.js';
 import { MAX_RECURSION_LIMIT, guardCStack } from '../runtime/stack.js';
 
@@ -61,6 +63,8 @@ export interface ConfigMessage {
 export type PythonThreadMessage =
   /** `baseMissing`: why the thread booted without the base image (the worker then has it made), or null. */
   | { kind: 'ready'; baseMissing: string | null }
+  /** The app set TZ and called time.tzset(): the worker's log lines show local time there from now on. */
+  | { kind: 'time-zone'; tz: string | null; tzdir: string | null }
   | { kind: 'boot-failed'; exitCode: number }
   | { kind: 'stopped'; exitCode: number }
   | CrashReport;
@@ -322,6 +326,10 @@ function received<M extends { kind: string }>(kind: M['kind']): Promise<M> {
 
 async function main(boot: PythonThreadBoot): Promise<void> {
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
+  onTimeZoneChange((tz, tzdir) => {
+    setLogTimeZone(tz, tzdir);
+    post({ kind: 'time-zone', tz, tzdir });
+  });
   // pyodide.asm.wasm, compiled by the I/O thread while this thread started (Interpreter.launch).
   const wasm = received<CompiledWasmMessage>('compiled-wasm').then((m) => m.module);
   const configured = received<ConfigMessage>('config').then((m): PythonThreadData => {

@@ -8,6 +8,7 @@ import { findBaseImage } from '../runtime/base-image.js';
 import { bootPyodide, hostLayout, installPrefix, interpreterEnv, useCodeCache, type HostLayout } from '../runtime/boot.js';
 import { cacheDir } from '../runtime/snapshot-cache.js';
 import { imageFromFd } from '../runtime/snapshot.js';
+import { setLogTimeZone } from '../log/log-clock.js';
 
 /** Where the config file comes from: a path, or `python:pkg.module`. */
 export interface ConfigSource {
@@ -117,14 +118,15 @@ export class ConfigInterpreter {
    * file, a hook) to this process's environment, which every worker started
    * later inherits, as Gunicorn's forked workers inherit the master's
    * os.environ (on_starting setting DJANGO_SETTINGS_MODULE, a Django
-   * TIME_ZONE's TZ). node reads TZ again when it is set here, so the
-   * arbiter's log lines follow the new zone, as Gunicorn's do after tzset.
+   * TIME_ZONE's TZ). The arbiter's log lines follow TZ from then on, as
+   * Gunicorn's do after time.tzset().
    */
   private syncEnviron(): void {
     const now = environOf(this.py);
     for (const [key, value] of Object.entries(now)) if (this.environ[key] !== value) process.env[key] = value;
     for (const key of Object.keys(this.environ)) if (!(key in now)) delete process.env[key];
     this.environ = now;
+    setLogTimeZone(process.env.TZ ?? null, process.env.TZDIR ?? null);
   }
 
   /** Hands the final settings to the hook objects (server.cfg). */

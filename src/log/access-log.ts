@@ -4,19 +4,15 @@
 
 import fs from 'node:fs';
 import type { AccessRecord } from './access-record.js';
+import { logTime } from './log-clock.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** Gunicorn's `t`: '[%d/%b/%Y:%H:%M:%S %z]' in local time. */
 export function accessTimestamp(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const abs = Math.abs(off);
-  return (
-    `[${pad(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
-    `${off >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}${pad(abs % 60)}]`
-  );
+  const t = logTime(d);
+  return `[${pad(t.day)}/${MONTHS[t.month - 1]}/${t.year}:${pad(t.hour)}:${pad(t.minute)}:${pad(t.second)} ${t.offset}]`;
 }
 
 /** %XX-decodes a path, bytes as latin-1, as PATH_INFO is (Gunicorn's `U`). */

@@ -16,6 +16,7 @@ import { ConfigError } from '../config/validators.js';
 import { Statsd } from './statsd.js';
 import { syslogErrorSink } from './syslog.js';
 import { LOG_LEVELS, type LogLevel } from './levels.js';
+import { logTime } from './log-clock.js';
 
 
 /** The calls Gunicorn's Statsd logger counts (gunicorn.log.<kind>). */
@@ -34,14 +35,8 @@ const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** strftime('[%Y-%m-%d %H:%M:%S %z]') in local time. */
 export function logTimestamp(d: Date): string {
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const abs = Math.abs(off);
-  return (
-    `[${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ` +
-    `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}]`
-  );
+  const t = logTime(d);
+  return `[${t.year}-${pad(t.month)}-${pad(t.day)} ${pad(t.hour)}:${pad(t.minute)}:${pad(t.second)} ${t.offset}]`;
 }
 
 /** One error-log line, newline included. */

@@ -258,10 +258,14 @@ environ('os.environ set or removed by on_starting and pre_fork reaches the worke
       '    time.tzset()',
       'def pre_fork(server, worker):',
       '    os.environ["NICORN_TEST_PRE_FORK"] = "set in pre_fork"',
+      'def post_worker_init(worker):',
+      '    os.environ["TZ"] = "Asia/Tokyo"',
+      '    time.tzset()',
+      '    worker.log.info("post_worker_init: TZ is %s", os.environ["TZ"])',
       '',
     ].join('\n'),
   );
-  ctx.srv = await startServer(['-c', conf, '--chdir', WSGI, 'environ_echo'], {
+  ctx.srv = await startServer(['-c', conf, '--access-logfile', '-', '--chdir', WSGI, 'environ_echo'], {
     env: { TZ: 'UTC', NICORN_TEST_REMOVED: 'from the shell', NICORN_TEST_KEPT: 'from the shell' },
   });
   const body = (await (await fetch(ctx.srv.url + '/')).json()) as { 'os.environ': Record<string, string> };
@@ -277,6 +281,23 @@ environ('os.environ set or removed by on_starting and pre_fork reaches the worke
   const paris = parisOffset(new Date());
   assert.is(stamp(/Listening at/), paris, log);
   assert.is(stamp(/Booting worker/), paris, log);
+});
+
+environ('TZ set in a worker (post_worker_init, or Django as its settings load) moves that worker\'s log lines, not the arbiter\'s', async ({ srv }) => {
+  // Tokyo is +0900 all year.
+  // The first case's request: its access line comes after post_worker_init's.
+  await eventually(() => /"GET \/ HTTP\/1\.1" 200/.test(srv.log()), 10_000);
+  const log = srv.log();
+  const line = (what: RegExp) => log.split('\n').find((l) => what.test(l)) ?? '';
+  // Logged by the worker's Python, after its tzset.
+  assert.match(line(/post_worker_init: TZ is/), /^\[[^\]]* \+0900\]/, log);
+  // The access log's `t`, written by the worker's I/O thread.
+  const access = line(/"GET \/ HTTP\/1\.1" 200/);
+  assert.match(access, /\[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0900\]/, log);
+  // The arbiter's next line is still in its own zone (Paris): a signal it handles.
+  process.kill(srv.pid, 'SIGTTIN');
+  await eventually(() => /Handling signal: ttin/.test(srv.log()), 10_000);
+  assert.match(srv.log().split('\n').find((l) => /Handling signal: ttin/.test(l)) ?? '', new RegExp(`^\\[[^\\]]* \\${parisOffset(new Date())}\\]`), srv.log());
 });
 
 environ.run();

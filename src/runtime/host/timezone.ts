@@ -103,14 +103,31 @@ function getenv(state: TzState, which: 'tz' | 'tzdir'): string | null {
   return p ? mod.UTF8ToString(p) : null;
 }
 
+/** Told when an interpreter of this thread reads a TZ other than the one it read before. */
+export type TimeZoneListener = (tz: string | null, tzdir: string | null) => void;
+
+let zoneListener: TimeZoneListener | null = null;
+
+/**
+ * `listener` hears each change of zone after an interpreter's first read
+ * (CPython's time module reads TZ as it is imported, at boot): the app's
+ * `os.environ['TZ'] = ...; time.tzset()`. A worker's logs follow it, as
+ * Gunicorn's strftime does in the worker's process (python-thread.ts).
+ */
+export function onTimeZoneChange(listener: TimeZoneListener): void {
+  zoneListener = listener;
+}
+
 /** Reads TZ again (glibc's tzset_internal): a new zone only when TZ changed. */
 function refresh(state: TzState): void {
   const tz = getenv(state, 'tz');
   const tzdir = getenv(state, 'tzdir');
   if (state.tz !== undefined && tz === state.tz && tzdir === state.tzdir) return;
+  const changed = state.tz !== undefined;
   state.tz = tz;
   state.tzdir = tzdir;
   state.zone = resolveZone(tz, tzdir);
+  if (changed) zoneListener?.(tz, tzdir);
 }
 
 function ensureRead(state: TzState): Zone {
