@@ -123,7 +123,10 @@ export class Interpreter {
     const compiled = compilePyodideWasm();
     const sab = createChannelBuffer();
     const boot: PythonThreadBoot = { sab, snapshotFd, inboxSize: INBOX_BYTES };
-    const thread = new Worker(PYTHON_THREAD, { workerData: boot, resourceLimits: PYTHON_THREAD_LIMITS });
+    // Not trackUnmanagedFds: node then warned on stderr ("File descriptor 5 closed but not
+    // opened in unmanaged mode") when the thread closed the --preload image's descriptor,
+    // which the process inherited; the thread lives as long as its process does.
+    const thread = new Worker(PYTHON_THREAD, { workerData: boot, resourceLimits: PYTHON_THREAD_LIMITS, trackUnmanagedFds: false });
     void compiled.then((module) => {
       thread.postMessage({ kind: 'compiled-wasm', module } satisfies CompiledWasmMessage);
     });

@@ -237,6 +237,8 @@ flask('renders JSON, templates, forms and sessions', async (ctx) => {
   const boom = await fetch(`${url}/boom`);
   assert.is(boom.status, 500);
   assert.ok(await eventually(() => /RuntimeError: boom/.test(ctx.srv.log())), 'the traceback reaches the error log');
+  // Nothing of node's own on stderr (the worker's thread once warned as it closed the image's descriptor).
+  assert.not.match(ctx.srv.log(), /\(node:\d+\) \w*Warning/);
 });
 
 flask.run();
