@@ -14,6 +14,7 @@ import os
 import random
 import site
 import sys
+import time
 import traceback
 
 from . import host
@@ -142,8 +143,8 @@ def app_paths(cwd, pythonpath, site_dirs):
 COMPAT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compat")
 
 
-# The host variables os.environ held when a snapshot was made (preload).
-_host_env_keys = frozenset()
+# The host's environment when a snapshot was made (preload, base), as os.environ started with it.
+_host_env = {}
 
 
 class EnvironReads:
@@ -176,9 +177,9 @@ class EnvironReads:
         return False
 
 
-def remember_host_env(keys):
-    global _host_env_keys
-    _host_env_keys = frozenset(keys)
+def remember_host_env(env):
+    global _host_env
+    _host_env = dict(env)
 
 
 def environ_json():
@@ -190,14 +191,23 @@ def environ_json():
 def restore_process(pid, cwd, env):
     """A worker started from a snapshot: the interpreter (sys.path, imported
     modules, the app) is the snapshot maker's; the process is its own. The
-    current directory lived outside the heap, and os.environ is brought to
-    this process's environment, as a forked worker sees its own."""
+    current directory lived outside the heap. os.environ is the snapshot's,
+    as a forked worker's is its master's: what the app or the config file
+    set or removed as they ran stays (Django's TZ among it); what the host
+    changed since the snapshot was made (`env` against _host_env) is brought
+    in."""
     _process_state(pid, cwd)
-    for key in [k for k in os.environ if k in _host_env_keys and k not in env]:
+    for key in [k for k in os.environ if k in _host_env and k not in env]:
         del os.environ[key]
     for key, value in env.items():
-        if os.environ.get(key) != value:
+        if _host_env.get(key) != value and os.environ.get(key) != value:
             os.environ[key] = value
+    # The zone of that os.environ, read now, as a forked worker has its
+    # master's: the worker's log lines show it from its first request on.
+    # (time.tzset is the host layer's: an image made without it has none.)
+    tzset = getattr(time, "tzset", None)
+    if tzset is not None:
+        tzset()
     # Pyodide puts "" in front of sys.path at every start, restored or not.
     while sys.path.count("") > 1:
         sys.path.remove("")

@@ -40,7 +40,7 @@ def preload(opts):
         config_mod.app_paths(opts["cwd"], opts["pythonpath"], opts["site_dirs"])
     else:
         config_mod.prepare_process(opts["pid"], opts["cwd"], opts["pythonpath"], opts["site_dirs"])
-    config_mod.remember_host_env(opts["env_keys"])
+    config_mod.remember_host_env(opts["env"])
     try:
         with config_mod.EnvironReads() as reads:
             source = opts.get("config")
@@ -60,7 +60,7 @@ def base_image(opts):
     by its master. Returns JSON: the environment variables read meanwhile
     ({"environ": names, "environ_all": iterated}), which the image depends on."""
     opts = opts.to_py() if hasattr(opts, "to_py") else opts
-    config_mod.remember_host_env(opts["env_keys"])
+    config_mod.remember_host_env(opts["host_env"])
     with config_mod.EnvironReads() as reads:
         host.install()
         for name in opts["imports"]:

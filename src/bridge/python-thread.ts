@@ -327,7 +327,8 @@ function received<M extends { kind: string }>(kind: M['kind']): Promise<M> {
 async function main(boot: PythonThreadBoot): Promise<void> {
   const post = (m: PythonThreadMessage) => parentPort?.postMessage(m);
   onTimeZoneChange((tz, tzdir) => {
-    setLogTimeZone(tz, tzdir);
+    // Mostly the zone the logs already show (the process's TZ, read at boot): no message then.
+    if (!setLogTimeZone(tz, tzdir)) return;
     post({ kind: 'time-zone', tz, tzdir });
   });
   // pyodide.asm.wasm, compiled by the I/O thread while this thread started (Interpreter.launch).

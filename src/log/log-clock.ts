@@ -28,19 +28,31 @@ let zone: { key: string; zone: Zone } | null = null;
 /** The last second shown: log lines come many to a second (the access log's, one a request). */
 let last: { second: number; time: LogTime } | null = null;
 
-/** From now on this thread's log lines show local time in `tz` (null: unset, /etc/localtime), as glibc resolves it. */
-export function setLogTimeZone(tz: string | null, tzdir: string | null): void {
+/**
+ * From now on this thread's log lines show local time in `tz` (null: unset,
+ * /etc/localtime), as glibc resolves it. False when that was their zone already.
+ */
+export function setLogTimeZone(tz: string | null, tzdir: string | null): boolean {
+  if (!zone) processZone();
   const key = `${tz}\0${tzdir}`;
-  if (zone?.key === key) return;
+  if (zone!.key === key) return false;
   zone = { key, zone: resolveZone(tz, tzdir) };
   last = null;
+  return true;
+}
+
+/** The zone of the process's environment, where a thread's logs start. */
+function processZone(): void {
+  const tz = process.env.TZ ?? null;
+  const tzdir = process.env.TZDIR ?? null;
+  zone = { key: `${tz}\0${tzdir}`, zone: resolveZone(tz, tzdir) };
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** `d` in this thread's log zone (at first, TZ and TZDIR of the process's environment). */
 export function logTime(d: Date): LogTime {
-  if (!zone) setLogTimeZone(process.env.TZ ?? null, process.env.TZDIR ?? null);
+  if (!zone) processZone();
   const second = Math.floor(d.getTime() / 1000);
   if (last?.second === second) return last.time;
   const tm = localtime(zone!.zone, second);

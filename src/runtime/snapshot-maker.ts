@@ -90,7 +90,7 @@ export async function makeBaseSnapshot(data: BaseMakerData): Promise<SnapshotMak
   const py = await bootPyodide(data.layout, {}, undefined, { kind: 'for-base' });
   const reads = trackHostReads(py);
   const worker = py.pyimport('nicorn.worker');
-  const opts = py.toPy({ env_keys: Object.keys(interpreterEnv()), imports: data.imports });
+  const opts = py.toPy({ host_env: interpreterEnv(), imports: data.imports });
   let out: { environ: string[]; environ_all: boolean };
   try {
     out = JSON.parse(worker.base_image(opts) as string) as typeof out;
@@ -150,7 +150,6 @@ export async function makeSnapshot(data: SnapshotMakerData): Promise<SnapshotMak
     site_dirs: data.layout.siteDirs,
     config: data.config,
     env: interpreterEnv(data.extraEnv),
-    env_keys: Object.keys(interpreterEnv(data.extraEnv)),
     restored,
   });
   const out = JSON.parse(worker.preload(opts) as string) as { traceback: string } | { environ: string[]; environ_all: boolean };

@@ -288,6 +288,31 @@ conformance('PEP 3333 behaviours and the worker-side hooks of the config file', 
 
 conformance.run();
 
+// ---------------------------------------------------------------- an app that sets TZ
+
+const zone = suite<{ srv: Server }>('an app that sets TZ as it is imported (as Django does for TIME_ZONE)');
+
+zone.after(async (ctx) => {
+  await ctx.srv?.stop();
+});
+
+zone('workers restored from its snapshot keep its zone, and their log lines show it', async (ctx) => {
+  // Gunicorn's workers fork from the master that imported the app: its TZ and tzset() are theirs.
+  const dir = makeApp('tz', `${probeApp(1)}\nimport time\nos.environ["TZ"] = "Asia/Tokyo"\ntime.tzset()\n\n_app = application\n\ndef application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [time.strftime("%z").encode()]\n`);
+  ctx.srv = await startServer(['--preload', '--access-logfile', '-', '--log-level', 'debug', '--chdir', dir, 'probe'], { env: { ...ENV, TZ: 'UTC' } });
+  assert.ok(await eventually(() => /Started from the preload snapshot/.test(ctx.srv.log()), 20_000), ctx.srv.log());
+  assert.is(await (await fetch(ctx.srv.url + '/')).text(), '+0900');
+  assert.ok(await eventually(() => /"GET \/ HTTP\/1\.1" 200/.test(ctx.srv.log()), 10_000), ctx.srv.log());
+  const line = (what: RegExp) => ctx.srv.log().split('\n').find((l) => what.test(l)) ?? '';
+  assert.match(line(/"GET \/ HTTP\/1\.1" 200/), / \+0900\] "GET/, ctx.srv.log());
+  await ctx.srv.stop();
+  assert.match(line(/Worker exiting/), / \+0900\] /, ctx.srv.log());
+  // The arbiter's stay in its own: unlike Gunicorn's master, it did not import the app.
+  assert.match(line(/Shutting down: Master/), / \+0000\] /, ctx.srv.log());
+});
+
+zone.run();
+
 // ---------------------------------------------------------------- what a snapshot cannot carry
 
 const fallback = suite<{ srv: Server }>('an app a snapshot cannot carry');

@@ -259,22 +259,30 @@ json.dumps({
     restored.runPython(`
 import json, os, random, sys
 from nicorn import config
-config.remember_host_env(["FROM_MAKER", "KEPT"])
+config.remember_host_env({"FROM_MAKER": "1", "KEPT": "old", "SAME": "host", "TZ": "UTC"})
 os.environ["FROM_MAKER"] = "1"
 os.environ["KEPT"] = "old"
+os.environ["SAME"] = "host"
 os.environ["PYODIDE_OWN"] = "stays"
-config.restore_process(4242, ${JSON.stringify(ctx.app)}, {"KEPT": "new"})
+# What the app did as it was imported (Django's TIME_ZONE).
+os.environ["TZ"] = "Asia/Tokyo"
+os.environ["APP_ONLY"] = "set by the app"
+config.restore_process(4242, ${JSON.stringify(ctx.app)}, {"KEPT": "new", "SAME": "host", "TZ": "UTC", "NEW": "host"})
 json.dumps({
   "pid": os.getpid(),
   "cwd": os.getcwd(),
-  "env": [os.environ.get(k) for k in ("FROM_MAKER", "KEPT", "PYODIDE_OWN")],
+  "env": [os.environ.get(k) for k in ("FROM_MAKER", "KEPT", "SAME", "PYODIDE_OWN", "TZ", "APP_ONLY", "NEW")],
   "empty_path_entries": sys.path.count(""),
   "random": random.random(),
 })`) as string,
   ) as { pid: number; cwd: string; env: (string | null)[]; empty_path_entries: number; random: number };
   assert.is(reset.pid, 4242);
   assert.is(reset.cwd, ctx.app);
-  assert.equal(reset.env, [null, 'new', 'stays'], "the host environment is this process's; Pyodide's own variables stay");
+  assert.equal(
+    reset.env,
+    [null, 'new', 'host', 'stays', 'Asia/Tokyo', 'set by the app', 'host'],
+    "what the host changed since the image is this process's; what the app set stays, as in a forked worker; Pyodide's own variables stay",
+  );
   assert.is(reset.empty_path_entries, 1);
   assert.is.not(reset.random, sample);
 });

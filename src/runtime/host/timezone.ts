@@ -103,16 +103,18 @@ function getenv(state: TzState, which: 'tz' | 'tzdir'): string | null {
   return p ? mod.UTF8ToString(p) : null;
 }
 
-/** Told when an interpreter of this thread reads a TZ other than the one it read before. */
+/** Told each time an interpreter of this thread reads TZ anew (glibc's tzset_internal). */
 export type TimeZoneListener = (tz: string | null, tzdir: string | null) => void;
 
 let zoneListener: TimeZoneListener | null = null;
 
 /**
- * `listener` hears each change of zone after an interpreter's first read
- * (CPython's time module reads TZ as it is imported, at boot): the app's
- * `os.environ['TZ'] = ...; time.tzset()`. A worker's logs follow it, as
- * Gunicorn's strftime does in the worker's process (python-thread.ts).
+ * `listener` hears every zone an interpreter reads: its first read (at boot,
+ * as CPython's time module is imported, the process's own TZ; restored from
+ * a --preload snapshot, the TZ its app set as it was imported), then each
+ * change, the app's `os.environ['TZ'] = ...; time.tzset()`. A worker's logs
+ * follow it, as Gunicorn's strftime does in the worker's process
+ * (python-thread.ts).
  */
 export function onTimeZoneChange(listener: TimeZoneListener): void {
   zoneListener = listener;
@@ -123,11 +125,10 @@ function refresh(state: TzState): void {
   const tz = getenv(state, 'tz');
   const tzdir = getenv(state, 'tzdir');
   if (state.tz !== undefined && tz === state.tz && tzdir === state.tzdir) return;
-  const changed = state.tz !== undefined;
   state.tz = tz;
   state.tzdir = tzdir;
   state.zone = resolveZone(tz, tzdir);
-  if (changed) zoneListener?.(tz, tzdir);
+  zoneListener?.(tz, tzdir);
 }
 
 function ensureRead(state: TzState): Zone {
