@@ -63,7 +63,7 @@ export interface ConfigMessage {
 export type PythonThreadMessage =
   /** `baseMissing`: why the thread booted without the base image (the worker then has it made), or null. */
   | { kind: 'ready'; baseMissing: string | null }
-  /** The app set TZ and called time.tzset(): the worker's log lines show local time there from now on. */
+  /** An interpreter read a TZ other than the worker's log zone (the app's tzset(), or its TZ in a --preload snapshot): the worker's log lines show local time there from now on. */
   | { kind: 'time-zone'; tz: string | null; tzdir: string | null }
   | { kind: 'boot-failed'; exitCode: number }
   | { kind: 'stopped'; exitCode: number }
