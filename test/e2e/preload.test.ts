@@ -298,7 +298,7 @@ zone.after(async (ctx) => {
 
 zone('workers restored from its snapshot keep its zone, and their log lines show it', async (ctx) => {
   // Gunicorn's workers fork from the master that imported the app: its TZ and tzset() are theirs.
-  const dir = makeApp('tz', `${probeApp(1)}\nimport time\nos.environ["TZ"] = "Asia/Tokyo"\ntime.tzset()\n\n_app = application\n\ndef application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [time.strftime("%z").encode()]\n`);
+  const dir = makeApp('tz', `${probeApp(1)}\nimport time\nos.environ["TZ"] = "Asia/Tokyo"\ntime.tzset()\n\n\ndef application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [time.strftime("%z").encode()]\n`);
   ctx.srv = await startServer(['--preload', '--access-logfile', '-', '--log-level', 'debug', '--chdir', dir, 'probe'], { env: { ...ENV, TZ: 'UTC' } });
   assert.ok(await eventually(() => /Started from the preload snapshot/.test(ctx.srv.log()), 20_000), ctx.srv.log());
   assert.is(await (await fetch(ctx.srv.url + '/')).text(), '+0900');
