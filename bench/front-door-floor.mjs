@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker, isMainThread, workerData } from 'node:worker_threads';
-import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, nodeVersion } from './servers.mjs';
+import { CLK_TCK, GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, nodeVersion, procStat } from './servers.mjs';
 
 const BODY = 'Hello, world!\n'; // bench/apps/hello.py's
 const response = (close) =>
@@ -249,21 +249,12 @@ function wrk(port, header, seconds) {
   return Number(m[1]);
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
 /** User+system CPU of every process in process group `pgid`, µs. */
 function groupCpuUs(pgid) {
   let ticks = 0;
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let stat;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // Fields after "(comm)": state ppid pgrp ... utime is the 14th field, stime the 15th.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+    const stat = procStat(pid);
+    if (stat?.pgrp === pgid) ticks += stat.ticks;
   }
   return (ticks * 1e6) / CLK_TCK;
 }

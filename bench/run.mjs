@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { GUNICORN_CMD, GUNICORN_DIR, GUNICORN_SITE, NICORN_BIN, PYCACHE, ROOT, deploymentEnv } from './servers.mjs';
+import { CLK_TCK, GUNICORN_CMD, GUNICORN_DIR, GUNICORN_SITE, NICORN_BIN, PYCACHE, ROOT, deploymentEnv, procStat } from './servers.mjs';
 
 const BENCH = path.join(ROOT, 'bench');
 const APPS = path.join(BENCH, 'apps');
@@ -757,7 +757,6 @@ function wrkArgs(port, durationMs, { close = false, script = null } = {}) {
 // run reports how much CPU went to processes other than the server, wrk and
 // this script: the machine's busy time from /proc/stat minus theirs.
 
-const CLK_TCK = 100; // USER_HZ, 100 on Linux
 const OTHER_CPU_WARN_PCT = 10;
 const OTHER_CPU_RETRY_PCT = 20;
 const MAX_ATTEMPTS = 3;
@@ -767,10 +766,7 @@ let retryBudgetMs = 0;
 
 /** utime + stime of a process (all its threads), in clock ticks; NaN if gone. */
 function procTicks(pid) {
-  const stat = safeRead(`/proc/${pid}/stat`);
-  if (!stat) return NaN;
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return procStat(pid)?.ticks ?? NaN;
 }
 
 /**

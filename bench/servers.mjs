@@ -68,6 +68,25 @@ export async function launch(cmd, args, env) {
   };
 }
 
+/** USER_HZ: the unit of /proc's CPU times (100 on Linux). */
+export const CLK_TCK = 100;
+
+/**
+ * /proc/<path>/stat of a process or a task (`pid` or `pid/task/tid`):
+ * its process group and its utime + stime in clock ticks; null once gone.
+ */
+export function procStat(path) {
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${path}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // The fields after "(comm)", which may hold spaces: state ppid pgrp ...; utime and stime are the 14th and 15th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { pgrp: Number(f[2]), ticks: Number(f[11]) + Number(f[12]) };
+}
+
 /** `node --version` of the node binary at `node`. */
 export function nodeVersion(node) {
   return spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();

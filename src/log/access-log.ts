@@ -4,10 +4,9 @@
 
 import fs from 'node:fs';
 import type { AccessRecord } from './access-record.js';
-import { logTime } from './log-clock.js';
+import { logTime, pad } from './log-clock.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** Gunicorn's `t`: '[%d/%b/%Y:%H:%M:%S %z]' in local time. */
 export function accessTimestamp(d: Date): string {

@@ -16,7 +16,7 @@ import { ConfigError } from '../config/validators.js';
 import { Statsd } from './statsd.js';
 import { syslogErrorSink } from './syslog.js';
 import { LOG_LEVELS, type LogLevel } from './levels.js';
-import { logTime } from './log-clock.js';
+import { logTime, pad } from './log-clock.js';
 
 
 /** The calls Gunicorn's Statsd logger counts (gunicorn.log.<kind>). */
@@ -30,8 +30,6 @@ export interface ErrorSink {
   count?(kind: CountedKind): void;
   close?(): void;
 }
-
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** strftime('[%Y-%m-%d %H:%M:%S %z]') in local time. */
 export function logTimestamp(d: Date): string {

@@ -48,7 +48,8 @@ function processZone(): void {
   zone = { key: `${tz}\0${tzdir}`, zone: resolveZone(tz, tzdir) };
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** `n` in two digits or more, as strftime's %d, %H, ... write it. */
+export const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** `d` in this thread's log zone (at first, TZ and TZDIR of the process's environment). */
 export function logTime(d: Date): LogTime {
