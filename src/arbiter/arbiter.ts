@@ -15,6 +15,7 @@ import { reportWorkerCount } from '../log/statsd.js';
 import { VERSION } from '../version.js';
 import { INTERRUPT_GRACE_MS, type ArbiterMessage, type WorkerMessage } from '../worker/messages.js';
 import { BindError, bindOne, closeListeners, listenAll, listenerSpecs, type Listener } from './listeners.js';
+import { bindWithRetries } from './bind-retries.js';
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
@@ -51,6 +52,8 @@ const TICK_MS = 1000;
  * tick. Its replacement does not wait: it starts when the signal is sent.
  */
 const ABORT_GRACE_MS = INTERRUPT_GRACE_MS + TICK_MS;
+/** The signals that stop the arbiter: before the main loop, they also end the bind tries at once. */
+const STOP_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
 
 interface WorkerProcess {
   child: ChildProcess;
@@ -124,6 +127,19 @@ export class Arbiter {
   private control: ControlSocketServer | null = null;
   /** Gunicorn's Arbiter._stats, which the control socket's `show stats` reports. */
   private readonly stats = { startTime: null as number | null, workersSpawned: 0, workersKilled: 0, reloads: 0 };
+  /**
+   * Signals that came before the main loop (during the bind tries and the
+   * start-up hooks), handled once it runs, in order, as Gunicorn's main loop
+   * handles its queue; null from then on.
+   */
+  private earlySignals: string[] | null = [];
+  /**
+   * Aborted by a TERM, INT or QUIT before the main loop: ends the bind tries
+   * at once. Gunicorn's time.sleep(1) resumes after its handler, so it waits
+   * the tries out (then exits 1, or starts and stops); here the arbiter stops
+   * without waiting, as it would have once started.
+   */
+  private readonly stopEarly = new AbortController();
 
   constructor(
     private settings: Settings,
@@ -165,21 +181,16 @@ export class Arbiter {
       }
     }
     if (!this.hook('on_starting', {}, 1)) return this.finished;
-    try {
-      // After USR2 the listeners are inherited from the old arbiter, not bound again.
-      const inherited = process.env.NICORN_FD?.split(',').map((fd) => `fd://${fd}`);
-      delete process.env.NICORN_FD;
-      // systemd socket activation (LISTEN_PID/LISTEN_FDS, then unset): fds 3.. instead of binding.
-      const activated = activatedBinds();
-      this.systemd = activated.length > 0;
-      const specs = inherited ?? listenerSpecs(settings.bind, activated);
-      const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group, reusePort: settings.reuse_port };
-      for (const spec of specs) this.listeners.push(await bindOne(spec, opts));
-      listenAll(this.listeners, settings.backlog);
-    } catch (e) {
-      if (!(e instanceof BindError)) throw e;
-      log.error(e.message);
-      log.error("Can't bind the listening sockets; shutting down.");
+    this.initSignals();
+    const bound = await this.createSockets();
+    const stopSignal = this.earlySignals?.find((sig) => STOP_SIGNALS.includes(sig));
+    if (stopSignal) {
+      // Nothing runs yet: the arbiter stops now, as it would have in its main loop.
+      this.earlySignals = null;
+      this.handleSignal(stopSignal);
+      return this.finished;
+    }
+    if (!bound) {
       closeListeners(this.listeners, !this.systemd);
       this.pidfile?.unlink(process.pid);
       return 1;
@@ -220,6 +231,7 @@ export class Arbiter {
     this.start();
     // As Gunicorn: after the first workers are spawned.
     this.startControlSocket();
+    this.handleEarlySignals();
     return this.finished;
   }
 
@@ -294,13 +306,69 @@ export class Arbiter {
     this.hook('nworkers_changed', { args: [n, old] });
   }
 
-  private start(): void {
-    // The master loop's tick also keeps the arbiter alive when it has no worker (WINCH).
-    this.ticker = setInterval(() => {
-      this.murderWorkers();
-      this.adoptAfterParent();
-      if (this.settings.enable_backlog_metric) reportBacklog(this.log, this.listeners);
-    }, TICK_MS);
+  /**
+   * Gunicorn's create_sockets: the sockets handed over (fd://, systemd's, a
+   * USR2 parent's) are taken as they are; every other address is bound, with
+   * Gunicorn's five tries. False when the arbiter cannot serve (the reason
+   * logged) or a stop signal came meanwhile.
+   */
+  private async createSockets(): Promise<boolean> {
+    const { settings, log } = this;
+    try {
+      // After USR2 the listeners are inherited from the old arbiter, not bound again.
+      const inherited = process.env.NICORN_FD?.split(',').map((fd) => `fd://${fd}`);
+      delete process.env.NICORN_FD;
+      // systemd socket activation (LISTEN_PID/LISTEN_FDS, then unset): fds 3.. instead of binding.
+      const activated = activatedBinds();
+      this.systemd = activated.length > 0;
+      const specs = inherited ?? listenerSpecs(settings.bind, activated);
+      const opts = { cwd: settings.chdir, umask: settings.umask, uid: settings.user, gid: settings.group, reusePort: settings.reuse_port };
+      if (specs.every((spec) => spec.startsWith('fd://'))) {
+        for (const spec of specs) this.listeners.push(await bindOne(spec, opts));
+        listenAll(this.listeners, settings.backlog);
+        return true;
+      }
+      for (const spec of specs) {
+        const listener = await bindWithRetries(spec, opts, settings.backlog, log, this.stopEarly.signal);
+        if (!listener) return false;
+        this.listeners.push(listener);
+        if (this.stopEarly.signal.aborted) return false;
+      }
+      return true;
+    } catch (e) {
+      if (!(e instanceof BindError)) throw e;
+      log.error(e.message);
+      log.error("Can't bind the listening sockets; shutting down.");
+      return false;
+    }
+  }
+
+  /**
+   * Gunicorn's init_signals, which its start() calls before create_sockets:
+   * from here on every signal the arbiter handles is caught (not left to
+   * its default action, which kills). Until the main loop runs they are
+   * held (Gunicorn's SIG_QUEUE); see onSignal.
+   */
+  private initSignals(): void {
+    for (const sig of Object.keys(this.signalHandlers())) process.on(sig, () => this.onSignal(sig));
+  }
+
+  private onSignal(sig: string): void {
+    if (this.earlySignals === null) return this.handleSignal(sig);
+    this.earlySignals.push(sig);
+    if (STOP_SIGNALS.includes(sig)) this.stopEarly.abort();
+  }
+
+  /** One signal, as Gunicorn's main loop handles it: logged, then its handle_* method. */
+  private handleSignal(sig: string): void {
+    const handler = this.signalHandlers()[sig];
+    if (!handler) return;
+    this.log.info(`Handling signal: ${sig.slice(3).toLowerCase()}`);
+    handler();
+  }
+
+  /** What each signal does, as Gunicorn's handle_* methods. */
+  private signalHandlers(): Record<string, () => void> {
     const handlers: Record<string, () => void> = {
       SIGTERM: () => this.stop(true, 0),
       SIGINT: () => this.stop(false, 0),
@@ -330,13 +398,26 @@ export class Arbiter {
     };
     // --check-wsgi: the summary (and report) so far, on a signal Gunicorn gives no meaning.
     if (this.check) handlers[SUMMARY_SIGNAL] = () => this.check?.report(this.log, this.settings.check_wsgi_report);
-    for (const [sig, handler] of Object.entries(handlers)) {
-      process.on(sig, () => {
-        this.log.info(`Handling signal: ${sig.slice(3).toLowerCase()}`);
-        handler();
-      });
-    }
+    return handlers;
+  }
+
+  private start(): void {
+    // The master loop's tick also keeps the arbiter alive when it has no worker (WINCH).
+    this.ticker = setInterval(() => {
+      this.murderWorkers();
+      this.adoptAfterParent();
+      if (this.settings.enable_backlog_metric) reportBacklog(this.log, this.listeners);
+    }, TICK_MS);
+    // --check-wsgi's signal, caught once this.check exists (it is created after the bind).
+    if (this.check) process.on(SUMMARY_SIGNAL, () => this.onSignal(SUMMARY_SIGNAL));
     this.manageWorkers();
+  }
+
+  /** As Gunicorn's main loop does first: the signals that came during start-up, in order. */
+  private handleEarlySignals(): void {
+    const early = this.earlySignals ?? [];
+    this.earlySignals = null;
+    for (const sig of early) this.handleSignal(sig);
   }
 
   private signalWorkers(sig: NodeJS.Signals): void {

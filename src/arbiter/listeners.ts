@@ -8,13 +8,18 @@
 //
 // Every form of Gunicorn's --bind: HOST:PORT, [IPv6]:PORT, unix:PATH and
 // fd://FD (an inherited socket, as systemd's socket activation hands over).
+// A bindOne() is one try: Gunicorn's five tries at an address it binds are
+// in bind-retries.ts.
 
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import { hostErrno, libc } from '../runtime/host/libc.js';
+import { reprString } from '../config/validators.js';
+import { gaiStrerror } from '../runtime/host/dns.js';
+import { hostErrno, libc, strerror } from '../runtime/host/libc.js';
 
 /** The libuv handle (TCP or Pipe) node keeps inside a net.Server. */
 export interface ServerHandle {
@@ -44,6 +49,60 @@ export interface Listener {
 }
 
 export class BindError extends Error {}
+
+/**
+ * A failed call for which CPython raises OSError (socket.gaierror when the
+ * host does not resolve): the errors Gunicorn's create_sockets retries.
+ * `errno` is e.args[0] (negative: an EAI_ code); `message` is str(e).
+ */
+export class SocketError extends BindError {
+  constructor(
+    readonly errno: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /**
+   * CPython's OSError for an errno, worded by the host's C library:
+   * "[Errno 98] Address already in use", and ": 'PATH'" after it when the
+   * call was given a file name (os.stat, os.remove, os.chown; not bind).
+   */
+  static of(errno: number, file?: string): SocketError {
+    const text = `[Errno ${errno}] ${strerror(errno)}`;
+    return new SocketError(errno, file === undefined ? text : `${text}: ${reprString(file)}`);
+  }
+}
+
+/** The errno of a failed node:fs call (node gives it negated). */
+function fsErrno(e: unknown): number {
+  return Math.abs((e as NodeJS.ErrnoException).errno ?? os.constants.errno.EIO);
+}
+
+/**
+ * libuv's UV_EAI_ codes (the errno of node's getaddrinfo errors) as the C
+ * library's EAI_ codes, which CPython's gaierror shows (glibc's numbering).
+ */
+const EAI_OF_UV: ReadonlyMap<number, number> = new Map([
+  [-3000, -9], // ADDRFAMILY
+  [-3001, -3], // AGAIN
+  [-3002, -1], // BADFLAGS
+  [-3003, -101], // CANCELED
+  [-3004, -4], // FAIL
+  [-3005, -6], // FAMILY
+  [-3006, -10], // MEMORY
+  [-3007, -5], // NODATA
+  [-3008, -2], // NONAME
+  [-3009, -12], // OVERFLOW
+  [-3010, -8], // SERVICE
+  [-3011, -7], // SOCKTYPE
+]);
+
+/** socket.gaierror for a failed node dns.lookup: "[Errno -2] Name or service not known" (EAI_FAIL if the code is unknown). */
+function gaiError(e: unknown): SocketError {
+  const code = EAI_OF_UV.get((e as NodeJS.ErrnoException).errno ?? 0) ?? -4;
+  return new SocketError(code, `[Errno ${code}] ${gaiStrerror(code)}`);
+}
 
 export type BindAddress =
   | { kind: 'tcp'; host: string; port: number }
@@ -122,24 +181,23 @@ function errnoName(code: number): string {
   }
 }
 
+/** Errors: SocketError (the host does not resolve, or bind() failed). */
 async function bindTcp(spec: string, host: string, port: number, flags: number): Promise<Listener> {
   let address: string;
   let family: number;
   try {
     ({ address, family } = await dns.lookup(host));
-  } catch {
-    throw new BindError(`Can't resolve host '${host}' in '${spec}'`);
+  } catch (e) {
+    throw gaiError(e);
   }
   const handle = internals._createServerHandle(address, port, family, undefined, flags);
-  if (typeof handle === 'number') {
-    const reason = handle === -98 ? 'Connection in use' : handle === -99 ? 'Invalid address' : `bind failed (${errnoName(handle)})`;
-    throw new BindError(`${reason}: ('${address}', ${port})`);
-  }
+  if (typeof handle === 'number') throw SocketError.of(-handle);
   const out: { address?: string; port?: number } = {};
-  // libuv defers EADDRINUSE from bind() to listen(); getsockname() fails on such a handle.
-  if (handle.getsockname!(out) !== 0 || out.port === undefined) {
+  // libuv defers an error of bind() (EADDRINUSE) to listen(); getsockname() returns it.
+  const rc = handle.getsockname!(out);
+  if (rc !== 0 || out.port === undefined) {
     handle.close();
-    throw new BindError(`Connection in use: ('${address}', ${port})`);
+    throw SocketError.of(rc < 0 ? -rc : os.constants.errno.EADDRINUSE);
   }
   return { spec, url: tcpUrl(out.address!, out.port, family === 6), handle };
 }
@@ -152,6 +210,9 @@ function tcpUrl(address: string, port: number, v6: boolean): string {
  * Gunicorn's UnixSocket: an existing socket file at the path (one left behind
  * by a dead server) is replaced; any other file there is an error. The file
  * gets the mode --umask leaves and, as root, --user/--group as its owner.
+ * Errors: SocketError (stat, remove, bind or chown failed; the file calls
+ * name the path as given, as CPython's do), BindError (not a socket: a
+ * ValueError in Gunicorn, which it does not retry).
  */
 function bindUnix(spec: string, given: string, opts: BindOptions): Listener {
   const file = path.resolve(opts.cwd ?? '.', given);
@@ -159,13 +220,13 @@ function bindUnix(spec: string, given: string, opts: BindOptions): Listener {
   try {
     st = fs.statSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new BindError(`Can't bind ${spec}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw SocketError.of(fsErrno(e), given);
   }
   if (st && !st.isSocket()) throw new BindError(`'${given}' is not a socket`);
   try {
     if (st) fs.rmSync(file, { force: true });
   } catch (e) {
-    throw new BindError(`Can't replace the stale socket ${file}: ${(e as Error).message}`);
+    throw SocketError.of(fsErrno(e), given);
   }
   const old = process.umask(opts.umask ?? 0);
   let handle: ServerHandle | number;
@@ -174,18 +235,31 @@ function bindUnix(spec: string, given: string, opts: BindOptions): Listener {
   } finally {
     process.umask(old);
   }
-  if (typeof handle === 'number') {
-    const reason = handle === -98 ? 'Connection in use' : `bind failed (${errnoName(handle)})`;
-    throw new BindError(`${reason}: ${file}`);
-  }
+  if (typeof handle === 'number') throw SocketError.of(bindErrno(file, -handle));
   try {
     if (opts.uid !== undefined && opts.gid !== undefined && process.geteuid?.() === 0) fs.chownSync(file, opts.uid, opts.gid);
   } catch (e) {
     handle.close();
-    throw new BindError(`Can't bind ${spec}: ${(e as Error).message}`);
+    throw SocketError.of(fsErrno(e), given);
   }
   // libuv remembers the path it bound and removes the file when the handle closes.
   return { spec, url: `unix:${given}`, handle, unixPath: file, removedOnClose: true };
+}
+
+/**
+ * The errno bind(2) gave for a unix socket's path: libuv reports ENOENT (a
+ * directory on the path is missing) as EACCES, as Windows would; CPython
+ * says "[Errno 2] No such file or directory".
+ */
+function bindErrno(file: string, reported: number): number {
+  const { EACCES, ENOENT } = os.constants.errno;
+  if (reported !== EACCES) return reported;
+  try {
+    fs.statSync(path.dirname(file));
+    return EACCES;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? ENOENT : EACCES;
+  }
 }
 
 /**
@@ -241,22 +315,49 @@ type Listen = (fd: number, backlog: number) => number;
 let listen: Listen | null = null;
 
 /**
- * listen(2) on each listener, as Gunicorn's BaseSocket.set_options does right
- * after binding (also for an inherited fd). It goes to the host's C library:
- * node's handle.listen() would also start accepting here, in the arbiter.
- * The workers' server.listen() repeats it, which changes nothing. Before
- * this, the port refused connections until the first worker had booted
- * (2-6 s), while the log already said "Listening at".
+ * listen(2), as Gunicorn's BaseSocket.set_options does right after binding
+ * (also for an inherited fd): 0, or the errno. It goes to the host's C
+ * library: node's handle.listen() would also start accepting here, in the
+ * arbiter. The workers' server.listen() repeats it, which changes nothing.
+ * Before this, the port refused connections until the first worker had
+ * booted (2-6 s), while the log already said "Listening at".
  */
-export function listenAll(listeners: readonly Listener[], backlog: number): void {
+function listenFd(fd: number, backlog: number): number {
   listen ??= libc().func('int listen(int, int)') as Listen;
+  return listen(fd, backlog) === 0 ? 0 : hostErrno();
+}
+
+/** listen(2) on each inherited listener (fd://, systemd's, a USR2 parent's): not retried. */
+export function listenAll(listeners: readonly Listener[], backlog: number): void {
   for (const l of listeners) {
-    if (listen(l.handle.fd, backlog) !== 0) {
-      const code = hostErrno();
+    const code = listenFd(l.handle.fd, backlog);
+    if (code !== 0) {
       const reason = code === 98 ? 'Connection in use' : `listen failed (${errnoName(-code)})`;
       throw new BindError(`${reason}: ${l.spec}`);
     }
   }
+}
+
+/** listen(2) on a listener just bound. Errors: SocketError. */
+export function listenOn(l: Listener, backlog: number): void {
+  const code = listenFd(l.handle.fd, backlog);
+  if (code !== 0) throw SocketError.of(code);
+}
+
+/**
+ * One of Gunicorn's tries at an address it binds (HOST:PORT, unix:PATH):
+ * its socket classes bind and listen in their constructor, so a listen()
+ * that fails is a failed try too. Errors: SocketError (retried), BindError.
+ */
+export async function bindAndListen(spec: string, opts: BindOptions, backlog: number): Promise<Listener> {
+  const l = await bindOne(spec, opts);
+  try {
+    listenOn(l, backlog);
+  } catch (e) {
+    closeListeners([l]);
+    throw e;
+  }
+  return l;
 }
 
 /**

@@ -335,7 +335,9 @@ export const registry = {
       'valid `HOST`. A unix socket file left at `PATH` by a server that is gone is replaced, and the file is removed when ' +
       'nicorn-py exits. `fd://FD` serves on a socket nicorn-py inherited already bound as descriptor `FD`; as in Gunicorn, ' +
       'when any address is `fd://FD` (or systemd handed sockets over with `LISTEN_FDS` and `LISTEN_PID`), only those ' +
-      'sockets are served and the other addresses are not bound. Multiple addresses can be bound: ' +
+      'sockets are served and the other addresses are not bound. An address that cannot be bound (a port another ' +
+      'process holds, an address this host does not have) is tried five times, a second apart, as in Gunicorn; then ' +
+      'nicorn-py exits with status 1. Multiple addresses can be bound: ' +
       '`-b 127.0.0.1:8000 -b [::1]:8000` binds the app on localhost on both IPv4 and IPv6, and a config file may give a ' +
       "list. If the `PORT` environment variable is defined, the default is `['0.0.0.0:$PORT']`; otherwise it is " +
       "`['127.0.0.1:8000']`.",

@@ -1,6 +1,7 @@
 // Every form of --bind against the real server: TCP and a unix socket at once
 // (the socket file replaced when stale, removed on exit), [::1], fd://N on an
-// inherited socket, systemd socket activation, and --backlog as listen() got it.
+// inherited socket, systemd socket activation, --backlog as listen() got it,
+// and Gunicorn's five bind tries at a port another socket holds.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, FIXTURES, ROOT, eventually } from '../helpers/server.js';
 
 const APP = ['--chdir', path.join(FIXTURES, 'wsgi'), 'hello'];
@@ -309,6 +311,87 @@ binds('systemd socket activation: LISTEN_PID=our pid, LISTEN_FDS=2 (TCP and unix
   }
   assert.ok(fs.statSync(sock).isSocket(), "a systemd socket's file is systemd's: nicorn-py leaves it");
   unixSock.close(); // (this process bound it by path: closing removes the file)
+});
+
+// ---------------------------------------------------------------- a port in use
+
+/** A port held by a listening socket of this process (as another server would hold it). */
+async function heldPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const { port } = holder.address() as net.AddressInfo;
+  let released: Promise<void> | null = null;
+  return { port, release: () => (released ??= new Promise<void>((resolve) => holder.close(() => resolve()))) };
+}
+
+/** The log's lines without Gunicorn's "[time] [pid] " prefix. */
+const logLines = (log: string) => log.split('\n').filter(Boolean).map((l) => l.replace(/^\[[^\]]*\] \[\d+\] /, ''));
+
+const FAILED_TRY = /connection to .* failed/;
+
+binds("a port held by another socket all along: Gunicorn 26's five tries a second apart, then \"Can't connect to ('127.0.0.1', PORT)\", exit 1, pid file removed", async () => {
+  const { port, release } = await heldPort();
+  const pidfile = path.join(tmp, 'held.pid');
+  const started = Date.now();
+  const srv = start(['-b', `127.0.0.1:${port}`, '--log-level', 'debug', '--pid', pidfile, ...APP]);
+  const timer = setTimeout(() => kill(srv.pid), 30_000);
+  try {
+    assert.is(await srv.exited, 1, srv.log());
+  } finally {
+    clearTimeout(timer);
+    await release();
+  }
+  const elapsed = Date.now() - started;
+  const addr = `('127.0.0.1', ${port})`;
+  const once = [`[ERROR] Connection in use: ${addr}`, `[ERROR] connection to ${addr} failed: [Errno 98] Address already in use`, '[DEBUG] Retrying in 1 second.'];
+  const lines = logLines(srv.log());
+  const first = lines.indexOf(once[0]!);
+  assert.ok(first > 0, srv.log());
+  assert.equal(lines.slice(first), [...once, ...once, ...once, ...once, ...once, `[ERROR] Can't connect to ${addr}`], 'from the first try to the exit');
+  assert.ok(elapsed >= 4900, `it waited a second after each of the 5 tries: ${elapsed} ms`);
+  assert.not.ok(fs.existsSync(pidfile), 'the pid file is removed');
+});
+
+binds('a port freed during the tries: bound at the next one ("Retrying in 1 second." at debug), then served', async () => {
+  const { port, release } = await heldPort();
+  const srv = start(['-b', `127.0.0.1:${port}`, '--log-level', 'debug', ...APP]);
+  try {
+    assert.ok(await eventually(() => FAILED_TRY.test(srv.log()) || srv.proc.exitCode !== null, 30_000), srv.log());
+    // Half-way to the next try, a second after the first.
+    await sleep(500);
+    await release();
+    assert.equal(await srv.listening(), [`http://127.0.0.1:${port}`]);
+    assert.match(srv.log(), /\[DEBUG\] Retrying in 1 second\.\n/);
+    assert.not.match(srv.log(), /Can't connect/);
+    assert.is(await hello({ host: '127.0.0.1', port }), 'Hello, World!\n');
+  } finally {
+    await release();
+    assert.is(await srv.stop(), 0, srv.log());
+  }
+});
+
+binds('TERM during the tries stops the arbiter at once (Gunicorn sleeps the tries out): exit 0, pid file removed', async () => {
+  const { port, release } = await heldPort();
+  const pidfile = path.join(tmp, 'term.pid');
+  const srv = start(['-b', `127.0.0.1:${port}`, '--pid', pidfile, ...APP]);
+  const timer = setTimeout(() => kill(srv.pid), 30_000);
+  let waited: number;
+  try {
+    assert.ok(await eventually(() => FAILED_TRY.test(srv.log()) || srv.proc.exitCode !== null, 30_000), srv.log());
+    const sent = Date.now();
+    srv.proc.kill('SIGTERM');
+    assert.is(await srv.exited, 0, srv.log());
+    waited = Date.now() - sent;
+  } finally {
+    clearTimeout(timer);
+    await release();
+  }
+  // The four tries left would take 4 s.
+  assert.ok(waited < 2000, `exited ${waited} ms after TERM`);
+  const lines = logLines(srv.log());
+  assert.equal(lines.slice(-2), ['[INFO] Handling signal: term', '[INFO] Shutting down: Master'], srv.log());
+  assert.not.match(srv.log(), /Can't connect|Listening at/);
+  assert.not.ok(fs.existsSync(pidfile), 'the pid file is removed');
 });
 
 binds.after(() => {

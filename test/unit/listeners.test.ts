@@ -1,5 +1,5 @@
-// parseBind, bindOne, closeListeners, listenerSpecs and systemd's listen_fds:
-// the arbiter's listening sockets.
+// parseBind, bindOne, closeListeners, listenerSpecs, systemd's listen_fds and
+// Gunicorn's bind tries (bindWithRetries): the arbiter's listening sockets.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BindError, bindOne, closeListeners, listenerSpecs, parseBind, reusePortUnsupported, unixSocketPath, type Listener } from '../../src/arbiter/listeners.js';
+import { BIND_TRIES, addressText, bindWithRetries } from '../../src/arbiter/bind-retries.js';
+import {
+  BindError,
+  SocketError,
+  bindOne,
+  closeListeners,
+  listenOn as listenBound,
+  listenerSpecs,
+  parseBind,
+  reusePortUnsupported,
+  unixSocketPath,
+  type Listener,
+} from '../../src/arbiter/listeners.js';
 import { activatedBinds, listenFds } from '../../src/arbiter/systemd.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-listeners-'));
@@ -134,7 +146,7 @@ test("bindOne('[::1]:0') shows the IPv6 address in brackets", async () => {
   }
 });
 
-test("bindOne on a port already in use fails with a BindError 'Connection in use'", async () => {
+test("bindOne on a port already in use: a SocketError, CPython's '[Errno 98] Address already in use'", async () => {
   const taken = net.createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   const { port } = taken.address() as net.AddressInfo;
@@ -149,18 +161,33 @@ test("bindOne on a port already in use fails with a BindError 'Connection in use
     await new Promise((r) => taken.close(r));
   }
   assert.ok(bound === undefined, `bindOne returned a listener for the taken port ${port}`);
-  assert.instance(error, BindError);
-  assert.match((error as Error).message, 'Connection in use');
-  assert.match((error as Error).message, String(port));
+  assert.instance(error, SocketError);
+  assert.is((error as SocketError).errno, 98);
+  assert.is((error as Error).message, '[Errno 98] Address already in use');
 });
 
-test('bindOne: an unresolvable host is a BindError naming it', async () => {
+test("bindOne: an unresolvable host is CPython's socket.gaierror, '[Errno -2] Name or service not known' (-3 without DNS)", async () => {
   try {
     await bindOne('no-such-host.invalid:80');
     assert.unreachable('resolved an .invalid host');
   } catch (e) {
-    assert.instance(e, BindError);
-    assert.match((e as Error).message, 'no-such-host.invalid');
+    assert.instance(e, SocketError);
+    const { errno, message } = e as SocketError;
+    assert.ok(errno < 0, `an EAI_ code: ${errno}`);
+    assert.match(message, new RegExp(`^\\[Errno ${errno}\\] (Name or service not known|Temporary failure in name resolution)$`));
+  }
+});
+
+test('listenOn: a listen() that fails is a SocketError too (another socket bound to the port listened first)', async () => {
+  // Both bound with SO_REUSEADDR (libuv sets it), neither listening: allowed; then only the first to listen may.
+  const first = await bindOne('127.0.0.1:0');
+  const port = Number(/:(\d+)$/.exec(first.url)![1]);
+  const second = await bindOne(`127.0.0.1:${port}`);
+  try {
+    listenBound(second, 16);
+    assert.throws(() => listenBound(first, 16), (e: unknown) => e instanceof SocketError && e.message === '[Errno 98] Address already in use');
+  } finally {
+    closeListeners([first, second]);
   }
 });
 
@@ -260,14 +287,14 @@ test("bindOne(unix:PATH) on a file that is not a socket: BindError ''PATH' is no
   assert.is(fs.readFileSync(file, 'utf8'), 'keep me');
 });
 
-test('bindOne(unix:PATH) in a directory that does not exist: a BindError naming the path', async () => {
+test("bindOne(unix:PATH) in a directory that does not exist: CPython's '[Errno 2] No such file or directory' (libuv says EACCES)", async () => {
   const file = path.join(tmp, 'no-such-dir', 'x.sock');
   try {
     await bindOne(`unix:${file}`);
     assert.unreachable('bound in a missing directory');
   } catch (e) {
-    assert.instance(e, BindError);
-    assert.match((e as Error).message, file);
+    assert.instance(e, SocketError);
+    assert.is((e as Error).message, '[Errno 2] No such file or directory');
   }
 });
 
@@ -351,6 +378,112 @@ test('listenFds: LISTEN_FDS counts only when LISTEN_PID is this process; then bo
 test('activatedBinds: fd://3.. for systemd sockets, none otherwise', () => {
   assert.equal(activatedBinds({ LISTEN_PID: '7', LISTEN_FDS: '3' }, 7), ['fd://3', 'fd://4', 'fd://5']);
   assert.equal(activatedBinds({ LISTEN_PID: '8', LISTEN_FDS: '3' }, 7), []);
+});
+
+// ---------------------------------------------------------------- Gunicorn's tries (bind-retries.ts)
+
+test("addressText: Python's str() of the address Gunicorn parsed", () => {
+  assert.is(addressText('127.0.0.1:8000'), "('127.0.0.1', 8000)");
+  assert.is(addressText('[::1]:8000'), "('::1', 8000)");
+  assert.is(addressText('LocalHost'), "('localhost', 8000)");
+  assert.is(addressText(''), "('0.0.0.0', 8000)");
+  assert.is(addressText('unix:run/app.sock'), 'run/app.sock', 'a unix socket: its path as given');
+});
+
+/** A log that keeps each line as 'LEVEL message'. */
+function recorder(onError: (message: string) => void = () => undefined): { lines: string[]; error(m: string): void; debug(m: string): void } {
+  const lines: string[] = [];
+  return {
+    lines,
+    error(m) {
+      lines.push(`ERROR ${m}`);
+      onError(m);
+    },
+    debug(m) {
+      lines.push(`DEBUG ${m}`);
+    },
+  };
+}
+
+const never = new AbortController().signal;
+
+test("bindWithRetries: an address not on this host, 5 tries: 'Invalid address', the OSError, 'Retrying', then 'Can't connect'", async () => {
+  if (fs.readFileSync('/proc/sys/net/ipv4/ip_nonlocal_bind', 'utf8').trim() !== '0') {
+    console.log('  (skipped: ip_nonlocal_bind lets any address be bound here)');
+    return;
+  }
+  const log = recorder();
+  // 192.0.2.1: TEST-NET-1, on no host.
+  assert.is(await bindWithRetries('192.0.2.1:8000', {}, 16, log, never, 1), null);
+  const addr = "('192.0.2.1', 8000)";
+  const once = [`ERROR Invalid address: ${addr}`, `ERROR connection to ${addr} failed: [Errno 99] Cannot assign requested address`, 'DEBUG Retrying in 1 second.'];
+  assert.equal(log.lines, [...Array.from({ length: BIND_TRIES }, () => once).flat(), `ERROR Can't connect to ${addr}`]);
+});
+
+test("bindWithRetries: any other OSError is retried with only its text (a unix socket's missing directory)", async () => {
+  const given = path.join(tmp, 'missing', 'x.sock');
+  const log = recorder();
+  assert.is(await bindWithRetries(`unix:${given}`, {}, 16, log, never, 1), null);
+  const once = [`ERROR connection to ${given} failed: [Errno 2] No such file or directory`, 'DEBUG Retrying in 1 second.'];
+  assert.equal(log.lines, [...Array.from({ length: BIND_TRIES }, () => once).flat(), `ERROR Can't connect to ${given}`]);
+});
+
+test('bindWithRetries: the port freed after a failed try is bound and listened on at the next', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as net.AddressInfo;
+  // The holder closes at the first failure (its fd at once: it has no connection); the next try is 200 ms later.
+  let closed: Promise<unknown> | undefined;
+  const log = recorder((m) => {
+    if (m.startsWith('connection to')) closed ??= new Promise((resolve) => taken.close(resolve));
+  });
+  const l = await bindWithRetries(`127.0.0.1:${port}`, {}, 16, log, never, 200);
+  await closed;
+  try {
+    assert.ok(l, log.lines.join('\n'));
+    const addr = `('127.0.0.1', ${port})`;
+    assert.equal(log.lines, [`ERROR Connection in use: ${addr}`, `ERROR connection to ${addr} failed: [Errno 98] Address already in use`, 'DEBUG Retrying in 1 second.']);
+    const connected = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('connect', () => (c.destroy(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    assert.ok(connected, 'listening: a connection waits in its queue');
+  } finally {
+    if (l) closeListeners([l]);
+  }
+});
+
+test("bindWithRetries: aborting `stop` ends the wait at once, without 'Can't connect'", async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as net.AddressInfo;
+  const stop = new AbortController();
+  const log = recorder(() => stop.abort());
+  const started = Date.now();
+  try {
+    // A minute between tries: only the abort can end it in time.
+    assert.is(await bindWithRetries(`127.0.0.1:${port}`, {}, 16, log, stop.signal, 60_000), null);
+  } finally {
+    await new Promise((r) => taken.close(r));
+  }
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  assert.not.ok(log.lines.some((l) => l.includes("Can't connect")), log.lines.join('\n'));
+});
+
+test('bindWithRetries: an error that is no OSError (a file that is not a socket) is not retried', async () => {
+  const file = path.join(tmp, 'not-a-socket');
+  fs.writeFileSync(file, '');
+  const log = recorder();
+  try {
+    await bindWithRetries(`unix:${file}`, {}, 16, log, never, 60_000);
+    assert.unreachable('bound over a regular file');
+  } catch (e) {
+    assert.instance(e, BindError);
+    assert.not.instance(e, SocketError);
+    assert.is((e as Error).message, `'${file}' is not a socket`);
+  }
+  assert.equal(log.lines, []);
 });
 
 test.after(() => {

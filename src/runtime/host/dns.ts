@@ -75,6 +75,11 @@ function hostDns(): HostDns {
   return dns;
 }
 
+/** The host's words for an EAI_ code ("Name or service not known"): the text of CPython's socket.gaierror. */
+export function gaiStrerror(code: number): string {
+  return hostDns().gai_strerror(code);
+}
+
 interface Answer {
   flags: number;
   family: number;

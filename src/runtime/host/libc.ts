@@ -33,6 +33,17 @@ export function hostErrno(): number {
   return koffi.errno();
 }
 
+let strerrorFn: ((errno: number) => string) | null = null;
+
+/**
+ * The host C library's words for an errno ("Address already in use"): the
+ * text CPython puts in an OSError ("[Errno 98] Address already in use").
+ */
+export function strerror(errno: number): string {
+  strerrorFn ??= libc().func('const char *strerror(int)') as (errno: number) => string;
+  return strerrorFn(errno);
+}
+
 const HOST_ERRNO_NAMES: Map<number, string> = new Map(
   Object.entries(os.constants.errno).map(([name, value]) => [value, name] as [number, string]),
 );
