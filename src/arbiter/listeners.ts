@@ -27,7 +27,19 @@ export interface ServerHandle {
   readonly fd: number;
   /** TCP handles only: node's Pipe handle has no getsockname. */
   getsockname?(out: { address?: string; port?: number; family?: string }): number;
+  /** TCP handles only: TCP_NODELAY (0, or a negative errno). */
+  setNoDelay?(enable: boolean): number;
   close(): void;
+}
+
+/**
+ * TCP_NODELAY on a TCP listener, as Gunicorn's TCPSocket.set_options sets it
+ * (on the sockets it binds and on those it inherits). Linux copies it to every
+ * connection accept() returns, so the workers' front doors do not set it per
+ * connection (one setsockopt less for each; front-door/server.ts).
+ */
+function setNoDelay(handle: ServerHandle): void {
+  handle.setNoDelay?.(true);
 }
 
 interface NetInternals {
@@ -199,6 +211,7 @@ async function bindTcp(spec: string, host: string, port: number, flags: number):
     handle.close();
     throw SocketError.of(rc < 0 ? -rc : os.constants.errno.EADDRINUSE);
   }
+  setNoDelay(handle);
   return { spec, url: tcpUrl(out.address!, out.port, family === 6), handle };
 }
 
@@ -282,6 +295,7 @@ function openFd(spec: string, fd: number): Listener {
       handle.close();
       throw new BindError(`${spec}: can't read the socket's address`);
     }
+    setNoDelay(handle);
     return { spec, url: tcpUrl(out.address!, out.port, out.family === 'IPv6'), handle };
   }
   // Gunicorn prints unix:NAME with the name the socket was bound to ('' when unnamed).

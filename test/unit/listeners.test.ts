@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import {
   type Listener,
 } from '../../src/arbiter/listeners.js';
 import { activatedBinds, listenFds } from '../../src/arbiter/systemd.js';
+import { libc } from '../../src/runtime/host/libc.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nicorn-listeners-'));
 
@@ -89,6 +91,38 @@ test("bindOne('127.0.0.1:0') binds an ephemeral port and reports it in the url",
     assert.is(l.unixPath, undefined);
   } finally {
     l.handle.close();
+  }
+});
+
+/** getsockopt(2) of an int option, through the host's C library. */
+function intOption(fd: number, level: number, name: number): number {
+  getsockopt ??= libc().func('int getsockopt(int, int, int, _Out_ int *, _Inout_ int *)') as unknown as typeof getsockopt;
+  const value = [0];
+  assert.is(getsockopt!(fd, level, name, value, [4]), 0, 'getsockopt');
+  return value[0]!;
+}
+let getsockopt: ((fd: number, level: number, name: number, value: number[], len: number[]) => number) | null = null;
+const [IPPROTO_TCP, TCP_NODELAY, SOL_SOCKET, SO_KEEPALIVE] = [6, 1, 1, 9];
+
+test("TCP listeners have TCP_NODELAY (Gunicorn's set_options), and a connection accepted as the front door accepts it has it too, without SO_KEEPALIVE", async () => {
+  const bound = await bindOne('127.0.0.1:0');
+  const inherited = await bindOne(`fd://${bound.handle.fd}`);
+  const server = http.createServer({ noDelay: false, keepAlive: false });
+  try {
+    assert.is(intOption(bound.handle.fd, IPPROTO_TCP, TCP_NODELAY), 1, 'a bound listener');
+    assert.is(intOption(inherited.handle.fd, IPPROTO_TCP, TCP_NODELAY), 1, 'an fd:// listener');
+    await new Promise<void>((resolve) => server.listen(bound.handle as never, resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const sock = await accepted;
+    const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+    // Linux copies the listener's TCP_NODELAY to what accept() returns: node need not set it per connection.
+    assert.is(intOption(fd, IPPROTO_TCP, TCP_NODELAY), 1, 'the accepted connection');
+    assert.is(intOption(fd, SOL_SOCKET, SO_KEEPALIVE), 0, 'no TCP keep-alive probes (Gunicorn sets none)');
+    client.destroy();
+  } finally {
+    // (`inherited` wraps the same descriptor: closing the server's handle closes it.)
+    server.close();
   }
 });
 

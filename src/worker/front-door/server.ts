@@ -152,7 +152,11 @@ export function createFrontDoor(
   const timeoutMs = settings.timeout > 0 ? settings.timeout * 1000 : 0;
   const options: http.ServerOptions = {
     insecureHTTPParser: false,
-    keepAlive: true,
+    // No setsockopt per connection: TCP_NODELAY comes with accept() from the listener (the
+    // arbiter sets it, as Gunicorn's sock.py does), and Gunicorn sets no SO_KEEPALIVE probes.
+    // Each is a syscall per connection, and Connection: close makes one connection a request.
+    noDelay: false,
+    keepAlive: false,
     // The app never sees a header-joined object: raw pairs go to Python.
     joinDuplicateHeaders: false,
     // Gunicorn serves HTTP/1.1 requests without Host.
