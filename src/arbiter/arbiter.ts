@@ -19,7 +19,7 @@ import { bindWithRetries } from './bind-retries.js';
 import { activatedBinds } from './systemd.js';
 import { Pidfile, PidfileError } from './pidfile.js';
 import { WorkerTmpError, createWorkerTmp, lastUpdate } from '../worker/worker-tmp.js';
-import { workerEnv, workerExecArgv } from '../runtime/memory.js';
+import { workerExecArgv } from '../runtime/memory.js';
 import { preload, type PreloadImage } from '../runtime/preload.js';
 import { IMAGE_FD, IMAGE_FD_ENV } from '../runtime/snapshot.js';
 import { RELOAD_DIR_ENV, RELOAD_TRIAL_ENV } from '../runtime/boot.js';
@@ -533,7 +533,7 @@ export class Arbiter {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc', tmp, ...(image ? [image.fd] : [])],
       serialization: 'advanced',
       execArgv: workerExecArgv(),
-      env: workerEnv(env),
+      env,
     });
     const init: ArbiterMessage = {
       kind: 'init',

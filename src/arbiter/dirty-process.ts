@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigInterpreter } from '../config/interpreter.js';
 import type { Settings } from '../config/registry.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { workerEnv } from '../runtime/memory.js';
 import type { FromDirtyArbiter, ToDirtyArbiter } from '../dirty/messages.js';
 
 const ENTRY = fileURLToPath(new URL('./dirty-arbiter.js', import.meta.url));
@@ -73,7 +72,7 @@ export class DirtyProcess {
     const child = fork(ENTRY, [], {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
-      env: workerEnv({ ...process.env }),
+      env: { ...process.env },
     });
     this.child = child;
     const init: ToDirtyArbiter = {

@@ -20,7 +20,7 @@ import type { Settings } from '../config/registry.js';
 import type { ConfigSource } from '../config/interpreter.js';
 import { procName } from '../config/settings.js';
 import type { ErrorLog } from '../log/error-log.js';
-import { workerEnv, workerExecArgv } from '../runtime/memory.js';
+import { workerExecArgv } from '../runtime/memory.js';
 import { parseDirtyAppSpec, pyList, type DirtyAppSpec } from './app-specs.js';
 import { WORKER_BOOT_ERROR, type DirtyArbiterView, type DirtyWorkerView, type FromDirtyArbiter, type FromDirtyWorker, type ToDirtyWorker } from './messages.js';
 import { FrameReader, HEADER_SIZE, MSG, ProtocolError, errorFrame, payloadOf, responseFrame, type DirtyErrorInfo, type Frame } from './protocol.js';
@@ -210,7 +210,7 @@ export class DirtyArbiter {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
       execArgv: workerExecArgv(),
-      env: workerEnv({ ...process.env }),
+      env: { ...process.env },
     });
     const w: DirtyWorkerProcess = {
       child, pid: child.pid ?? -1, age, appPaths, ready: false, aborted: false, retired: false, queue: [], current: null, timer: null,

@@ -14,6 +14,7 @@ import { restoreBase } from '../config/interpreter.js';
 import { procName } from '../config/settings.js';
 import { ErrorLog } from '../log/error-log.js';
 import { bootPyodide, hostLayout } from '../runtime/boot.js';
+import { settleMalloc } from '../runtime/memory.js';
 import { WORKER_BOOT_ERROR, type FromDirtyWorker, type ToDirtyWorker } from './messages.js';
 
 type Init = Extract<ToDirtyWorker, { kind: 'init' }>;
@@ -133,3 +134,6 @@ if (failure) {
 }
 if (stopping) stop();
 post({ kind: 'ready', classWorkers: JSON.parse(runtime.class_workers() as string) as Record<string, unknown> });
+// As a worker's (runtime/memory.ts): booted under malloc's defaults, served under the policy that gives memory back.
+const malloc = settleMalloc();
+if (malloc.kind === 'failed') log.debug(`malloc keeps its defaults: ${malloc.why}`);

@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import { loadPyodide, type PyodideInterface } from 'pyodide';
 import { installPythonThreadLog, pythonLogHost, pythonStdio, type PythonLogOptions } from '../log/error-log.js';
 import { IMAGE_FD_ENV, hostObject, moduleOf, restoreHeap, restoreOptions, type ImageSource } from './snapshot.js';
-import { addedTunables } from './memory.js';
 import { instantiateCompiled, tuneWasmTiers, type InstantiateWasm, type WasmModule } from './wasm.js';
 import { patchImports } from './host/imports.js';
 import { HOST_API } from './host/python-api.js';
@@ -122,7 +121,6 @@ const PRIVATE_ENV = [IMAGE_FD_ENV, RELOAD_DIR_ENV, RELOAD_TRIAL_ENV];
 export function interpreterEnv(extraEnv: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.includes(k)) env[k] = v;
-  if (addedTunables(process.env)) delete env.GLIBC_TUNABLES;
   return Object.assign(env, extraEnv);
 }
 

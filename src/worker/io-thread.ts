@@ -28,6 +28,7 @@ import { describeCrash } from '../bridge/fatal.js';
 import { INTERRUPT_GRACE_MS, type Init, type WorkerMessage } from './messages.js';
 import { keepAliveSpread } from './keepalive-spread.js';
 import { yieldCoresToPython } from './scheduling.js';
+import { settleMalloc } from '../runtime/memory.js';
 
 const MIB = 1 << 20;
 
@@ -293,6 +294,9 @@ export async function runWorker(received: Promise<Init>, launched: LaunchedThrea
   process.on('SIGQUIT', () => interrupt(2));
   process.on('SIGABRT', () => interrupt(6));
   process.send?.({ kind: 'ready' } satisfies WorkerMessage);
+  // Booted under glibc's malloc defaults (fewer page faults); served under the policy that gives memory back.
+  const malloc = settleMalloc();
+  if (malloc.kind === 'failed') log.debug(`malloc keeps its defaults: ${malloc.why}`);
   // The first worker of an install (or after its files changed) has the base snapshot made now that it serves.
   if (dispatcher.baseMissing !== null) makeBaseImage(dispatcher.baseMissing, log);
 }
