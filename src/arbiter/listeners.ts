@@ -11,14 +11,13 @@
 // A bindOne() is one try: Gunicorn's five tries at an address it binds are
 // in bind-retries.ts.
 
-import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
 import { reprString } from '../config/validators.js';
-import { gaiStrerror } from '../runtime/host/dns.js';
+import { hostAddress } from '../runtime/host/dns.js';
 import { hostErrno, libc, strerror } from '../runtime/host/libc.js';
 
 /** The libuv handle (TCP or Pipe) node keeps inside a net.Server. */
@@ -89,31 +88,6 @@ export class SocketError extends BindError {
 /** The errno of a failed node:fs call (node gives it negated). */
 function fsErrno(e: unknown): number {
   return Math.abs((e as NodeJS.ErrnoException).errno ?? os.constants.errno.EIO);
-}
-
-/**
- * libuv's UV_EAI_ codes (the errno of node's getaddrinfo errors) as the C
- * library's EAI_ codes, which CPython's gaierror shows (glibc's numbering).
- */
-const EAI_OF_UV: ReadonlyMap<number, number> = new Map([
-  [-3000, -9], // ADDRFAMILY
-  [-3001, -3], // AGAIN
-  [-3002, -1], // BADFLAGS
-  [-3003, -101], // CANCELED
-  [-3004, -4], // FAIL
-  [-3005, -6], // FAMILY
-  [-3006, -10], // MEMORY
-  [-3007, -5], // NODATA
-  [-3008, -2], // NONAME
-  [-3009, -12], // OVERFLOW
-  [-3010, -8], // SERVICE
-  [-3011, -7], // SOCKTYPE
-]);
-
-/** socket.gaierror for a failed node dns.lookup: "[Errno -2] Name or service not known" (EAI_FAIL if the code is unknown). */
-function gaiError(e: unknown): SocketError {
-  const code = EAI_OF_UV.get((e as NodeJS.ErrnoException).errno ?? 0) ?? -4;
-  return new SocketError(code, `[Errno ${code}] ${gaiStrerror(code)}`);
 }
 
 export type BindAddress =
@@ -195,13 +169,10 @@ function errnoName(code: number): string {
 
 /** Errors: SocketError (the host does not resolve, or bind() failed). */
 async function bindTcp(spec: string, host: string, port: number, flags: number): Promise<Listener> {
-  let address: string;
-  let family: number;
-  try {
-    ({ address, family } = await dns.lookup(host));
-  } catch (e) {
-    throw gaiError(e);
-  }
+  // The host's getaddrinfo, as CPython's bind of (host, port) calls it: its EAI_ code and words on failure.
+  const resolved = hostAddress(host);
+  if ('code' in resolved) throw new SocketError(resolved.code, resolved.message);
+  const { address, family } = resolved;
   const handle = internals._createServerHandle(address, port, family, undefined, flags);
   if (typeof handle === 'number') throw SocketError.of(-handle);
   const out: { address?: string; port?: number } = {};

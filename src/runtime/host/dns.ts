@@ -17,7 +17,7 @@
 
 import os from 'node:os';
 import koffi from 'koffi';
-import { hostErrno, libc, wasmErrno } from './libc.js';
+import { hostErrno, libc, strerror, wasmErrno } from './libc.js';
 import type { EmModule, WasmImports } from './module.js';
 import { AF_INET, AF_INET6, addressOf, sockaddrIn6, type PyAddress } from './sockaddr.js';
 
@@ -75,9 +75,18 @@ function hostDns(): HostDns {
   return dns;
 }
 
-/** The host's words for an EAI_ code ("Name or service not known"): the text of CPython's socket.gaierror. */
-export function gaiStrerror(code: number): string {
-  return hostDns().gai_strerror(code);
+/**
+ * The first TCP address the host resolves `name` to (any family), as a bind
+ * of (name, port) finds it; or the failure as CPython's OSError would have it:
+ * `code` is socket.gaierror's EAI_ code (negative) or, for EAI_SYSTEM, the
+ * errno; `message` is str() of the exception.
+ */
+export function hostAddress(name: string): { address: string; family: 4 | 6 } | { code: number; message: string } {
+  const got = lookup(name, null, [0, 0, 1 /* SOCK_STREAM */, 0]);
+  if (got === EAI_SYSTEM) return { code: hostErrno(), message: `[Errno ${hostErrno()}] ${strerror(hostErrno())}` };
+  if (typeof got === 'number') return { code: got, message: `[Errno ${got}] ${hostDns().gai_strerror(got)}` };
+  const first = addressOf(got[0]!.addr);
+  return { address: typeof first === 'string' ? first : first[0], family: got[0]!.family === AF_INET6 ? 6 : 4 };
 }
 
 interface Answer {
