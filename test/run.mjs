@@ -116,7 +116,7 @@ const crashed = results.filter((r) => r.status !== 0 && !/FAIL/.test(r.plain)).m
 if (crashed.length > 0) console.log(`\nExited non-zero without a failed test: ${crashed.join(', ')}`);
 const slowest = [...results].sort((a, b) => b.s - a.s).slice(0, 8).map((r) => `${r.label} ${r.s.toFixed(0)} s`);
 console.log(`\nSlowest files: ${slowest.join(', ')}`);
-console.log(`${lanes} lanes, ${((performance.now() - suiteStart) / 1000).toFixed(0)} s`);
+console.log(`${Math.min(lanes, jobs.length)} lanes, ${((performance.now() - suiteStart) / 1000).toFixed(0)} s`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 // uvu exits 0 when a suite's before() hook throws; its tests count as not passed.
 process.exit(results.some((r) => r.status !== 0) || failed > 0 || total === 0 ? 1 : 0);

@@ -62,7 +62,7 @@ const CODE_DIR = path.dirname(fileURLToPath(import.meta.url));
  * files: a rebuild or an upgrade in place makes images anew. Stats only:
  * hashing pyodide.asm.wasm's 9.6 MB would cost every worker's start ~20 ms.
  */
-export function installIdentity(codeDir = CODE_DIR, pyodideDir = PYODIDE_DIR): Record<string, unknown> {
+export function installIdentity(codeDir = CODE_DIR, pyodideDir = PYODIDE_DIR, engine: Engine = runningEngine()): Record<string, unknown> {
   let code: string[] = [];
   try {
     code = fs.readdirSync(codeDir).filter((f) => f.endsWith('.js')).sort().map((f) => path.join(codeDir, f));
@@ -73,7 +73,24 @@ export function installIdentity(codeDir = CODE_DIR, pyodideDir = PYODIDE_DIR): R
     const st = fs.statSync(f, { throwIfNoEntry: false });
     return st ? `${f}:${st.size}:${st.mtimeMs}` : `${f}:-`;
   });
-  return { pyodide: PYODIDE_VERSION, nicorn: VERSION, python: PYTHON_DIR, files: sha256(files.join('\n')) };
+  return { pyodide: PYODIDE_VERSION, nicorn: VERSION, python: PYTHON_DIR, files: sha256(files.join('\n')), engine };
+}
+
+/** The node and V8 that make and restore an image. */
+export interface Engine {
+  node: string;
+  v8: string;
+}
+
+/**
+ * An image holds Pyodide's JavaScript state as well as the wasm memory, and
+ * Pyodide builds that state by what the engine offers: an image made under
+ * Node 26 and restored under Node 20 failed every worker's restore with
+ * "RuntimeError: table index is out of bounds" (each then booted without
+ * it, 3.4 s instead of 0.7), and both lines share one cache.
+ */
+function runningEngine(): Engine {
+  return { node: process.version, v8: process.versions.v8 };
 }
 
 /** Variables that differ from one start to the next without meaning anything to the app. */

@@ -68,6 +68,11 @@ cache("installIdentity: a rebuilt bundle of nicorn-py's or a changed Pyodide fil
   const again = id();
   fs.rmSync(path.join(pyodide, 'pyodide.asm.wasm'));
   assert.is.not(id(), again, "Pyodide's interpreter gone");
+  // Another node line: its own images (one made under Node 26 fails to restore under Node 20).
+  const engine = { node: process.version, v8: process.versions.v8 };
+  const gone = id();
+  assert.is(identityKey(installIdentity(code, pyodide, engine)), gone, 'the running engine by default');
+  assert.is.not(identityKey(installIdentity(code, pyodide, { ...engine, node: 'v26.10.0', v8: '14.6.202.31-node.17' })), gone, 'another node');
 });
 
 cache('a stored image is found while nothing it was made from changed; it is private to the user', ({ dir, reads }) => {
