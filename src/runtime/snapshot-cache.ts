@@ -56,11 +56,12 @@ const PYODIDE_FILES = ['pyodide.asm.wasm', 'pyodide.asm.mjs', 'python_stdlib.zip
 const CODE_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * What every image depends on besides the files Python read: the install.
- * The versions, where nicorn-py's Python lives (an image names it on
- * sys.path), and the size and time of nicorn-py's bundles and of Pyodide's
- * files: a rebuild or an upgrade in place makes images anew. Stats only:
- * hashing pyodide.asm.wasm's 9.6 MB would cost every worker's start ~20 ms.
+ * What every image depends on besides the files Python read: the install
+ * and the engine that runs it. The versions, where nicorn-py's Python lives
+ * (an image names it on sys.path), the size and time of nicorn-py's bundles
+ * and of Pyodide's files (a rebuild or an upgrade in place makes images
+ * anew), and node's and V8's versions. Stats only: hashing
+ * pyodide.asm.wasm's 9.6 MB would cost every worker's start ~20 ms.
  */
 export function installIdentity(codeDir = CODE_DIR, pyodideDir = PYODIDE_DIR, engine: Engine = runningEngine()): Record<string, unknown> {
   let code: string[] = [];
