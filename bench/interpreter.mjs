@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, nodeVersion, requireGunicorn } from './servers.mjs';
+import { GUNICORN_CMD, ROOT, appServers, deploymentEnv, launch, median, nodeVersion, requireGunicorn } from './servers.mjs';
 
 const WORKLOADS = {
   flask: { n: 2000, what: "Flask's test client, one GET of a JSON route" },
@@ -34,10 +34,7 @@ requireGunicorn();
 
 const SITE = path.join(ROOT, 'fixtures/.packages/site-packages');
 if (!fs.existsSync(path.join(SITE, 'sqlalchemy'))) throw new Error('fixtures/.packages has no SQLAlchemy: run npm run fixtures');
-const SERVERS = {
-  'nicorn-py': { cmd: [opts.node, NICORN_BIN], env: {} },
-  'CPython (Gunicorn 26)': { cmd: GUNICORN_CMD, env: { PYTHONPATH: GUNICORN_SITE } },
-};
+const SERVERS = appServers(opts.node);
 
 /** results[server][workload]: µs per run, one per round */
 const results = {};
@@ -65,7 +62,6 @@ for (const [name, server] of Object.entries(SERVERS)) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const [nicorn, cpython] = Object.keys(SERVERS);
 const table = [
   `| workload | nicorn-py, µs | CPython (Gunicorn 26), µs | nicorn/CPython |`,

@@ -12,7 +12,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, nodeVersion, requireGunicorn } from './servers.mjs';
+import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, median, nodeVersion, requireGunicorn } from './servers.mjs';
 
 const WSGI = path.join(ROOT, 'fixtures/wsgi');
 
@@ -65,7 +65,6 @@ async function until(check, ms = 120_000) {
   }
   return false;
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** 4 looping clients for opts.seconds against -w 2 with `extra` settings. */
 async function loop(server, extra) {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { GUNICORN_CMD, GUNICORN_SITE, NICORN_BIN, ROOT, deploymentEnv, launch, nodeVersion, requireGunicorn } from './servers.mjs';
+import { ROOT, appServers, deploymentEnv, launch, median, nodeVersion, requireGunicorn } from './servers.mjs';
 
 const ROUND_TRIPS = 2000;
 const WARMUP_ROUNDS = 15;
@@ -26,10 +26,7 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 requireGunicorn();
 
-const SERVERS = {
-  'nicorn-py': { cmd: [opts.node, NICORN_BIN], env: {} },
-  'CPython (Gunicorn 26)': { cmd: GUNICORN_CMD, env: { PYTHONPATH: GUNICORN_SITE } },
-};
+const SERVERS = appServers(opts.node);
 
 const echo = net.createServer((s) => {
   s.setNoDelay(true);
@@ -63,7 +60,6 @@ for (const [name, server] of Object.entries(SERVERS)) {
 }
 echo.close();
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const [nicorn, cpython] = Object.values(results).map(median);
 const table = [
   '| | nicorn-py | CPython (Gunicorn 26) | difference |',

@@ -91,3 +91,18 @@ export function procStat(path) {
 export function nodeVersion(node) {
   return spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 }
+
+/** The middle value of `xs` (the upper middle of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The two servers of a script that runs one app file under both with the
+ * same arguments: nicorn-py on `node`, and Gunicorn 26 on the machine's
+ * python3 (CPython) from bench/.gunicorn.
+ */
+export function appServers(node) {
+  return {
+    'nicorn-py': { cmd: [node, NICORN_BIN], env: {} },
+    'CPython (Gunicorn 26)': { cmd: GUNICORN_CMD, env: { PYTHONPATH: GUNICORN_SITE } },
+  };
+}

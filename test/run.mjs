@@ -73,14 +73,13 @@ const rank = (name) => {
   const i = SLOWEST_FIRST.indexOf(name);
   return i < 0 ? SLOWEST_FIRST.length : i;
 };
-const units = entries.map(relative).filter((f) => f.startsWith('unit/'));
+const files = entries.map(relative);
 const jobs = [
-  ...entries
-    .map(relative)
+  ...files
     .filter((f) => f.startsWith('e2e/'))
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
     .map((f) => ({ label: f, pattern: `^${f.replace(/[.\\/]/g, (c) => `\\${c}`)}\\.test\\.js$` })),
-  ...(units.length > 0 ? [{ label: 'unit', pattern: '^unit/.*\\.test\\.js$' }] : []),
+  ...(files.some((f) => f.startsWith('unit/')) ? [{ label: 'unit', pattern: '^unit/.*\\.test\\.js$' }] : []),
 ];
 const live = jobs.length === 1 || lanes === 1;
 const results = [];

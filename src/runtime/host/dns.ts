@@ -83,7 +83,10 @@ function hostDns(): HostDns {
  */
 export function hostAddress(name: string): { address: string; family: 4 | 6 } | { code: number; message: string } {
   const got = lookup(name, null, [0, 0, 1 /* SOCK_STREAM */, 0]);
-  if (got === EAI_SYSTEM) return { code: hostErrno(), message: `[Errno ${hostErrno()}] ${strerror(hostErrno())}` };
+  if (got === EAI_SYSTEM) {
+    const errno = hostErrno();
+    return { code: errno, message: `[Errno ${errno}] ${strerror(errno)}` };
+  }
   if (typeof got === 'number') return { code: got, message: `[Errno ${got}] ${hostDns().gai_strerror(got)}` };
   const first = addressOf(got[0]!.addr);
   return { address: typeof first === 'string' ? first : first[0], family: got[0]!.family === AF_INET6 ? 6 : 4 };
